@@ -1,0 +1,13 @@
+"""defectnet-atomate: quantify substitutional point defects from phonon densities of states.
+
+The package turns a host crystal and a doping request into phonon density-of-states
+documents (atomate2 Makers, fast engines of its own, a maggma store), and is built to
+feed a DefectNet-style network that reads dopants and their concentrations back from a
+spectrum.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,317 @@
+"""The direct engine: relax, finite displacements of the whole doped supercell, DOS.
+
+It computes the same physics as atomate2's force-field ``PhononMaker`` with the supercell
+as the simulation cell, but in one process that keeps the potential loaded, with no
+per-displacement jobs and no band structure.
+
+Choices (the same everywhere in the package, atomate2 path included):
+
+- **Cell policy**: the host is relaxed (cell and positions), the doped supercell is built
+  from the relaxed host, then relaxed with cell shape and volume free (``relax_cell``), so
+  concentrated cells reach their own lattice parameter (Vegard-like). ``fmax`` defaults to
+  1e-3 eV/Angstrom.
+- **Force constants**: finite displacements of 0.01 Angstrom (phonopy's and atomate2's
+  default), **central differences** (+/-) so that residual forces after relaxation and
+  the even anharmonic terms cancel, then phonopy's force-constant symmetrisation
+  (translational invariance and Phi_ij = Phi_ji^T). We do not use the autograd Hessian:
+  it is not available for DFT or for every potential, and the fast embedding engine and
+  the atomate2 path must see the same force constants.
+- **DOS**: :func:`~defectnet_atomate.phonons.dos.projected_dos_from_force_constants`
+  with the same q-point density for the doped cell and the pristine host.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from monty.json import MSONable
+
+from defectnet_atomate.doping import DopedSupercell, make_doped_supercell
+from defectnet_atomate.phonons.calculators import load_calculator
+from defectnet_atomate.phonons.dos import make_phonopy, projected_dos_from_force_constants
+from defectnet_atomate.schemas import DefectPhononDoc, PhononSettings, RelaxationInfo
+from defectnet_atomate.spectra import GRID_STEP_THZ, SIGMA_THZ
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ase.calculators.calculator import Calculator
+    from numpy.typing import ArrayLike, NDArray
+    from pymatgen.core import Structure
+
+    from defectnet_atomate.doping import Doping
+    from defectnet_atomate.schemas import CalculatorInfo, PhononDosData
+
+__all__ = ["DirectEngine", "DirectSettings", "compute_force_constants", "relax_structure"]
+
+
+@dataclass
+class DirectSettings(MSONable):
+    """Settings of the direct engine (see the module docstring for why these defaults)."""
+
+    displacement: float = 0.01
+    plus_minus: bool = True
+    symprec: float = 1e-3
+    relax_cell: bool = True
+    fmax: float = 1e-3
+    max_steps: int = 500
+    mesh_length: float = 20.0
+    sigma: float = SIGMA_THZ
+    grid_step: float = GRID_STEP_THZ
+
+    def phonon_settings(self, engine: str = "direct") -> PhononSettings:
+        """The settings as recorded in documents."""
+        return PhononSettings(
+            engine=engine,
+            displacement=self.displacement,
+            plus_minus=self.plus_minus,
+            symmetrize_force_constants=True,
+            relax_cell=self.relax_cell,
+            fmax=self.fmax,
+            mesh_length=self.mesh_length,
+            sigma=self.sigma,
+            grid_step=self.grid_step,
+            approximations=[
+                f"finite displacements of {self.displacement} A, "
+                + ("central differences" if self.plus_minus else "phonopy 'auto' differences"),
+                "force constants of the whole supercell (no cutoff)",
+                f"q-mesh of phonopy length {self.mesh_length} A on the supercell",
+            ],
+        )
+
+
+def relax_structure(
+    structure: Structure,
+    calculator: Calculator,
+    relax_cell: bool = True,
+    fmax: float = 1e-3,
+    max_steps: int = 500,
+) -> tuple[Structure, RelaxationInfo]:
+    """Relax positions (and the cell) with ASE's BFGS.
+
+    Returns
+    -------
+    tuple
+        The relaxed structure and a :class:`~defectnet_atomate.schemas.RelaxationInfo`.
+    """
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    atoms.calc = calculator
+    start_positions = atoms.get_positions().copy()
+    volume0 = atoms.get_volume()
+    target = FrechetCellFilter(atoms) if relax_cell else atoms
+    optimizer = BFGS(target, logfile=None)
+    converged = bool(optimizer.run(fmax=fmax, steps=max_steps))
+    forces = atoms.get_forces()
+    moved = atoms.get_positions() - start_positions
+    info = RelaxationInfo(
+        n_steps=int(optimizer.nsteps),
+        converged=converged,
+        max_force=float(np.linalg.norm(forces, axis=1).max()),
+        max_displacement=float(np.linalg.norm(moved, axis=1).max()),
+        volume_change=float(atoms.get_volume() / volume0 - 1),
+    )
+    relaxed = AseAtomsAdaptor.get_structure(atoms)
+    return relaxed, info
+
+
+def compute_force_constants(
+    structure: Structure,
+    supercell_matrix: ArrayLike,
+    calculator: Calculator,
+    displacement: float = 0.01,
+    plus_minus: bool = True,
+    symprec: float = 1e-3,
+) -> NDArray[np.float64]:
+    """Finite-displacement force constants of ``supercell_matrix @ structure``.
+
+    Uses phonopy's symmetry-reduced displacements, central differences when
+    ``plus_minus``, and phonopy's symmetrisation of the result.
+
+    Returns
+    -------
+    numpy.ndarray
+        Full force constants, shape ``(n_super, n_super, 3, 3)``, eV/Angstrom^2.
+    """
+    phonon = make_phonopy(structure, supercell_matrix, symprec=symprec)
+    phonon.generate_displacements(distance=displacement, is_plusminus=plus_minus)
+    forces = []
+    for cell in phonon.supercells_with_displacements:
+        forces.append(_forces(cell, calculator))
+    phonon.forces = np.asarray(forces)
+    phonon.produce_force_constants()
+    phonon.symmetrize_force_constants()
+    return np.asarray(phonon.force_constants)
+
+
+def _forces(cell: Any, calculator: Calculator) -> NDArray[np.float64]:
+    from ase import Atoms
+
+    atoms = Atoms(
+        symbols=cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True
+    )
+    atoms.calc = calculator
+    return np.asarray(atoms.get_forces(), dtype=float)
+
+
+@dataclass
+class DirectEngine:
+    """Doped-supercell phonon DOS with the potential kept loaded in this process.
+
+    Parameters
+    ----------
+    force_field
+        atomate2 force-field name (``"CHGNet"`` by default).
+    settings
+        :class:`DirectSettings`.
+    calculator_kwargs
+        Passed to the calculator (hashable values only).
+
+    Examples
+    --------
+    >>> engine = DirectEngine()  # doctest: +SKIP
+    >>> doc = engine.run(si, ["Ge:Si:5"], seed=0, host_id="mp-149")  # doctest: +SKIP
+    """
+
+    force_field: str = "CHGNet"
+    settings: DirectSettings = field(default_factory=DirectSettings)
+    calculator_kwargs: dict = field(default_factory=dict)
+    engine_name: str = "direct"
+    _pristine_cache: dict = field(default_factory=dict, repr=False)
+    _host_cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def calculator(self) -> Calculator:
+        """The loaded ASE calculator (loaded once per process)."""
+        return load_calculator(self.force_field, **self.calculator_kwargs)[0]
+
+    @property
+    def calculator_info(self) -> CalculatorInfo:
+        """Provenance of the calculator."""
+        return load_calculator(self.force_field, **self.calculator_kwargs)[1]
+
+    def relax(self, structure: Structure, relax_cell: bool | None = None) -> tuple[Structure, RelaxationInfo]:
+        """Relax with this engine's settings."""
+        s = self.settings
+        cell = s.relax_cell if relax_cell is None else relax_cell
+        return relax_structure(structure, self.calculator, cell, s.fmax, s.max_steps)
+
+    def relax_host(self, host: Structure) -> Structure:
+        """Relax a host (cell and positions) once per engine; later calls reuse it."""
+        key = _structure_key(host)
+        if key not in self._host_cache:
+            self._host_cache[key] = self.relax(host, relax_cell=True)[0]
+        return self._host_cache[key]
+
+    def force_constants(self, structure: Structure, supercell_matrix: ArrayLike) -> NDArray[np.float64]:
+        """Force constants with this engine's settings."""
+        s = self.settings
+        return compute_force_constants(
+            structure, supercell_matrix, self.calculator, s.displacement, s.plus_minus, s.symprec
+        )
+
+    def dos(
+        self, structure: Structure, force_constants: ArrayLike, supercell_matrix: ArrayLike
+    ) -> tuple[PhononDosData, NDArray[np.float64]]:
+        """DOS with this engine's grid, broadening and q-point density."""
+        s = self.settings
+        return projected_dos_from_force_constants(
+            structure, force_constants, supercell_matrix, s.mesh_length, s.sigma, s.grid_step
+        )
+
+    def pristine_dos(self, host: Structure, supercell_matrix: ArrayLike) -> PhononDosData:
+        """DOS of the (relaxed) host with force constants in ``supercell_matrix``; cached."""
+        key = (_structure_key(host), tuple(np.asarray(supercell_matrix, int).ravel()))
+        if key not in self._pristine_cache:
+            fc = self.force_constants(host, supercell_matrix)
+            self._pristine_cache[key] = self.dos(host, fc, supercell_matrix)[0]
+        return self._pristine_cache[key]
+
+    def run_supercell(
+        self, doped: DopedSupercell, host_id: str | None = None, **doc_kwargs: Any
+    ) -> DefectPhononDoc:
+        """Relax a doped supercell, compute its DOS and its host's, and return the document.
+
+        ``doped.host`` is taken as already relaxed with this potential (use :meth:`run`
+        to start from an unrelaxed host).
+        """
+        timings = {}
+        t0 = time.perf_counter()
+        relaxed, relaxation = self.relax(doped.structure)
+        timings["relax"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        fc = self.force_constants(relaxed, np.eye(3, dtype=int))
+        timings["force_constants"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        pdos, modes = self.dos(relaxed, fc, np.eye(3, dtype=int))
+        timings["dos"] = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        pristine = self.pristine_dos(doped.host, doped.supercell_matrix)
+        timings["pristine"] = time.perf_counter() - t3
+        timings["total"] = time.perf_counter() - t0
+        return DefectPhononDoc.from_results(
+            doped,
+            relaxed,
+            pdos,
+            modes,
+            self.calculator_info,
+            self.settings.phonon_settings(self.engine_name),
+            pristine_pdos=pristine,
+            host_id=host_id,
+            relaxation=relaxation,
+            timings=timings,
+            **doc_kwargs,
+        )
+
+    def run(
+        self,
+        host: Structure,
+        dopings: Iterable[Doping | str | dict],
+        seed: int = 0,
+        host_id: str | None = None,
+        **supercell_kwargs: Any,
+    ) -> DefectPhononDoc:
+        """Relax the host, build the doped supercell from it, and compute the document.
+
+        Parameters
+        ----------
+        host
+            Host crystal (e.g. a primitive cell).
+        dopings
+            Doping requests, e.g. ``["Ge:Si:5"]``.
+        seed
+            Seed of the random dopant sites.
+        host_id
+            Identifier recorded in the document.
+        **supercell_kwargs
+            Passed to :func:`~defectnet_atomate.doping.make_doped_supercell`.
+        """
+        t0 = time.perf_counter()
+        relaxed_host = self.relax_host(host)
+        doped = make_doped_supercell(relaxed_host, dopings, seed=seed, **supercell_kwargs)
+        doc = self.run_supercell(doped, host_id=host_id)
+        doc.timings["host_relax_and_total"] = time.perf_counter() - t0
+        return doc
+
+    def as_dict(self) -> dict:
+        """Settings of the engine (the calculator is reloaded from its name)."""
+        return {
+            "force_field": self.force_field,
+            "settings": asdict(self.settings),
+            "calculator_kwargs": self.calculator_kwargs,
+        }
+
+
+def _structure_key(structure: Structure) -> tuple:
+    return (
+        structure.composition.reduced_formula,
+        len(structure),
+        tuple(np.round(structure.lattice.matrix.ravel(), 4)),
+        tuple(np.round(structure.frac_coords.ravel(), 4)),
+    )

@@ -1,0 +1,146 @@
+"""Force constants -> phonon modes -> total and element-projected DOS.
+
+One function, :func:`projected_dos_from_force_constants`, serves every engine and the
+atomate2 path, so that doped and pristine spectra share q-point density, broadening,
+grid and normalisation (see :mod:`defectnet_atomate.spectra`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from defectnet_atomate.schemas import PhononDosData
+from defectnet_atomate.spectra import GRID_STEP_THZ, SIGMA_THZ, broaden_modes, frequency_grid
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+    from phonopy import Phonopy
+    from pymatgen.core import Structure
+
+__all__ = ["make_phonopy", "mesh_modes", "projected_dos", "projected_dos_from_force_constants"]
+
+
+def make_phonopy(
+    structure: Structure,
+    supercell_matrix: ArrayLike,
+    force_constants: ArrayLike | None = None,
+    symprec: float = 1e-4,
+    primitive_matrix: ArrayLike | str | None = None,
+) -> Phonopy:
+    """Build a phonopy object for ``structure`` (the unit cell) and ``supercell_matrix``."""
+    from phonopy import Phonopy
+    from pymatgen.io.phonopy import get_phonopy_structure
+
+    phonon = Phonopy(
+        get_phonopy_structure(structure),
+        supercell_matrix=np.asarray(supercell_matrix, dtype=int).tolist(),
+        primitive_matrix=np.eye(3) if primitive_matrix is None else primitive_matrix,
+        symprec=symprec,
+        log_level=0,
+    )
+    if force_constants is not None:
+        phonon.force_constants = np.asarray(force_constants, dtype=float)
+    return phonon
+
+
+def mesh_modes(
+    phonon: Phonopy, mesh_length: float = 20.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Modes of ``phonon`` on a Gamma-centred q-mesh of phonopy length ``mesh_length``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Frequencies (THz) of shape ``(n_q, n_modes)``, the weight of each mode on each atom
+        of the primitive cell, shape ``(n_q, n_modes, n_atoms)`` (rows sum to 1), and the
+        normalised q-point weights ``(n_q,)``.
+    """
+    phonon.run_mesh(
+        mesh_length, with_eigenvectors=True, is_mesh_symmetry=False, is_gamma_center=True
+    )
+    mesh = phonon.get_mesh_dict()
+    freqs = np.asarray(mesh["frequencies"])
+    vecs = np.asarray(mesh["eigenvectors"])  # (n_q, 3N, 3N), column j is mode j
+    n_q, n_modes = freqs.shape
+    atom_weights = (np.abs(vecs) ** 2).reshape(n_q, n_modes // 3, 3, n_modes).sum(axis=2)
+    q_weights = np.asarray(mesh["weights"], dtype=float)
+    return freqs, atom_weights.transpose(0, 2, 1), q_weights / q_weights.sum()
+
+
+def projected_dos(
+    frequencies: NDArray[np.float64],
+    atom_weights: NDArray[np.float64],
+    q_weights: NDArray[np.float64],
+    symbols: list[str],
+    sigma: float = SIGMA_THZ,
+    step: float = GRID_STEP_THZ,
+) -> PhononDosData:
+    """Broaden modes into the total and element-projected DOS (per atom; total integrates to 3).
+
+    Parameters
+    ----------
+    frequencies
+        ``(n_q, n_modes)`` frequencies, THz.
+    atom_weights
+        ``(n_q, n_modes, n_atoms)`` weight of each mode on each atom.
+    q_weights
+        ``(n_q,)`` q-point weights summing to 1.
+    symbols
+        Element symbol of each atom.
+    sigma, step
+        Broadening and grid step, THz.
+    """
+    n_atoms = len(symbols)
+    elements = sorted(set(symbols))
+    membership = np.array([[s == el for el in elements] for s in symbols], dtype=float)
+    weights = (atom_weights @ membership) * q_weights[:, None, None] / n_atoms
+    grid = frequency_grid(float(frequencies.min()), float(frequencies.max()), step, sigma)
+    channels = broaden_modes(frequencies.ravel(), weights.reshape(-1, len(elements)), grid, sigma)
+    return PhononDosData(
+        frequencies=np.round(grid, 6).tolist(),
+        total=channels.sum(axis=0).tolist(),
+        projected={el: channels[i].tolist() for i, el in enumerate(elements)},
+        sigma=sigma,
+    )
+
+
+def projected_dos_from_force_constants(
+    structure: Structure,
+    force_constants: ArrayLike,
+    supercell_matrix: ArrayLike,
+    mesh_length: float = 20.0,
+    sigma: float = SIGMA_THZ,
+    step: float = GRID_STEP_THZ,
+    primitive_matrix: ArrayLike | str | None = None,
+) -> tuple[PhononDosData, NDArray[np.float64]]:
+    """Total and element-projected DOS of ``structure`` from its force constants.
+
+    Parameters
+    ----------
+    structure
+        Unit cell the force constants belong to.
+    force_constants
+        Force constants of the supercell ``supercell_matrix @ structure``, eV/Angstrom^2,
+        shape ``(n_super, n_super, 3, 3)`` (or phonopy's compact form).
+    supercell_matrix
+        Supercell of the force constants.
+    mesh_length
+        q-point density (phonopy length, Angstrom). 20 gives Gamma only for cells longer
+        than 20 Angstrom.
+    sigma, step
+        Broadening and grid step, THz.
+    primitive_matrix
+        Passed to phonopy (``None``: the unit cell is the primitive cell).
+
+    Returns
+    -------
+    tuple
+        The :class:`~defectnet_atomate.schemas.PhononDosData` and all mode frequencies
+        (THz, flattened).
+    """
+    phonon = make_phonopy(structure, supercell_matrix, force_constants, primitive_matrix=primitive_matrix)
+    freqs, atom_weights, q_weights = mesh_modes(phonon, mesh_length)
+    symbols = list(phonon.primitive.symbols)
+    return projected_dos(freqs, atom_weights, q_weights, symbols, sigma, step), freqs.ravel()

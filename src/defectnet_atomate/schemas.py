@@ -1,0 +1,293 @@
+"""Documents: what one simulated doped-crystal spectrum is, with units in every field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from pymatgen.core import Structure
+
+from defectnet_atomate import __version__
+from defectnet_atomate.spectra import GRID_STEP_THZ, IMAGINARY_TOLERANCE_THZ, SIGMA_THZ
+
+if TYPE_CHECKING:
+    from pymatgen.phonon.dos import PhononDos
+
+    from defectnet_atomate.doping import DopedSupercell
+
+__all__ = [
+    "CalculatorInfo",
+    "DefectPhononDoc",
+    "DopantRecord",
+    "HostInfo",
+    "PhononDosData",
+    "PhononSettings",
+    "RelaxationInfo",
+    "config_id",
+]
+
+NORMALISATION = (
+    "states per THz per atom of the cell: the total DOS integrates to 3, the DOS projected on "
+    "element X to 3 * n_X / n_atoms; the projections sum to the total"
+)
+
+
+class PhononDosData(BaseModel):
+    """A total and element-projected phonon DOS on one uniform grid."""
+
+    frequencies: list[float] = Field(description="Uniform frequency grid, THz.")
+    total: list[float] = Field(description=f"Total DOS, {NORMALISATION}.")
+    projected: dict[str, list[float]] = Field(
+        default_factory=dict, description="Element symbol -> DOS projected on that element, same units."
+    )
+    sigma: float = Field(SIGMA_THZ, description="Gaussian broadening (standard deviation), THz.")
+    normalisation: str = Field(NORMALISATION, description="How densities are normalised.")
+
+    def to_phonon_dos(self) -> PhononDos:
+        """Return the total DOS as a pymatgen :class:`~pymatgen.phonon.dos.PhononDos`."""
+        from pymatgen.phonon.dos import PhononDos
+
+        return PhononDos(np.asarray(self.frequencies), np.asarray(self.total))
+
+    def element_dos(self) -> dict[str, PhononDos]:
+        """Return the element-projected DOS as pymatgen ``PhononDos`` objects."""
+        from pymatgen.phonon.dos import PhononDos
+
+        freqs = np.asarray(self.frequencies)
+        return {el: PhononDos(freqs, np.asarray(d)) for el, d in self.projected.items()}
+
+    def integral(self) -> float:
+        """Integral of the total DOS over frequency (3 for a complete spectrum)."""
+        return float(np.trapezoid(self.total, self.frequencies))
+
+
+class CalculatorInfo(BaseModel):
+    """Which potential (or code) produced the forces."""
+
+    name: str = Field(description="Force-field name (atomate2 MLFF name) or DFT code.")
+    package_version: str | None = Field(None, description="Version of the package that provides it.")
+    model_version: str | None = Field(None, description="Version of the model weights, if stated.")
+    weights_hash: str | None = Field(
+        None, description="SHA-256 (first 16 hex digits) of the model's parameters."
+    )
+
+
+class PhononSettings(BaseModel):
+    """Settings of the phonon calculation (identical for the doped and pristine spectra)."""
+
+    engine: Literal["atomate2", "direct", "embedding"] = Field(
+        description="Engine that computed the force constants."
+    )
+    displacement: float = Field(0.01, description="Finite-displacement step, Angstrom.")
+    plus_minus: bool | Literal["auto"] = Field(
+        True, description="Central (+/-) differences (True) or phonopy's 'auto' choice."
+    )
+    symmetrize_force_constants: bool = Field(
+        True, description="Whether translational and index symmetry were imposed."
+    )
+    relax_cell: bool = Field(True, description="Whether cell shape and volume were relaxed.")
+    fmax: float = Field(1e-3, description="Force convergence of the relaxation, eV/Angstrom.")
+    mesh_length: float = Field(
+        20.0, description="q-point density (phonopy length), Angstrom; same for doped and pristine."
+    )
+    sigma: float = Field(SIGMA_THZ, description="Gaussian broadening, THz.")
+    grid_step: float = Field(GRID_STEP_THZ, description="Frequency grid step, THz.")
+    approximations: list[str] = Field(
+        default_factory=list, description="Approximations of the engine, in words."
+    )
+
+
+class RelaxationInfo(BaseModel):
+    """How the doped supercell relaxed."""
+
+    n_steps: int | None = Field(None, description="Optimiser steps taken.")
+    converged: bool | None = Field(None, description="Whether fmax was reached.")
+    max_force: float | None = Field(None, description="Largest residual force, eV/Angstrom.")
+    max_displacement: float | None = Field(
+        None, description="Largest atomic displacement during relaxation, Angstrom."
+    )
+    volume_change: float | None = Field(
+        None, description="Relative volume change (V_relaxed / V_initial - 1), dimensionless."
+    )
+
+
+class DopantRecord(BaseModel):
+    """One dopant element in the supercell."""
+
+    element: str = Field(description="Dopant element symbol.")
+    replaces: str = Field(description="Host element whose sites it occupies.")
+    count: int = Field(description="Number of dopant atoms in the supercell.")
+    atomic_percent: float = Field(description="Realised concentration, at.% of all atoms.")
+    target_atomic_percent: float | None = Field(
+        None, description="Requested concentration, at.% of all atoms."
+    )
+    sublattice_fraction: float = Field(
+        description="Fraction (0-1) of the replaced element's sites that the dopant occupies."
+    )
+
+
+class HostInfo(BaseModel):
+    """The pristine host crystal."""
+
+    host_id: str | None = Field(None, description="Identifier, e.g. a Materials Project id.")
+    formula: str = Field(description="Reduced formula.")
+    structure: Structure = Field(description="Host cell (relaxed with the same potential).")
+    elements: list[str] = Field(description="Element symbols of the host, sorted.")
+    composition: dict[str, float] = Field(description="Element -> atomic fraction (0-1).")
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    @classmethod
+    def from_structure(cls, structure: Structure, host_id: str | None = None) -> HostInfo:
+        """Describe a host structure."""
+        comp = structure.composition.fractional_composition
+        return cls(
+            host_id=host_id,
+            formula=structure.composition.reduced_formula,
+            structure=structure,
+            elements=sorted(el.symbol for el in comp.elements),
+            composition={el.symbol: float(comp[el]) for el in comp.elements},
+        )
+
+
+def config_id(
+    host_id: str | None,
+    host: Structure,
+    dopants: list[DopantRecord],
+    seed: int,
+    settings: PhononSettings,
+    calculator: CalculatorInfo,
+    supercell_matrix: list[list[int]] | None = None,
+) -> str:
+    """Deterministic identifier of a configuration and its settings (for resumable runs)."""
+    payload = {
+        "host": host_id or host.composition.reduced_formula,
+        "lattice": np.round(host.lattice.abc, 3).tolist(),
+        "dopants": sorted((d.element, d.replaces, d.count) for d in dopants),
+        "seed": seed,
+        "supercell_matrix": supercell_matrix,
+        "settings": settings.model_dump(exclude={"approximations"}),
+        "calculator": [calculator.name, calculator.weights_hash],
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return f"dpd-{digest[:20]}"
+
+
+class DefectPhononDoc(BaseModel):
+    """Phonon DOS of a substitutionally doped supercell, with its pristine reference."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    config_id: str = Field(description="Deterministic id of configuration + settings (store key).")
+    host: HostInfo = Field(description="The pristine host.")
+    structure: Structure = Field(description="Relaxed doped supercell.")
+    supercell_matrix: list[list[int]] = Field(
+        description="Integer matrix S with supercell lattice = S @ host lattice."
+    )
+    seed: int = Field(0, description="Seed of the random dopant sites.")
+    num_sites: int = Field(description="Atoms in the doped supercell.")
+    dopants: list[DopantRecord] = Field(description="Dopant elements and concentrations.")
+    dopant_elements: list[str] = Field(description="Dopant element symbols, sorted (for queries).")
+    n_dopants: int = Field(description="Number of dopant elements (1-6).")
+    total_dopant_percent: float = Field(description="Sum of dopant concentrations, at.%.")
+    calculator: CalculatorInfo = Field(description="Potential that gave the forces.")
+    settings: PhononSettings = Field(description="Phonon settings (same for the pristine host).")
+    relaxation: RelaxationInfo | None = Field(None, description="Relaxation of the doped cell.")
+    pdos: PhononDosData = Field(description="Total and element-projected DOS of the doped cell.")
+    pristine_pdos: PhononDosData | None = Field(
+        None, description="Pristine host DOS with the same settings and grid conventions."
+    )
+    has_imaginary_modes: bool = Field(
+        description=f"Any mode below -{IMAGINARY_TOLERANCE_THZ} THz in the doped cell."
+    )
+    min_frequency: float = Field(description="Lowest mode frequency of the doped cell, THz.")
+    imaginary_fraction: float = Field(
+        description=f"Fraction (0-1) of modes below -{IMAGINARY_TOLERANCE_THZ} THz."
+    )
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="Wall time of each stage, seconds."
+    )
+    flow_uuid: str | None = Field(None, description="jobflow flow uuid that produced this.")
+    job_uuids: list[str] = Field(default_factory=list, description="jobflow job uuids involved.")
+    package_version: str = Field(__version__, description="defectnet-atomate version.")
+    created_at: datetime = Field(
+        default_factory=lambda: datetime.now(UTC), description="Creation time (UTC)."
+    )
+    last_updated: datetime = Field(
+        default_factory=lambda: datetime.now(UTC), description="Last update (UTC)."
+    )
+
+    @classmethod
+    def from_results(
+        cls,
+        doped: DopedSupercell,
+        relaxed: Structure,
+        pdos: PhononDosData,
+        modes_thz: np.ndarray,
+        calculator: CalculatorInfo,
+        settings: PhononSettings,
+        pristine_pdos: PhononDosData | None = None,
+        host_id: str | None = None,
+        relaxation: RelaxationInfo | None = None,
+        timings: dict[str, float] | None = None,
+        **kwargs: object,
+    ) -> DefectPhononDoc:
+        """Assemble a document from an engine's results.
+
+        Parameters
+        ----------
+        doped
+            The doped supercell (from :func:`~defectnet_atomate.doping.make_doped_supercell`).
+        relaxed
+            The relaxed doped supercell.
+        pdos
+            DOS of the doped cell.
+        modes_thz
+            All mode frequencies of the doped cell, THz (for the imaginary-mode flag).
+        calculator, settings, pristine_pdos, host_id, relaxation, timings
+            See the fields of this document.
+        **kwargs
+            Further fields (e.g. ``flow_uuid``).
+        """
+        dopants = [
+            DopantRecord(
+                element=d.element,
+                replaces=d.replaces,
+                count=d.count,
+                atomic_percent=d.atomic_percent,
+                target_atomic_percent=d.target_atomic_percent,
+                sublattice_fraction=d.sublattice_fraction,
+            )
+            for d in doped.dopants
+        ]
+        modes = np.asarray(modes_thz, dtype=float)
+        imaginary = modes < -IMAGINARY_TOLERANCE_THZ
+        return cls(
+            config_id=config_id(
+                host_id, doped.host, dopants, doped.seed, settings, calculator,
+                doped.supercell_matrix,
+            ),
+            host=HostInfo.from_structure(doped.host, host_id),
+            structure=relaxed,
+            supercell_matrix=doped.supercell_matrix,
+            seed=doped.seed,
+            num_sites=len(relaxed),
+            dopants=dopants,
+            dopant_elements=sorted(d.element for d in dopants),
+            n_dopants=len(dopants),
+            total_dopant_percent=sum(d.atomic_percent for d in dopants),
+            calculator=calculator,
+            settings=settings,
+            relaxation=relaxation,
+            pdos=pdos,
+            pristine_pdos=pristine_pdos,
+            has_imaginary_modes=bool(imaginary.any()),
+            min_frequency=float(modes.min()),
+            imaginary_fraction=float(imaginary.mean()),
+            timings=timings or {},
+            **kwargs,
+        )
