@@ -1,0 +1,228 @@
+"""atomate2-style Makers of the defect-phonon workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from jobflow import Flow, Maker
+
+from defectnet_atomate.doping import Doping, parse_doping
+from defectnet_atomate.jobs import doped_phonon_branches, run_direct_engine
+from defectnet_atomate.phonons.direct import DirectSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from atomate2.common.flows.phonons import BasePhononMaker
+    from pymatgen.core import Structure
+
+    from defectnet_atomate.schemas import CalculatorInfo, PhononSettings
+
+__all__ = ["DefectPhononMaker"]
+
+
+def _doping_sets(dopings: Any) -> list[list[Doping]]:
+    """Normalise ``dopings`` to a list of supercells, each a list of :class:`Doping`.
+
+    A flat list (``["Ge:Si:5", "C:Si:1"]``) is ONE supercell holding all of them; a list
+    of lists (``[["Ge:Si:5"], ["Ge:Si:2", "C:Si:1"]]``) is one supercell per inner list.
+    """
+    if isinstance(dopings, str | Doping | dict):
+        dopings = [dopings]
+    if not isinstance(dopings, list | tuple) or not dopings:
+        raise TypeError(
+            "dopings must be a doping ('Ge:Si:5'), a list of dopings for one supercell, "
+            f"or a list of such lists; got {type(dopings).__name__} {dopings!r}."
+        )
+    nested = all(isinstance(d, list | tuple) and not _is_triplet(d) for d in dopings)
+    sets = dopings if nested else [dopings]
+    return [[parse_doping(d) for d in s] for s in sets]
+
+
+def _is_triplet(value: Sequence) -> bool:
+    return len(value) == 3 and isinstance(value[0], str) and not isinstance(value[2], str | list)
+
+
+@dataclass
+class DefectPhononMaker(Maker):
+    """Phonon DOS of substitutionally doped supercells of a host, with its pristine DOS.
+
+    ``make(structure, dopings)`` returns a Flow: the host is relaxed, its doped supercells
+    are built (near-cubic, just large enough for the requested concentrations, random
+    sites with ``seed``), and each goes through the chosen engine; each branch ends in a
+    :class:`~defectnet_atomate.schemas.DefectPhononDoc`. The Flow's output is the list
+    of documents, so it can be a job of a larger workflow.
+
+    Parameters
+    ----------
+    name
+        Name of the flows produced by this maker.
+    engine
+        ``"atomate2"``: each supercell through atomate2's force-field ``PhononMaker``
+        (one jobflow job per displacement; what atomate2 users know, and the way to DFT
+        through ``phonon_maker``). ``"direct"``: one job per supercell with the potential
+        kept loaded (about 10x faster, same physics; see
+        :mod:`defectnet_atomate.phonons.direct`).
+    force_field
+        atomate2 force-field name (``"CHGNet"``, ``"SevenNet"``, ...).
+    settings
+        Displacement, relaxation, q-point density and broadening
+        (:class:`~defectnet_atomate.phonons.direct.DirectSettings`); the same for every
+        engine and for the pristine host.
+    phonon_maker
+        An atomate2 phonon maker to use instead of the force-field one (``engine``
+        ``"atomate2"`` only), e.g. ``atomate2.vasp.flows.phonons.PhononMaker()`` for DFT.
+        Its ``bulk_relax_maker`` relaxes the host and each doped supercell.
+    seed
+        Seed of the dopant sites of the first supercell (the i-th uses ``seed + i``).
+    rel_tolerance
+        Accepted relative deviation of realised from requested concentrations.
+    max_atoms
+        Largest supercell built.
+    calculator_kwargs
+        Passed to the force field's calculator.
+
+    Examples
+    --------
+    >>> from jobflow import run_locally
+    >>> maker = DefectPhononMaker(engine="direct")
+    >>> flow = maker.make(si, [["Ge:Si:6"], ["Ge:Si:3", "C:Si:3"]])  # doctest: +SKIP
+    >>> run_locally(flow, store=default_job_store())  # doctest: +SKIP
+    """
+
+    name: str = "defect phonon"
+    engine: Literal["atomate2", "direct"] = "atomate2"
+    force_field: str = "CHGNet"
+    settings: DirectSettings = field(default_factory=DirectSettings)
+    phonon_maker: BasePhononMaker | None = None
+    seed: int = 0
+    rel_tolerance: float = 0.1
+    max_atoms: int = 600
+    calculator_kwargs: dict = field(default_factory=dict)
+
+    def make(
+        self,
+        structure: Structure,
+        dopings: Any,
+        host_id: str | None = None,
+    ) -> Flow:
+        """Make the flow.
+
+        Parameters
+        ----------
+        structure
+            Host crystal (a primitive cell keeps supercells small). May be an output
+            reference of an earlier job.
+        dopings
+            ``"Ge:Si:5"``, a list of dopings for one supercell (``["Ge:Si:5", "C:Si:1"]``)
+            or a list of such lists, one supercell each.
+        host_id
+            Identifier of the host recorded in the documents (e.g. ``"mp-149"``).
+
+        Returns
+        -------
+        Flow
+            Output: the list of :class:`~defectnet_atomate.schemas.DefectPhononDoc`.
+        """
+        from atomate2.forcefields.utils import MLFF  # noqa: F401  (validates install)
+
+        from defectnet_atomate.phonons.calculators import force_field_name
+
+        doping_sets = _doping_sets(dopings)
+        self.force_field = force_field_name(self.force_field)
+        if self.engine == "direct":
+            if self.phonon_maker is not None:
+                raise ValueError("phonon_maker is only used by engine='atomate2'.")
+            jobs = []
+            for i, dopings_i in enumerate(doping_sets):
+                j = run_direct_engine(
+                    structure,
+                    [d.as_dict() for d in dopings_i],
+                    seed=self.seed + i,
+                    force_field=self.force_field,
+                    settings=self.settings,
+                    host_id=host_id,
+                    rel_tolerance=self.rel_tolerance,
+                    max_atoms=self.max_atoms,
+                )
+                j.name = f"{self.name} direct {i}"
+                jobs.append(j)
+            return Flow(jobs, output=[j.output for j in jobs], name=self.name)
+        if self.engine != "atomate2":
+            raise ValueError(
+                f"Unknown engine {self.engine!r}; use 'atomate2' or 'direct' (the embedding "
+                "engine for dilute dopants is not available yet)."
+            )
+        jobs = []
+        host = structure
+        relax_maker = self.atomate2_phonon_maker(relax=True).bulk_relax_maker
+        if relax_maker is not None:
+            relax = relax_maker.make(structure)
+            relax.name = f"{self.name} host relax"
+            jobs.append(relax)
+            host = relax.output.structure
+        branches = doped_phonon_branches(host, doping_sets, self, host_id)
+        branches.name = f"{self.name} branches"
+        jobs.append(branches)
+        return Flow(jobs, output=branches.output, name=self.name)
+
+    def atomate2_phonon_maker(self, relax: bool = True) -> BasePhononMaker:
+        """The atomate2 phonon maker each supercell goes through.
+
+        The supercell is the simulation cell (``supercell_matrix`` is passed as the
+        identity); the relaxation has free cell and ``settings.fmax``; no static energy
+        job; force constants are stored for the projected DOS.
+        """
+        from copy import deepcopy
+
+        if self.phonon_maker is not None:
+            maker = deepcopy(self.phonon_maker)
+            if not relax:
+                maker.bulk_relax_maker = None
+            return maker
+        from atomate2.forcefields.flows.phonons import PhononMaker
+        from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
+
+        kwargs = {"force_field_name": self.force_field, "calculator_kwargs": self.calculator_kwargs}
+        return PhononMaker(
+            bulk_relax_maker=ForceFieldRelaxMaker(
+                relax_cell=self.settings.relax_cell,
+                steps=self.settings.max_steps,
+                relax_kwargs={"fmax": self.settings.fmax},
+                **kwargs,
+            )
+            if relax
+            else None,
+            static_energy_maker=None,
+            phonon_displacement_maker=ForceFieldStaticMaker(**kwargs),
+            displacement=self.settings.displacement,
+            symprec=self.settings.symprec,
+            store_force_constants=True,
+        )
+
+    def calculator_info(self) -> CalculatorInfo:
+        """Provenance of the forces (loads the potential to hash its weights)."""
+        from defectnet_atomate.schemas import CalculatorInfo
+
+        if self.phonon_maker is not None and not hasattr(self.phonon_maker, "mlff"):
+            return CalculatorInfo(name=str(getattr(self.phonon_maker, "code", "dft")))
+        from defectnet_atomate.phonons.calculators import load_calculator
+
+        name = self.force_field
+        if self.phonon_maker is not None:
+            name = self.phonon_maker.mlff.name
+        return load_calculator(name, **self.calculator_kwargs)[1]
+
+    def phonon_settings(self) -> PhononSettings:
+        """Settings as recorded in the documents of this maker's engine."""
+        settings = self.settings.phonon_settings(self.engine)
+        if self.engine == "atomate2":
+            settings.plus_minus = "auto"
+            settings.approximations = [
+                f"atomate2 PhononMaker, finite displacements of {self.settings.displacement} A "
+                "(phonopy 'auto' +/-: central differences in cells without symmetry)",
+                "force constants of the whole supercell (no cutoff)",
+                f"q-mesh of phonopy length {self.settings.mesh_length} A on the supercell",
+            ]
+        return settings

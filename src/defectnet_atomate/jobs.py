@@ -1,0 +1,201 @@
+"""jobflow jobs of the defect-phonon workflow (thin adapters over the domain code).
+
+Big arrays (the DOS) go to the job store's ``data`` side store.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from jobflow import Flow, Response, job
+
+from defectnet_atomate.doping import DopedSupercell, make_doped_supercell, parse_doping
+from defectnet_atomate.phonons.dos import projected_dos_from_force_constants
+from defectnet_atomate.schemas import CalculatorInfo, DefectPhononDoc
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pymatgen.core import Structure
+
+    from defectnet_atomate.flows import DefectPhononMaker
+    from defectnet_atomate.phonons.direct import DirectSettings
+
+__all__ = ["defect_phonon_document", "doped_phonon_branches", "run_direct_engine"]
+
+_DATA_FIELDS = ["pdos", "pristine_pdos"]
+
+
+def _current_provenance() -> dict[str, Any]:
+    from jobflow import CURRENT_JOB
+
+    current = CURRENT_JOB.job
+    if current is None:
+        return {}
+    return {"flow_uuid": current.hosts[-1] if current.hosts else None, "job_uuids": [current.uuid]}
+
+
+def _output_field(output: Any, name: str) -> Any:
+    return output.get(name) if isinstance(output, dict) else getattr(output, name, None)
+
+
+def _force_constants_array(output: Any) -> np.ndarray:
+    fc = _output_field(output, "force_constants")
+    if fc is None:
+        raise ValueError(
+            "The phonon document has no force constants; run atomate2's PhononMaker with "
+            "store_force_constants=True."
+        )
+    if isinstance(fc, dict):  # atomate2 ForceConstants as a dict
+        fc = fc.get("force_constants", fc)
+    fc = getattr(fc, "force_constants", fc)
+    return np.asarray(fc, dtype=float)
+
+
+def _structure_of(output: Any) -> Structure:
+    from pymatgen.core import Structure
+
+    structure = _output_field(output, "structure")
+    return Structure.from_dict(structure) if isinstance(structure, dict) else structure
+
+
+@job(output_schema=DefectPhononDoc, data=_DATA_FIELDS)
+def defect_phonon_document(
+    doped: DopedSupercell,
+    doped_phonon: Any,
+    pristine_phonon: Any,
+    calculator: CalculatorInfo | dict,
+    settings: dict,
+    host_id: str | None = None,
+) -> DefectPhononDoc:
+    """Turn two atomate2 phonon documents into a :class:`DefectPhononDoc`.
+
+    The force constants stored by atomate2's ``PhononMaker`` are turned into total and
+    element-projected DOS (atomate2 itself stores only the total DOS) for the doped
+    supercell and its pristine host, with the same q-point density and broadening.
+
+    Parameters
+    ----------
+    doped
+        The doped supercell the branch was built from.
+    doped_phonon, pristine_phonon
+        Outputs (``PhononBSDOSDoc``) of atomate2's phonon flows.
+    calculator
+        Provenance of the forces.
+    settings
+        :class:`~defectnet_atomate.schemas.PhononSettings` fields.
+    host_id
+        Identifier of the host.
+    """
+    from defectnet_atomate.schemas import PhononSettings
+
+    t0 = time.perf_counter()
+    phonon_settings = PhononSettings(**settings)
+    common = {
+        "mesh_length": phonon_settings.mesh_length,
+        "sigma": phonon_settings.sigma,
+        "step": phonon_settings.grid_step,
+    }
+    relaxed = _structure_of(doped_phonon)
+    pdos, modes = projected_dos_from_force_constants(
+        relaxed,
+        _force_constants_array(doped_phonon),
+        _output_field(doped_phonon, "supercell_matrix"),
+        **common,
+    )
+    pristine, _ = projected_dos_from_force_constants(
+        _structure_of(pristine_phonon),
+        _force_constants_array(pristine_phonon),
+        _output_field(pristine_phonon, "supercell_matrix"),
+        **common,
+    )
+    if isinstance(calculator, dict):
+        calculator = CalculatorInfo(**calculator)
+    return DefectPhononDoc.from_results(
+        doped,
+        relaxed,
+        pdos,
+        modes,
+        calculator,
+        phonon_settings,
+        pristine_pdos=pristine,
+        host_id=host_id,
+        timings={"dos": time.perf_counter() - t0},
+        **_current_provenance(),
+    )
+
+
+@job
+def doped_phonon_branches(
+    host: Structure,
+    doping_sets: Sequence[Sequence[Any]],
+    maker: DefectPhononMaker,
+    host_id: str | None = None,
+) -> Response:
+    """Build the doped supercells of a (relaxed) host and fan out one phonon branch each.
+
+    Returns a ``Response(replace=...)`` whose flow holds the pristine host's phonons (in
+    the first doped supercell's matrix), one atomate2 phonon flow per doped supercell and
+    one :func:`defect_phonon_document` job per supercell. Its output is the list of
+    documents.
+    """
+    supercells = [
+        make_doped_supercell(
+            host,
+            [parse_doping(d) for d in dopings],
+            seed=maker.seed + i,
+            rel_tolerance=maker.rel_tolerance,
+            max_atoms=maker.max_atoms,
+        )
+        for i, dopings in enumerate(doping_sets)
+    ]
+    jobs: list = []
+    pristine_maker = maker.atomate2_phonon_maker(relax=False)
+    pristine_maker.name = f"{maker.name} pristine"
+    pristine = pristine_maker.make(host, supercell_matrix=supercells[0].supercell_matrix)
+    jobs.append(pristine)
+    calculator = maker.calculator_info().model_dump()
+    settings = maker.phonon_settings().model_dump()
+    outputs = []
+    for i, doped in enumerate(supercells):
+        label = " ".join(str(d.element) + f"{d.atomic_percent:.3g}%" for d in doped.dopants)
+        branch_maker = maker.atomate2_phonon_maker(relax=True)
+        branch_maker.name = f"{maker.name} {label}"
+        branch = branch_maker.make(doped.structure, supercell_matrix=np.eye(3).tolist())
+        doc = defect_phonon_document(
+            doped, branch.output, pristine.output, calculator, settings, host_id
+        )
+        doc.name = f"defect phonon document {i} ({label})"
+        jobs += [branch, doc]
+        outputs.append(doc.output)
+    return Response(replace=Flow(jobs, output=outputs, name=f"{maker.name} branches"))
+
+
+@job(output_schema=DefectPhononDoc, data=_DATA_FIELDS)
+def run_direct_engine(
+    host: Structure,
+    dopings: Sequence[Any],
+    seed: int,
+    force_field: str,
+    settings: DirectSettings,
+    host_id: str | None = None,
+    rel_tolerance: float = 0.1,
+    max_atoms: int = 600,
+) -> DefectPhononDoc:
+    """One doped supercell through the direct engine (potential kept loaded per process)."""
+    from defectnet_atomate.phonons.direct import DirectEngine
+
+    engine = DirectEngine(force_field=force_field, settings=settings)
+    doc = engine.run(
+        host,
+        [parse_doping(d) for d in dopings],
+        seed=seed,
+        host_id=host_id,
+        rel_tolerance=rel_tolerance,
+        max_atoms=max_atoms,
+    )
+    for key, value in _current_provenance().items():
+        setattr(doc, key, value)
+    return doc
