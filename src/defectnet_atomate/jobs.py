@@ -12,7 +12,7 @@ import numpy as np
 from jobflow import Flow, Response, job
 
 from defectnet_atomate.doping import DopedSupercell, make_doped_supercell, parse_doping
-from defectnet_atomate.phonons.dos import projected_dos_from_force_constants
+from defectnet_atomate.phonons.dos import modes_from_force_constants
 from defectnet_atomate.schemas import CalculatorInfo, DefectPhononDoc
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["defect_phonon_document", "doped_phonon_branches", "run_direct_engine"]
 
-_DATA_FIELDS = ["pdos", "pristine_pdos"]
+_DATA_FIELDS = ["pdos", "pristine_pdos", "modes", "pristine_modes"]
 
 
 def _current_provenance() -> dict[str, Any]:
@@ -93,34 +93,28 @@ def defect_phonon_document(
 
     t0 = time.perf_counter()
     phonon_settings = PhononSettings(**settings)
-    common = {
-        "mesh_length": phonon_settings.mesh_length,
-        "sigma": phonon_settings.sigma,
-        "step": phonon_settings.grid_step,
-    }
     relaxed = _structure_of(doped_phonon)
-    pdos, modes = projected_dos_from_force_constants(
+    modes = modes_from_force_constants(
         relaxed,
         _force_constants_array(doped_phonon),
         _output_field(doped_phonon, "supercell_matrix"),
-        **common,
+        phonon_settings.mesh_length,
     )
-    pristine, _ = projected_dos_from_force_constants(
+    pristine = modes_from_force_constants(
         _structure_of(pristine_phonon),
         _force_constants_array(pristine_phonon),
         _output_field(pristine_phonon, "supercell_matrix"),
-        **common,
+        phonon_settings.mesh_length,
     )
     if isinstance(calculator, dict):
         calculator = CalculatorInfo(**calculator)
     return DefectPhononDoc.from_results(
         doped,
         relaxed,
-        pdos,
         modes,
         calculator,
         phonon_settings,
-        pristine_pdos=pristine,
+        pristine_modes=pristine,
         host_id=host_id,
         timings={"dos": time.perf_counter() - t0},
         **_current_provenance(),

@@ -25,9 +25,10 @@ __all__ = [
     "DopantRecord",
     "HostInfo",
     "PhononDosData",
+    "PhononModes",
     "PhononSettings",
     "RelaxationInfo",
-    "config_id",
+    "make_config_id",
 ]
 
 NORMALISATION = (
@@ -42,7 +43,8 @@ class PhononDosData(BaseModel):
     frequencies: list[float] = Field(description="Uniform frequency grid, THz.")
     total: list[float] = Field(description=f"Total DOS, {NORMALISATION}.")
     projected: dict[str, list[float]] = Field(
-        default_factory=dict, description="Element symbol -> DOS projected on that element, same units."
+        default_factory=dict,
+        description="Element symbol -> DOS projected on that element, same units.",
     )
     sigma: float = Field(SIGMA_THZ, description="Gaussian broadening (standard deviation), THz.")
     normalisation: str = Field(NORMALISATION, description="How densities are normalised.")
@@ -65,11 +67,41 @@ class PhononDosData(BaseModel):
         return float(np.trapezoid(self.total, self.frequencies))
 
 
+class PhononModes(BaseModel):
+    """The unbroadened modes behind a DOS, so that it can be re-broadened or re-weighted."""
+
+    frequencies: list[float] = Field(description="Mode frequencies over all q-points, THz.")
+    weights: dict[str, list[float]] = Field(
+        description=(
+            "Element -> weight of each mode on that element, times its q-point weight, divided "
+            "by the number of atoms (dimensionless; broadening them gives the projected DOS)."
+        )
+    )
+
+    def dos(self, sigma: float = SIGMA_THZ, step: float = GRID_STEP_THZ) -> PhononDosData:
+        """Broaden the modes into a :class:`PhononDosData` with other settings."""
+        from defectnet_atomate.spectra import broaden_modes, frequency_grid
+
+        freqs = np.asarray(self.frequencies)
+        elements = sorted(self.weights)
+        w = np.stack([np.asarray(self.weights[el]) for el in elements], axis=1)
+        grid = frequency_grid(float(freqs.min()), float(freqs.max()), step, sigma)
+        channels = broaden_modes(freqs, w, grid, sigma)
+        return PhononDosData(
+            frequencies=np.round(grid, 6).tolist(),
+            total=channels.sum(axis=0).tolist(),
+            projected={el: channels[i].tolist() for i, el in enumerate(elements)},
+            sigma=sigma,
+        )
+
+
 class CalculatorInfo(BaseModel):
     """Which potential (or code) produced the forces."""
 
     name: str = Field(description="Force-field name (atomate2 MLFF name) or DFT code.")
-    package_version: str | None = Field(None, description="Version of the package that provides it.")
+    package_version: str | None = Field(
+        None, description="Version of the package that provides it."
+    )
     model_version: str | None = Field(None, description="Version of the model weights, if stated.")
     weights_hash: str | None = Field(
         None, description="SHA-256 (first 16 hex digits) of the model's parameters."
@@ -90,7 +122,7 @@ class PhononSettings(BaseModel):
         True, description="Whether translational and index symmetry were imposed."
     )
     relax_cell: bool = Field(True, description="Whether cell shape and volume were relaxed.")
-    fmax: float = Field(1e-3, description="Force convergence of the relaxation, eV/Angstrom.")
+    fmax: float = Field(5e-3, description="Force convergence of the relaxation, eV/Angstrom.")
     mesh_length: float = Field(
         20.0, description="q-point density (phonopy length), Angstrom; same for doped and pristine."
     )
@@ -154,7 +186,7 @@ class HostInfo(BaseModel):
         )
 
 
-def config_id(
+def make_config_id(
     host_id: str | None,
     host: Structure,
     dopants: list[DopantRecord],
@@ -201,6 +233,10 @@ class DefectPhononDoc(BaseModel):
     pristine_pdos: PhononDosData | None = Field(
         None, description="Pristine host DOS with the same settings and grid conventions."
     )
+    modes: PhononModes | None = Field(None, description="Unbroadened modes of the doped cell.")
+    pristine_modes: PhononModes | None = Field(
+        None, description="Unbroadened modes of the pristine host."
+    )
     has_imaginary_modes: bool = Field(
         description=f"Any mode below -{IMAGINARY_TOLERANCE_THZ} THz in the doped cell."
     )
@@ -226,14 +262,14 @@ class DefectPhononDoc(BaseModel):
         cls,
         doped: DopedSupercell,
         relaxed: Structure,
-        pdos: PhononDosData,
-        modes_thz: np.ndarray,
+        modes: PhononModes,
         calculator: CalculatorInfo,
         settings: PhononSettings,
-        pristine_pdos: PhononDosData | None = None,
+        pristine_modes: PhononModes | None = None,
         host_id: str | None = None,
         relaxation: RelaxationInfo | None = None,
         timings: dict[str, float] | None = None,
+        config_id: str | None = None,
         **kwargs: object,
     ) -> DefectPhononDoc:
         """Assemble a document from an engine's results.
@@ -244,12 +280,17 @@ class DefectPhononDoc(BaseModel):
             The doped supercell (from :func:`~defectnet_atomate.doping.make_doped_supercell`).
         relaxed
             The relaxed doped supercell.
-        pdos
-            DOS of the doped cell.
-        modes_thz
-            All mode frequencies of the doped cell, THz (for the imaginary-mode flag).
-        calculator, settings, pristine_pdos, host_id, relaxation, timings
+        modes
+            Modes of the doped cell (broadened here with ``settings``).
+        calculator, settings
             See the fields of this document.
+        pristine_modes
+            Modes of the pristine host (broadened here with the same settings).
+        host_id, relaxation, timings
+            See the fields of this document.
+        config_id
+            Identifier to use instead of the one derived from the configuration (batch
+            runs use the id of their request, so that they can skip finished requests).
         **kwargs
             Further fields (e.g. ``flow_uuid``).
         """
@@ -264,11 +305,17 @@ class DefectPhononDoc(BaseModel):
             )
             for d in doped.dopants
         ]
-        modes = np.asarray(modes_thz, dtype=float)
-        imaginary = modes < -IMAGINARY_TOLERANCE_THZ
+        freqs = np.asarray(modes.frequencies, dtype=float)
+        imaginary = freqs < -IMAGINARY_TOLERANCE_THZ
         return cls(
-            config_id=config_id(
-                host_id, doped.host, dopants, doped.seed, settings, calculator,
+            config_id=config_id
+            or make_config_id(
+                host_id,
+                doped.host,
+                dopants,
+                doped.seed,
+                settings,
+                calculator,
                 doped.supercell_matrix,
             ),
             host=HostInfo.from_structure(doped.host, host_id),
@@ -283,10 +330,14 @@ class DefectPhononDoc(BaseModel):
             calculator=calculator,
             settings=settings,
             relaxation=relaxation,
-            pdos=pdos,
-            pristine_pdos=pristine_pdos,
+            pdos=modes.dos(settings.sigma, settings.grid_step),
+            pristine_pdos=(
+                pristine_modes.dos(settings.sigma, settings.grid_step) if pristine_modes else None
+            ),
+            modes=modes,
+            pristine_modes=pristine_modes,
             has_imaginary_modes=bool(imaginary.any()),
-            min_frequency=float(modes.min()),
+            min_frequency=float(freqs.min()),
             imaginary_fraction=float(imaginary.mean()),
             timings=timings or {},
             **kwargs,

@@ -32,7 +32,9 @@ class DefectnetSettings(BaseSettings):
             "or a mongodb:// URI."
         ),
     )
-    FORCE_FIELD: str = Field("CHGNet", description="Default universal potential (atomate2 MLFF name).")
+    FORCE_FIELD: str = Field(
+        "CHGNet", description="Default universal potential (atomate2 MLFF name)."
+    )
 
 
 SETTINGS = DefectnetSettings()

@@ -71,9 +71,7 @@ def _store(location: str | Path, collection: str, key: str) -> Store:
         from maggma.stores import MongoURIStore
 
         database = os.path.basename(str(location).split("?")[0].rstrip("/")) or "defectnet"
-        return MongoURIStore(
-            str(location), collection_name=collection, database=database, key=key
-        )
+        return MongoURIStore(str(location), collection_name=collection, database=database, key=key)
     from maggma.stores import MontyStore
 
     folder = _writable_folder(location)
@@ -105,7 +103,7 @@ def default_store(location: str | Path | None = None) -> Store:
 
 
 def default_job_store(location: str | Path | None = None) -> JobStore:
-    """jobflow ``JobStore`` for flows, with a ``data`` side store for big arrays.
+    """Jobflow ``JobStore`` for flows, with a ``data`` side store for big arrays.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Force constants -> phonon modes -> total and element-projected DOS.
 
-One function, :func:`projected_dos_from_force_constants`, serves every engine and the
+One function, :func:`modes_from_force_constants`, serves every engine and the
 atomate2 path, so that doped and pristine spectra share q-point density, broadening,
 grid and normalisation (see :mod:`defectnet_atomate.spectra`).
 """
@@ -11,15 +11,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from defectnet_atomate.schemas import PhononDosData
-from defectnet_atomate.spectra import GRID_STEP_THZ, SIGMA_THZ, broaden_modes, frequency_grid
+from defectnet_atomate.schemas import PhononModes
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
     from phonopy import Phonopy
     from pymatgen.core import Structure
 
-__all__ = ["make_phonopy", "mesh_modes", "projected_dos", "projected_dos_from_force_constants"]
+__all__ = ["element_modes", "make_phonopy", "mesh_modes", "modes_from_force_constants"]
 
 
 def make_phonopy(
@@ -69,15 +68,13 @@ def mesh_modes(
     return freqs, atom_weights.transpose(0, 2, 1), q_weights / q_weights.sum()
 
 
-def projected_dos(
+def element_modes(
     frequencies: NDArray[np.float64],
     atom_weights: NDArray[np.float64],
     q_weights: NDArray[np.float64],
     symbols: list[str],
-    sigma: float = SIGMA_THZ,
-    step: float = GRID_STEP_THZ,
-) -> PhononDosData:
-    """Broaden modes into the total and element-projected DOS (per atom; total integrates to 3).
+) -> PhononModes:
+    """Fold per-atom mode weights into per-element weights (normalised per atom of the cell).
 
     Parameters
     ----------
@@ -89,33 +86,30 @@ def projected_dos(
         ``(n_q,)`` q-point weights summing to 1.
     symbols
         Element symbol of each atom.
-    sigma, step
-        Broadening and grid step, THz.
+
+    Returns
+    -------
+    PhononModes
+        Broadening its weights gives the element-projected DOS, whose total integrates to 3.
     """
-    n_atoms = len(symbols)
     elements = sorted(set(symbols))
     membership = np.array([[s == el for el in elements] for s in symbols], dtype=float)
-    weights = (atom_weights @ membership) * q_weights[:, None, None] / n_atoms
-    grid = frequency_grid(float(frequencies.min()), float(frequencies.max()), step, sigma)
-    channels = broaden_modes(frequencies.ravel(), weights.reshape(-1, len(elements)), grid, sigma)
-    return PhononDosData(
-        frequencies=np.round(grid, 6).tolist(),
-        total=channels.sum(axis=0).tolist(),
-        projected={el: channels[i].tolist() for i, el in enumerate(elements)},
-        sigma=sigma,
+    weights = (atom_weights @ membership) * q_weights[:, None, None] / len(symbols)
+    flat = weights.reshape(-1, len(elements))
+    return PhononModes(
+        frequencies=np.round(frequencies.ravel(), 6).tolist(),
+        weights={el: np.round(flat[:, i], 9).tolist() for i, el in enumerate(elements)},
     )
 
 
-def projected_dos_from_force_constants(
+def modes_from_force_constants(
     structure: Structure,
     force_constants: ArrayLike,
     supercell_matrix: ArrayLike,
     mesh_length: float = 20.0,
-    sigma: float = SIGMA_THZ,
-    step: float = GRID_STEP_THZ,
     primitive_matrix: ArrayLike | str | None = None,
-) -> tuple[PhononDosData, NDArray[np.float64]]:
-    """Total and element-projected DOS of ``structure`` from its force constants.
+) -> PhononModes:
+    """Element-resolved phonon modes of ``structure`` from its force constants.
 
     Parameters
     ----------
@@ -129,18 +123,16 @@ def projected_dos_from_force_constants(
     mesh_length
         q-point density (phonopy length, Angstrom). 20 gives Gamma only for cells longer
         than 20 Angstrom.
-    sigma, step
-        Broadening and grid step, THz.
     primitive_matrix
         Passed to phonopy (``None``: the unit cell is the primitive cell).
 
     Returns
     -------
-    tuple
-        The :class:`~defectnet_atomate.schemas.PhononDosData` and all mode frequencies
-        (THz, flattened).
+    PhononModes
+        ``modes.dos(sigma, step)`` gives the total and element-projected DOS.
     """
-    phonon = make_phonopy(structure, supercell_matrix, force_constants, primitive_matrix=primitive_matrix)
+    phonon = make_phonopy(
+        structure, supercell_matrix, force_constants, primitive_matrix=primitive_matrix
+    )
     freqs, atom_weights, q_weights = mesh_modes(phonon, mesh_length)
-    symbols = list(phonon.primitive.symbols)
-    return projected_dos(freqs, atom_weights, q_weights, symbols, sigma, step), freqs.ravel()
+    return element_modes(freqs, atom_weights, q_weights, list(phonon.primitive.symbols))

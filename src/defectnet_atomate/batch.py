@@ -1,0 +1,208 @@
+"""Batch generation of doped-crystal spectra: parallel worker processes, resumable.
+
+Each worker process loads the potential once (one thread each: on this kind of machine
+several single-threaded workers beat one multi-threaded process) and runs
+:class:`~defectnet_atomate.phonons.direct.DirectEngine` on one request at a time. The
+main process writes every document to the store as soon as it arrives, so an
+interrupted run loses at most the requests in flight, and a re-run skips every request
+whose id the store already holds (or that failed before, unless ``retry_failed``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from monty.json import MSONable
+from pymatgen.core import Structure
+
+from defectnet_atomate.doping import Doping, parse_doping
+from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from maggma.core import Store
+
+__all__ = ["BatchSummary", "DopingTask", "run_batch"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DopingTask(MSONable):
+    """One request: a host, its dopings (one supercell) and a seed."""
+
+    host: Structure
+    dopings: list[Doping]
+    seed: int = 0
+    host_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.dopings = [parse_doping(d) for d in self.dopings]
+
+    def task_id(self, force_field: str, settings: DirectSettings, **supercell_kwargs: Any) -> str:
+        """Deterministic id of the request and its settings (the document's ``config_id``)."""
+        payload = {
+            "host": self.host_id or self.host.composition.reduced_formula,
+            "lattice": [round(x, 3) for x in self.host.lattice.abc],
+            "dopings": [str(d) for d in self.dopings],
+            "seed": self.seed,
+            "force_field": force_field,
+            "settings": asdict(settings),
+            "supercell": supercell_kwargs,
+        }
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        return f"dpd-{digest[:20]}"
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[dict] = field(default_factory=list)
+
+
+_ENGINE: DirectEngine | None = None
+
+
+def _init_worker(force_field: str, settings: DirectSettings, threads: int) -> None:
+    import torch
+
+    global _ENGINE
+    torch.set_num_threads(threads)
+    _ENGINE = DirectEngine(force_field=force_field, settings=settings)
+
+
+def _work(args: tuple[str, DopingTask, dict]) -> tuple[str, dict | None, str | None]:
+    from defectnet_atomate.builders import doc_to_store_dict
+
+    task_id, task, supercell_kwargs = args
+    assert _ENGINE is not None
+    try:
+        doc = _ENGINE.run(
+            task.host, task.dopings, seed=task.seed, host_id=task.host_id, **supercell_kwargs
+        )
+        doc.config_id = task_id
+        return task_id, doc_to_store_dict(doc), None
+    except Exception as exc:
+        return task_id, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+
+
+def run_batch(
+    tasks: Iterable[DopingTask],
+    store: Store,
+    *,
+    force_field: str = "CHGNet",
+    settings: DirectSettings | None = None,
+    n_workers: int = 1,
+    threads_per_worker: int = 1,
+    failures: Store | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    supercell_kwargs: dict | None = None,
+) -> BatchSummary:
+    """Compute the documents of many requests into ``store``; skip what it already holds.
+
+    Parameters
+    ----------
+    tasks
+        The requests.
+    store
+        Target store of documents (key ``config_id``); opened and closed here.
+    force_field
+        atomate2 force-field name.
+    settings
+        Engine settings (:class:`~defectnet_atomate.phonons.direct.DirectSettings`).
+    n_workers
+        Worker processes (each keeps the potential loaded).
+    threads_per_worker
+        torch threads per worker.
+    failures
+        Store in which failed requests are recorded (key ``config_id``) so that re-runs
+        skip them; ``None`` keeps them only in the summary.
+    retry_failed
+        Run requests recorded as failed again.
+    progress
+        Show a progress bar.
+    supercell_kwargs
+        Passed to :func:`~defectnet_atomate.doping.make_doped_supercell`
+        (e.g. ``max_atoms``).
+
+    Returns
+    -------
+    BatchSummary
+        Counts, wall time and the failures of this run.
+    """
+    from tqdm.auto import tqdm
+
+    settings = settings or DirectSettings()
+    supercell_kwargs = dict(supercell_kwargs or {})
+    summary = BatchSummary()
+    t0 = time.perf_counter()
+    store.connect()
+    if failures is not None:
+        failures.connect()
+    try:
+        done = set(store.distinct("config_id"))
+        if failures is not None and not retry_failed:
+            done |= set(failures.distinct("config_id"))
+        todo = []
+        for task in tasks:
+            task_id = task.task_id(force_field, settings, **supercell_kwargs)
+            if task_id in done:
+                summary.skipped += 1
+            else:
+                todo.append((task_id, task, supercell_kwargs))
+        bar = tqdm(total=len(todo), disable=not progress, desc="spectra", unit="spectrum")
+        results = _results(todo, force_field, settings, n_workers, threads_per_worker)
+        for task_id, doc, error in results:
+            if doc is not None:
+                store.update([doc], key="config_id")
+                summary.done += 1
+            else:
+                summary.failed += 1
+                record = {"config_id": task_id, "error": error}
+                summary.failures.append(record)
+                logger.warning("Request %s failed: %s", task_id, error.splitlines()[0])
+                if failures is not None:
+                    failures.update([record], key="config_id")
+            bar.update()
+        bar.close()
+    finally:
+        store.close()
+        if failures is not None:
+            failures.close()
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _results(
+    todo: Sequence[tuple[str, DopingTask, dict]],
+    force_field: str,
+    settings: DirectSettings,
+    n_workers: int,
+    threads: int,
+) -> Iterable[tuple[str, dict | None, str | None]]:
+    if not todo:
+        return
+    if n_workers <= 1:
+        _init_worker(force_field, settings, threads)
+        for item in todo:
+            yield _work(item)
+        return
+    context = mp.get_context("spawn")  # torch and fork do not mix
+    with context.Pool(
+        n_workers, initializer=_init_worker, initargs=(force_field, settings, threads)
+    ) as pool:
+        yield from pool.imap_unordered(_work, todo, chunksize=1)
