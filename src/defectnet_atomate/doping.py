@@ -258,10 +258,11 @@ def _check_request(host: Structure, dopings: Sequence[Doping]) -> None:
     for species in {d.replaces for d in dopings}:
         total = sum(d.atomic_percent for d in dopings if d.replaces == species)
         available = 100 * counts[species] / n_host
-        if total > available:
+        if total >= available:
             raise DopingError(
                 f"The dopants on {species} sites add up to {total:g} at.%, but {species} is only "
-                f"{available:.3g} at.% of {host.composition.reduced_formula}; lower them."
+                f"{available:.3g} at.% of {host.composition.reduced_formula}; lower them so that "
+                "some of it remains."
             )
 
 

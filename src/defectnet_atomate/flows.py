@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from jobflow import Flow, Maker
+from pymatgen.core import Structure
 
-from defectnet_atomate.doping import Doping, parse_doping
+from defectnet_atomate.doping import Doping, make_doped_supercell, parse_doping
 from defectnet_atomate.jobs import doped_phonon_branches, run_direct_engine
 from defectnet_atomate.phonons.direct import DirectSettings
 
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from atomate2.common.flows.phonons import BasePhononMaker
-    from pymatgen.core import Structure
 
     from defectnet_atomate.schemas import CalculatorInfo, PhononSettings
 
@@ -131,6 +131,15 @@ class DefectPhononMaker(Maker):
 
         doping_sets = _doping_sets(dopings)
         self.force_field = force_field_name(self.force_field)
+        if isinstance(structure, Structure):  # refuse impossible requests now, not mid-flow
+            for i, dopings_i in enumerate(doping_sets):
+                make_doped_supercell(
+                    structure,
+                    dopings_i,
+                    seed=self.seed + i,
+                    rel_tolerance=self.rel_tolerance,
+                    max_atoms=self.max_atoms,
+                )
         if self.engine == "direct":
             if self.phonon_maker is not None:
                 raise ValueError("phonon_maker is only used by engine='atomate2'.")
@@ -168,7 +177,7 @@ class DefectPhononMaker(Maker):
         return Flow(jobs, output=branches.output, name=self.name)
 
     def atomate2_phonon_maker(self, relax: bool = True) -> BasePhononMaker:
-        """The atomate2 phonon maker each supercell goes through.
+        """Return the atomate2 phonon maker each supercell goes through.
 
         The supercell is the simulation cell (``supercell_matrix`` is passed as the
         identity); the relaxation has free cell and ``settings.fmax``; no static energy
@@ -215,7 +224,7 @@ class DefectPhononMaker(Maker):
         return load_calculator(name, **self.calculator_kwargs)[1]
 
     def phonon_settings(self) -> PhononSettings:
-        """Settings as recorded in the documents of this maker's engine."""
+        """Return the settings as recorded in the documents of this maker's engine."""
         settings = self.settings.phonon_settings(self.engine)
         if self.engine == "atomate2":
             settings.plus_minus = "auto"

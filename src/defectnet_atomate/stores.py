@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,10 +67,14 @@ def _is_mongo(location: str | Path) -> bool:
 
 def _store(location: str | Path, collection: str, key: str) -> Store:
     if _is_mongo(location):
-        from maggma.stores import MongoURIStore
+        from maggma.stores import MongoStore
 
-        database = os.path.basename(str(location).split("?")[0].rstrip("/")) or "defectnet"
-        return MongoURIStore(str(location), collection_name=collection, database=database, key=key)
+        database = str(location).split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        if not database or ":" in database or "@" in database:
+            database = "defectnet"
+        return MongoStore.from_uri(
+            str(location), collection_name=collection, database=database, key=key
+        )
     from maggma.stores import MontyStore
 
     folder = _writable_folder(location)

@@ -64,7 +64,7 @@ class DirectSettings(MSONable):
     grid_step: float = GRID_STEP_THZ
 
     def phonon_settings(self, engine: str = "direct") -> PhononSettings:
-        """The settings as recorded in documents."""
+        """Return the settings as recorded in documents."""
         return PhononSettings(
             engine=engine,
             displacement=self.displacement,
@@ -303,7 +303,7 @@ class DirectEngine:
         return doc
 
     def as_dict(self) -> dict:
-        """Settings of the engine (the calculator is reloaded from its name)."""
+        """Serialise the engine's settings (the calculator is reloaded from its name)."""
         return {
             "force_field": self.force_field,
             "settings": asdict(self.settings),

@@ -1,0 +1,225 @@
+"""The ``defectnet`` command line (thin: it parses, calls the library, prints).
+
+Exit codes: 0 success, 1 a clear error (bad input, store, missing file), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pymatgen.core import Structure
+
+__all__ = ["main"]
+
+
+def _silicon() -> Structure:
+    from pymatgen.core import Lattice, Structure
+
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+    return si.get_primitive_structure()
+
+
+def _read_host(spec: str, hosts_file: str | None) -> tuple[Structure, str | None]:
+    from pymatgen.core import Structure
+
+    path = Path(spec)
+    if path.is_file():
+        return Structure.from_file(path), None
+    if spec.startswith("mp-"):
+        from defectnet_atomate.hosts import find_host
+
+        entry = find_host(spec, hosts_file)
+        return entry.structure, entry.host_id
+    raise FileNotFoundError(
+        f"HOST {spec!r} is neither a structure file nor a host id such as 'mp-149'."
+    )
+
+
+def _table(docs: list[dict]) -> str:
+    import numpy as np
+
+    rows = [
+        (
+            "config_id",
+            "host",
+            "dopants (at.%)",
+            "atoms",
+            "engine",
+            "min f (THz)",
+            "DOS area",
+            "time (s)",
+        )
+    ]
+    for d in docs:
+        dopants = ", ".join(
+            f"{x['element']}->{x['replaces']} {x['atomic_percent']:.2f}" for x in d["dopants"]
+        )
+        area = (
+            np.trapezoid(d["pdos"]["total"], d["pdos"]["frequencies"])
+            if "pdos" in d
+            else float("nan")
+        )
+        rows.append(
+            (
+                d["config_id"],
+                d["host"].get("host_id") or d["host"]["formula"],
+                dopants,
+                str(d["num_sites"]),
+                d["settings"]["engine"],
+                f"{d['min_frequency']:.2f}",
+                f"{area:.3f}",
+                f"{d.get('timings', {}).get('total', float('nan')):.1f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def _simulate(
+    host: Structure,
+    doping_sets: list[list[str]],
+    engine: str,
+    store_location: str | None,
+    host_id: str | None,
+    seed: int,
+) -> list[dict]:
+    from jobflow import run_locally
+
+    from defectnet_atomate.builders import DefectPhononBuilder
+    from defectnet_atomate.flows import DefectPhononMaker
+    from defectnet_atomate.stores import default_job_store, default_store
+
+    job_store = default_job_store(store_location)
+    docs_store = default_store(store_location)
+    flow = DefectPhononMaker(engine=engine, seed=seed).make(host, doping_sets, host_id=host_id)
+    run_locally(flow, store=job_store, ensure_success=True, log=False)
+    builder = DefectPhononBuilder(job_store, docs_store)
+    builder.run()
+    uuids = {j.uuid for j in flow.jobs}
+    with docs_store:
+        docs = list(docs_store.query({"flow_uuid": flow.uuid}))
+    if not docs:  # documents built from a replaced job carry the outer flow's uuid
+        with docs_store:
+            docs = [d for d in docs_store.query({}) if set(d["job_uuids"]) & uuids]
+    print(_table(docs))
+    where = store_location or "the embedded store in " + str(docs_store.database_path)
+    print(f"\n{len(docs)} document(s) in {where} (collection {docs_store.collection_name}).")
+    return docs
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    print("Simulating Ge- and Ge+C-doped Si with CHGNet through DefectPhononMaker ...")
+    _simulate(
+        _silicon(),
+        [["Ge:Si:6.25"], ["Ge:Si:3.125", "C:Si:3.125"]],
+        args.engine,
+        args.store,
+        "mp-149",
+        args.seed,
+    )
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    host, host_id = _read_host(args.host, args.hosts_file)
+    if not args.dope:
+        raise ValueError(
+            "Give at least one --dope ELEMENT:REPLACED:AT_PERCENT, e.g. --dope Ge:Si:5."
+        )
+    _simulate(host, [args.dope], args.engine, args.store, args.host_id or host_id, args.seed)
+    return 0
+
+
+def _cmd_store_query(args: argparse.Namespace) -> int:
+    import json
+
+    from defectnet_atomate.stores import default_store, query_docs
+
+    store = default_store(args.store)
+    with store:
+        docs = list(
+            query_docs(
+                store,
+                host=args.host,
+                dopant=args.dopant,
+                min_percent=args.min_percent,
+                max_percent=args.max_percent,
+                n_dopants=args.n_dopants,
+            )
+        )
+    if args.json:
+        from monty.json import jsanitize
+
+        print(json.dumps(jsanitize(docs, strict=False), indent=1))
+    else:
+        print(_table(docs) if docs else "No documents match.")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="defectnet",
+        description="Simulate doped-crystal phonon DOS and quantify dopants from spectra.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    store_help = "store folder or mongodb:// URI (default: the embedded store in the user data dir)"
+    demo = sub.add_parser("demo", help="simulate doped Si into the embedded store and show it")
+    demo.add_argument("--engine", choices=["direct", "atomate2"], default="direct")
+    demo.add_argument("--store", default=None, help=store_help)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=_cmd_demo)
+
+    sim = sub.add_parser("simulate", help="simulate one doped supercell of a host")
+    sim.add_argument("host", help="structure file (CIF, POSCAR, ...) or host id such as mp-149")
+    sim.add_argument("--dope", action="append", default=[], help="ELEMENT:REPLACED:AT_PERCENT")
+    sim.add_argument("--engine", choices=["direct", "atomate2"], default="direct")
+    sim.add_argument("--store", default=None, help=store_help)
+    sim.add_argument("--hosts-file", default=None, help="host library (.jsonl.gz)")
+    sim.add_argument("--host-id", default=None)
+    sim.add_argument("--seed", type=int, default=0)
+    sim.set_defaults(func=_cmd_simulate)
+
+    store = sub.add_parser("store", help="work with the document store")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    query = store_sub.add_parser("query", help="list documents")
+    query.add_argument("--store", default=None, help=store_help)
+    query.add_argument("--host", default=None, help="host id or formula")
+    query.add_argument("--dopant", default=None)
+    query.add_argument("--min-percent", type=float, default=None)
+    query.add_argument("--max-percent", type=float, default=None)
+    query.add_argument("--n-dopants", type=int, default=None)
+    query.add_argument("--json", action="store_true")
+    query.set_defaults(func=_cmd_store_query)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    import logging
+    import warnings
+
+    args = _parser().parse_args(argv)
+    if not args.debug:
+        warnings.filterwarnings("ignore")
+        logging.getLogger("maggma").setLevel(logging.WARNING)
+        logging.getLogger("jobflow").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError, RuntimeError) as exc:
+        if args.debug:
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"defectnet: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from defectnet_atomate.phonons.direct import DirectEngine, compute_force_constants
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return DirectEngine()
+
+
+@pytest.fixture(scope="module")
+def ge_doc(engine):
+    from pymatgen.core import Lattice, Structure
+
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+    return engine.run(si.get_primitive_structure(), ["Ge:Si:6.25"], seed=0, host_id="mp-149")
+
+
+def test_document_physics(ge_doc):
+    doc = ge_doc
+    assert doc.num_sites == 16
+    assert doc.dopant_elements == ["Ge"]
+    assert doc.dopants[0].atomic_percent == pytest.approx(6.25)
+    assert doc.pdos.integral() == pytest.approx(3.0, rel=0.02)
+    assert doc.pristine_pdos.integral() == pytest.approx(3.0, rel=0.02)
+    total = np.asarray(doc.pdos.total)
+    assert np.allclose(sum(np.asarray(v) for v in doc.pdos.projected.values()), total, atol=1e-9)
+    ge = np.trapezoid(doc.pdos.projected["Ge"], doc.pdos.frequencies)
+    assert ge == pytest.approx(3 / 16, rel=0.02)
+    assert not doc.has_imaginary_modes
+    assert doc.relaxation.converged
+    # Si optical peak near 15-16 THz with CHGNet (PBE-like potentials soften Si slightly)
+    f = np.asarray(doc.pristine_pdos.frequencies)
+    assert 13.5 < f[np.nonzero(np.asarray(doc.pristine_pdos.total) > 1e-3)[0][-1]] < 17.5
+    # Ge is heavier: the doped cell's mean frequency is lower than the pristine host's
+    mean = np.trapezoid(f * doc.pristine_pdos.total, f) / 3
+    fd = np.asarray(doc.pdos.frequencies)
+    assert np.trapezoid(fd * total, fd) / 3 < mean
+    assert doc.calculator.name == "CHGNet" and doc.calculator.weights_hash
+    assert doc.settings.engine == "direct"
+    assert set(doc.timings) >= {"relax", "force_constants", "modes", "pristine", "total"}
+
+
+def test_force_constants_obey_sum_rule_and_symmetry(engine, si_structure):
+    relaxed = engine.relax_host(si_structure)
+    fc = compute_force_constants(relaxed, 2 * np.eye(3, dtype=int), engine.calculator)
+    assert np.abs(fc.sum(axis=1)).max() < 1e-8  # acoustic sum rule
+    assert np.allclose(fc, fc.transpose(1, 0, 3, 2), atol=1e-8)  # Phi_ij = Phi_ji^T
+
+
+def test_pristine_is_cached(engine, ge_doc):
+    before = dict(engine._pristine_cache)
+    engine.pristine_modes(ge_doc.host.structure, ge_doc.supercell_matrix)
+    assert engine._pristine_cache.keys() == before.keys()

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from defectnet_atomate.batch import DopingTask, run_batch
+from defectnet_atomate.phonons.direct import DirectSettings
+from defectnet_atomate.stores import _store, default_store
+
+
+def test_batch_is_resumable_and_records_failures(tmp_path, si_structure):
+    good = DopingTask(si_structure, ["Ge:Si:6.25"], seed=0, host_id="mp-149")
+    impossible = DopingTask(si_structure, ["Ge:Si:0.2"], seed=0, host_id="mp-149")
+    store = default_store(tmp_path / "ds")
+    failures = _store(tmp_path / "ds", "failed_requests", key="config_id")
+    kwargs = {"failures": failures, "progress": False, "supercell_kwargs": {"max_atoms": 64}}
+    summary = run_batch([good, impossible], store, **kwargs)
+    assert (summary.done, summary.failed, summary.skipped) == (1, 1, 0)
+    assert "raise max_atoms" in summary.failures[0]["error"]
+    with store:
+        doc = store.query_one({})
+        assert doc["config_id"] == good.task_id("CHGNet", DirectSettings(), max_atoms=64)
+        assert doc["dopant_elements"] == ["Ge"]
+    again = run_batch([good, impossible], store, **kwargs)
+    assert (again.done, again.failed, again.skipped) == (0, 0, 2)
+    retry = run_batch([impossible], store, retry_failed=True, **kwargs)
+    assert retry.failed == 1
+
+
+def test_task_id_depends_on_request(si_structure):
+    a = DopingTask(si_structure, ["Ge:Si:5"], seed=0)
+    assert a.task_id("CHGNet", DirectSettings()) == a.task_id("CHGNet", DirectSettings())
+    assert a.task_id("CHGNet", DirectSettings()) != a.task_id("SevenNet", DirectSettings())
+    b = DopingTask(si_structure, ["Ge:Si:5"], seed=1)
+    assert a.task_id("CHGNet", DirectSettings()) != b.task_id("CHGNet", DirectSettings())
+    with pytest.raises(ValueError, match="not a chemical element"):
+        DopingTask(si_structure, ["Qq:Si:5"])

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from jobflow import Flow, job, run_locally
+
+from defectnet_atomate.builders import DefectPhononBuilder
+from defectnet_atomate.flows import DefectPhononMaker
+from defectnet_atomate.stores import default_store, query_docs
+
+
+def _check_physics(doc, n_sites, dopants):
+    assert doc["num_sites"] == n_sites
+    assert {(d["element"], d["replaces"]) for d in doc["dopants"]} == dopants
+    f = np.asarray(doc["pdos"]["frequencies"])
+    total = np.asarray(doc["pdos"]["total"])
+    assert np.trapezoid(total, f) == pytest.approx(3.0, rel=0.02)
+    projected = sum(np.asarray(v) for v in doc["pdos"]["projected"].values())
+    assert np.allclose(projected, total, atol=1e-9)
+    pristine = doc["pristine_pdos"]
+    assert np.trapezoid(pristine["total"], pristine["frequencies"]) == pytest.approx(3.0, rel=0.02)
+
+
+def test_atomate2_engine_end_to_end(disk_jobstore, tmp_path, si_structure, clean_dir):
+    """Si + Ge through atomate2's force-field PhononMaker (CHGNet), on-disk stores."""
+    maker = DefectPhononMaker(engine="atomate2")
+    flow = maker.make(si_structure, ["Ge:Si:6.25"], host_id="mp-149")
+    responses = run_locally(flow, store=disk_jobstore, ensure_success=True, log=False)
+    assert responses
+    target = default_store(tmp_path / "docs")
+    DefectPhononBuilder(disk_jobstore, target).run()
+    with target:
+        docs = list(query_docs(target, host="mp-149", dopant="Ge", min_percent=6, max_percent=7))
+    assert len(docs) == 1
+    doc = docs[0]
+    _check_physics(doc, 16, {("Ge", "Si")})
+    assert doc["settings"]["engine"] == "atomate2"
+    assert doc["flow_uuid"] and doc["job_uuids"]
+    assert doc["calculator"]["name"] == "CHGNet"
+
+
+@job
+def _host_from_upstream(structure):
+    """Someone else's job that hands over a host (here: a slightly strained copy)."""
+    strained = structure.copy()
+    strained.scale_lattice(structure.volume * 1.01)
+    return strained
+
+
+def test_direct_engine_inside_a_larger_flow(disk_jobstore, tmp_path, si_structure, clean_dir):
+    upstream = _host_from_upstream(si_structure)
+    defects = DefectPhononMaker(engine="direct").make(
+        upstream.output, [["Ge:Si:6.25"], ["C:Si:6.25"]], host_id="mp-149"
+    )
+    outer = Flow([upstream, defects], output=defects.output)
+    responses = run_locally(outer, store=disk_jobstore, ensure_success=True, log=False)
+    outputs = responses[outer.jobs[1].jobs[0].uuid][1].output
+    assert outputs.dopant_elements == ["Ge"]
+    target = default_store(tmp_path / "docs")
+    DefectPhononBuilder(disk_jobstore, target).run()
+    with target:
+        docs = list(query_docs(target, host="mp-149"))
+    assert sorted(d["dopant_elements"][0] for d in docs) == ["C", "Ge"]
+    for doc in docs:
+        _check_physics(doc, 16, {(doc["dopant_elements"][0], "Si")})
+        assert doc["flow_uuid"] == outer.uuid
+
+
+def test_maker_refuses_bad_input(si_structure):
+    with pytest.raises(TypeError, match="dopings must be"):
+        DefectPhononMaker().make(si_structure, 5)
+    with pytest.raises(ValueError, match="Unknown engine"):
+        DefectPhononMaker(engine="magic").make(si_structure, "Ge:Si:5")
+    with pytest.raises(ValueError, match="not a chemical element"):
+        DefectPhononMaker().make(si_structure, "Qq:Si:5")
+    with pytest.raises(ValueError, match="has no O"):
+        DefectPhononMaker(engine="direct").make(si_structure, "Ge:O:5")
+    with pytest.raises(ValueError, match="raise max_atoms"):
+        DefectPhononMaker(max_atoms=64).make(si_structure, "Ge:Si:0.2")
+    with pytest.raises(ValueError, match="Unknown force field"):
+        DefectPhononMaker(force_field="NoSuchField").make(si_structure, "Ge:Si:5")
+
+
+def test_doping_sets():
+    from defectnet_atomate.flows import _doping_sets
+
+    assert len(_doping_sets("Ge:Si:5")) == 1
+    assert len(_doping_sets(["Ge:Si:5", "C:Si:1"])) == 1
+    assert len(_doping_sets([["Ge:Si:5"], ["Ge:Si:2", "C:Si:1"]])) == 2
+    assert len(_doping_sets([("Ge", "Si", 5)])) == 1
+
+
+def test_maker_serialises():
+    maker = DefectPhononMaker(engine="direct", seed=4)
+    again = DefectPhononMaker.from_dict(maker.as_dict())
+    assert again.engine == "direct" and again.seed == 4
+    assert again.settings == maker.settings
