@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from monty.json import MSONable
-from pymatgen.core import Structure
 
 from defectnet_atomate.doping import Doping, parse_doping
 from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from maggma.core import Store
+    from pymatgen.core import Structure
 
 __all__ = ["BatchSummary", "DopingTask", "run_batch"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -283,6 +284,23 @@ def _counts_for(
     return counts
 
 
+@lru_cache(maxsize=4096)
+def _near_cubic_supercell(lattice: tuple[float, ...], n_cells: int) -> tuple[np.ndarray, float]:
+    """ASE's most cubic supercell of ``n_cells`` cells (cached: the search takes ~0.3 s)."""
+    from ase.build import find_optimal_cell_shape
+
+    try:  # ase >= 3.25
+        from ase.build.supercells import eval_length_deviation as deviation
+    except ImportError:  # pragma: no cover - older ase
+        from ase.build.supercells import get_deviation_from_optimal_cell_shape as deviation
+
+    cell = np.reshape(lattice, (3, 3))
+    matrix = np.asarray(find_optimal_cell_shape(cell, n_cells, "sc"), dtype=int)
+    if np.linalg.det(matrix) < 0:  # keep a right-handed lattice
+        matrix = -matrix
+    return matrix, float(deviation(matrix @ cell, "sc"))
+
+
 def make_doped_supercell(
     host: Structure,
     dopings: Iterable[Doping | str | dict],
@@ -349,25 +367,14 @@ def make_doped_supercell(
                 "supercell or leave supercell_matrix=None to choose one."
             )
     else:
-        from ase.build import find_optimal_cell_shape
-
-        try:  # ase >= 3.25
-            from ase.build.supercells import eval_length_deviation as deviation
-        except ImportError:  # pragma: no cover - older ase
-            from ase.build.supercells import get_deviation_from_optimal_cell_shape as deviation
-
         matrix = None
         for n_cells in range(1, max_atoms // n_host + 1):
             counts = _counts_for(n_cells, host_counts, n_host, dopings, rel_tolerance)
             if counts is None:
                 continue
-            candidate = np.asarray(
-                find_optimal_cell_shape(host.lattice.matrix, n_cells, "sc"), dtype=int
-            )
-            if np.linalg.det(candidate) < 0:  # keep a right-handed lattice
-                candidate = -candidate
-            cell = candidate @ host.lattice.matrix
-            if deviation(cell, "sc") <= max_shape_deviation:
+            lattice = tuple(np.round(host.lattice.matrix, 4).ravel())
+            candidate, deviation = _near_cubic_supercell(lattice, n_cells)
+            if deviation <= max_shape_deviation:
                 matrix = candidate
                 break
         if matrix is None:

@@ -80,6 +80,9 @@ class DefectPhononMaker(Maker):
         Accepted relative deviation of realised from requested concentrations.
     max_atoms
         Largest supercell built.
+    supercell_matrix
+        Use this supercell of the host for every doped cell instead of choosing the
+        smallest near-cubic one (requests it cannot realise are refused).
     calculator_kwargs
         Passed to the force field's calculator.
 
@@ -99,6 +102,7 @@ class DefectPhononMaker(Maker):
     seed: int = 0
     rel_tolerance: float = 0.1
     max_atoms: int = 600
+    supercell_matrix: list[list[int]] | None = None
     calculator_kwargs: dict = field(default_factory=dict)
 
     def make(
@@ -134,11 +138,7 @@ class DefectPhononMaker(Maker):
         if isinstance(structure, Structure):  # refuse impossible requests now, not mid-flow
             for i, dopings_i in enumerate(doping_sets):
                 make_doped_supercell(
-                    structure,
-                    dopings_i,
-                    seed=self.seed + i,
-                    rel_tolerance=self.rel_tolerance,
-                    max_atoms=self.max_atoms,
+                    structure, dopings_i, seed=self.seed + i, **self.supercell_kwargs
                 )
         if self.engine == "direct":
             if self.phonon_maker is not None:
@@ -152,8 +152,7 @@ class DefectPhononMaker(Maker):
                     force_field=self.force_field,
                     settings=self.settings,
                     host_id=host_id,
-                    rel_tolerance=self.rel_tolerance,
-                    max_atoms=self.max_atoms,
+                    supercell_kwargs=self.supercell_kwargs,
                 )
                 j.name = f"{self.name} direct {i}"
                 jobs.append(j)
@@ -175,6 +174,15 @@ class DefectPhononMaker(Maker):
         branches.name = f"{self.name} branches"
         jobs.append(branches)
         return Flow(jobs, output=branches.output, name=self.name)
+
+    @property
+    def supercell_kwargs(self) -> dict:
+        """Keyword arguments of :func:`~defectnet_atomate.doping.make_doped_supercell`."""
+        return {
+            "rel_tolerance": self.rel_tolerance,
+            "max_atoms": self.max_atoms,
+            "supercell_matrix": self.supercell_matrix,
+        }
 
     def atomate2_phonon_maker(self, relax: bool = True) -> BasePhononMaker:
         """Return the atomate2 phonon maker each supercell goes through.

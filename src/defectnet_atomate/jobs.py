@@ -137,11 +137,7 @@ def doped_phonon_branches(
     """
     supercells = [
         make_doped_supercell(
-            host,
-            [parse_doping(d) for d in dopings],
-            seed=maker.seed + i,
-            rel_tolerance=maker.rel_tolerance,
-            max_atoms=maker.max_atoms,
+            host, [parse_doping(d) for d in dopings], seed=maker.seed + i, **maker.supercell_kwargs
         )
         for i, dopings in enumerate(doping_sets)
     ]
@@ -175,8 +171,7 @@ def run_direct_engine(
     force_field: str,
     settings: DirectSettings,
     host_id: str | None = None,
-    rel_tolerance: float = 0.1,
-    max_atoms: int = 600,
+    supercell_kwargs: dict | None = None,
 ) -> DefectPhononDoc:
     """One doped supercell through the direct engine (potential kept loaded per process)."""
     from defectnet_atomate.phonons.direct import DirectEngine
@@ -187,8 +182,7 @@ def run_direct_engine(
         [parse_doping(d) for d in dopings],
         seed=seed,
         host_id=host_id,
-        rel_tolerance=rel_tolerance,
-        max_atoms=max_atoms,
+        **(supercell_kwargs or {}),
     )
     for key, value in _current_provenance().items():
         setattr(doc, key, value)
