@@ -10,4 +10,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["DefectPrediction", "DefectQuantifier", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    """Import the model lazily (torch is only loaded when it is used)."""
+    if name in ("DefectQuantifier", "DefectPrediction"):
+        from defectnet_atomate import ml
+
+        return getattr(ml, name)
+    raise AttributeError(f"module 'defectnet_atomate' has no attribute {name!r}")

@@ -1,0 +1,140 @@
+"""Spectra, hosts and candidates -> model inputs (the one place the model's input is defined).
+
+- Frequencies are measured relative to the host's highest phonon frequency ``f_host``
+  (99.9 % area quantile of its pristine DOS): the grid covers ``0 <= f / f_host <= X_MAX``
+  in ``N_BINS`` bins, so hosts from CsI to diamond share one representation; ``log f_host``
+  is a separate input, so that absolute frequency scale is not lost.
+- Each spectrum is integrated into the bins (any input grid works) and scaled to unit area.
+- Channels: doped DOS, pristine DOS, and their difference.
+- The host is its composition (element -> atomic fraction); candidates are element symbols.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from defectnet_atomate.ml.elements import element_index, validate_element
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from defectnet_atomate.spectra import Spectrum
+
+__all__ = [
+    "MAX_CANDIDATES",
+    "MAX_HOST_ELEMENTS",
+    "N_BINS",
+    "X_MAX",
+    "Features",
+    "bin_spectrum",
+    "featurize",
+    "host_scale",
+]
+
+N_BINS = 256
+"""Bins of the relative frequency grid."""
+X_MAX = 2.5
+"""Upper end of the grid, in units of the host's highest frequency (room for light dopants)."""
+MAX_HOST_ELEMENTS = 6
+"""Most elements of a host composition."""
+MAX_CANDIDATES = 12
+"""Most candidate dopants of one prediction."""
+
+
+def host_scale(pristine: Spectrum) -> float:
+    """Return the host's highest phonon frequency in THz (99.9 % area quantile)."""
+    return pristine.quantile_frequency(0.999)
+
+
+def bin_spectrum(frequencies: np.ndarray, densities: np.ndarray, scale: float) -> np.ndarray:
+    """Integrate a DOS into the ``N_BINS`` relative bins and scale it to unit area.
+
+    Negative frequencies (imaginary modes) are dropped; weight above ``X_MAX * scale`` goes
+    to the last bin.
+    """
+    f = np.asarray(frequencies, float) / scale
+    d = np.clip(np.asarray(densities, float), 0, None) * (f >= 0)
+    cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(f))])
+    edges = np.linspace(0.0, X_MAX, N_BINS + 1)
+    binned = np.diff(np.interp(edges, f, cumulative))
+    binned[-1] += cumulative[-1] - np.interp(X_MAX, f, cumulative)
+    total = binned.sum()
+    if total <= 0:
+        raise ValueError("The spectrum has no weight at positive frequencies.")
+    return (binned / total).astype(np.float32)
+
+
+@dataclass
+class Features:
+    """Model inputs of one example (numpy; collated into tensors in batches)."""
+
+    spectra: np.ndarray  # (3, N_BINS): doped, pristine, difference (times N_BINS)
+    log_scale: float  # log of the host's highest frequency in THz
+    host_z: np.ndarray  # (MAX_HOST_ELEMENTS,) element rows (Z-1), -1 padded
+    host_frac: np.ndarray  # (MAX_HOST_ELEMENTS,) atomic fractions, 0 padded
+    cand_z: np.ndarray  # (MAX_CANDIDATES,) element rows, -1 padded
+    candidates: list[str]
+
+
+def featurize(
+    doped: Spectrum,
+    pristine: Spectrum,
+    composition: Mapping[str, float],
+    candidates: Sequence[str],
+) -> Features:
+    """Build the model inputs of one spectrum.
+
+    Parameters
+    ----------
+    doped
+        Spectrum of the (possibly) doped sample.
+    pristine
+        Pristine host's spectrum, same kind as ``doped``.
+    composition
+        Host composition, element -> atomic fraction.
+    candidates
+        Candidate dopant elements (1 to ``MAX_CANDIDATES``).
+    """
+    candidates = [validate_element(c) for c in candidates]
+    if not candidates:
+        raise ValueError("No candidate dopants; give at least one element, e.g. ['Ge'].")
+    if len(candidates) > MAX_CANDIDATES:
+        raise ValueError(
+            f"{len(candidates)} candidates given; at most {MAX_CANDIDATES} at once (split them)."
+        )
+    if len(set(candidates)) != len(candidates):
+        raise ValueError("A candidate element is listed twice; list each element once.")
+    host = {validate_element(k): float(v) for k, v in composition.items() if v > 0}
+    if not host or len(host) > MAX_HOST_ELEMENTS:
+        raise ValueError(
+            f"The host composition must have 1 to {MAX_HOST_ELEMENTS} elements, got {len(host)}."
+        )
+    clash = sorted(set(candidates) & set(host))
+    if clash:
+        raise ValueError(
+            f"Candidate(s) {clash} are host elements; substitutional dopants must be foreign."
+        )
+    scale = host_scale(pristine)
+    d = bin_spectrum(doped.frequencies, doped.densities, scale)
+    p = bin_spectrum(pristine.frequencies, pristine.densities, scale)
+    spectra = np.stack([d, p, d - p]) * (N_BINS / X_MAX)
+    total = sum(host.values())
+    host_z = np.full(MAX_HOST_ELEMENTS, -1, dtype=np.int64)
+    host_frac = np.zeros(MAX_HOST_ELEMENTS, dtype=np.float32)
+    for i, (el, amount) in enumerate(sorted(host.items())):
+        host_z[i] = element_index(el)
+        host_frac[i] = amount / total
+    cand_z = np.full(MAX_CANDIDATES, -1, dtype=np.int64)
+    for i, el in enumerate(candidates):
+        cand_z[i] = element_index(el)
+    return Features(
+        spectra=spectra.astype(np.float32),
+        log_scale=float(np.log(scale)),
+        host_z=host_z,
+        host_frac=host_frac,
+        cand_z=cand_z,
+        candidates=candidates,
+    )

@@ -1,0 +1,129 @@
+"""The DefectNet attention network (pure torch, no I/O).
+
+A convolutional encoder turns the binned spectra into frequency tokens; the host
+composition conditions the tokens (FiLM); each candidate element is a query (its
+embedding is computed from chemical descriptors plus a learned per-element offset) that
+attends over the tokens in transformer decoder layers, where candidates also attend to
+each other (so two candidates cannot both claim the same spectral feature). Per
+candidate the heads give a presence logit, the mean of ln(at.%) and its log-variance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from defectnet_atomate.ml.elements import MAX_Z, N_FEATURES, element_features
+
+__all__ = ["DefectNet", "NetworkConfig"]
+
+
+@dataclass
+class NetworkConfig:
+    """Sizes of the network."""
+
+    n_bins: int = 256
+    channels: int = 3
+    width: int = 128
+    heads: int = 8
+    layers: int = 2
+    dropout: float = 0.1
+    element_dropout: float = 0.2
+
+    def to_dict(self) -> dict:
+        """Return the configuration as a plain dict."""
+        return asdict(self)
+
+
+class ElementEmbedding(nn.Module):
+    """Element -> vector from chemical descriptors plus a learned, dropped-out offset."""
+
+    def __init__(self, width: int, element_dropout: float) -> None:
+        super().__init__()
+        self.register_buffer("descriptors", torch.as_tensor(element_features()), persistent=False)
+        self.mlp = nn.Sequential(nn.Linear(N_FEATURES, width), nn.GELU(), nn.Linear(width, width))
+        self.offset = nn.Embedding(MAX_Z, width)
+        nn.init.normal_(self.offset.weight, std=0.02)
+        self.element_dropout = element_dropout
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Embed element rows ``z`` (-1 = padding, embedded as zeros)."""
+        safe = z.clamp(min=0)
+        out = self.mlp(self.descriptors[safe])
+        offset = self.offset(safe)
+        if self.training and self.element_dropout > 0:
+            keep = (torch.rand(z.shape, device=z.device) > self.element_dropout).unsqueeze(-1)
+            offset = offset * keep
+        return (out + offset) * (z >= 0).unsqueeze(-1)
+
+
+class DefectNet(nn.Module):
+    """Spectra + host + candidates -> per-candidate presence, ln(at.%) and its log-variance."""
+
+    def __init__(self, config: NetworkConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or NetworkConfig()
+        w = config.width
+        self.encoder = nn.Sequential(
+            nn.Conv1d(config.channels + 1, 64, 7, padding=3),
+            nn.GELU(),
+            nn.Conv1d(64, 96, 5, padding=2, stride=2),
+            nn.GELU(),
+            nn.Conv1d(96, w, 5, padding=2),
+            nn.GELU(),
+            nn.Conv1d(w, w, 3, padding=1),
+        )
+        self.position = nn.Parameter(torch.zeros(1, config.n_bins // 2, w))
+        nn.init.normal_(self.position, std=0.02)
+        self.elements = ElementEmbedding(w, config.element_dropout)
+        self.host_mlp = nn.Sequential(nn.Linear(w + 1, w), nn.GELU(), nn.Linear(w, 2 * w))
+        layer = nn.TransformerDecoderLayer(
+            w, config.heads, dim_feedforward=2 * w, dropout=config.dropout, batch_first=True
+        )
+        self.decoder = nn.TransformerDecoder(layer, config.layers)
+        self.norm = nn.LayerNorm(w)
+        self.presence = nn.Linear(w, 1)
+        self.concentration = nn.Linear(w, 2)
+
+    def forward(
+        self,
+        spectra: torch.Tensor,
+        log_scale: torch.Tensor,
+        host_z: torch.Tensor,
+        host_frac: torch.Tensor,
+        cand_z: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run the network.
+
+        Parameters
+        ----------
+        spectra
+            ``(B, channels, n_bins)``.
+        log_scale
+            ``(B,)`` log of the host's highest frequency (THz).
+        host_z, host_frac
+            ``(B, H)`` host element rows (-1 padded) and atomic fractions.
+        cand_z
+            ``(B, K)`` candidate element rows (-1 padded).
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            Presence logits, means of ln(at.%) and their log-variances, each ``(B, K)``.
+        """
+        b, _, n = spectra.shape
+        grid = torch.linspace(0, 1, n, device=spectra.device).expand(b, 1, n)
+        tokens = self.encoder(torch.cat([spectra, grid], dim=1)).transpose(1, 2)
+        tokens = tokens + self.position
+        host = (self.elements(host_z) * host_frac.unsqueeze(-1)).sum(1)
+        film = self.host_mlp(torch.cat([host, (log_scale - 2.5).unsqueeze(-1)], dim=-1))
+        gamma, beta = film.chunk(2, dim=-1)
+        tokens = tokens * (1 + gamma.unsqueeze(1)) + beta.unsqueeze(1)
+        queries = self.elements(cand_z) + host.unsqueeze(1)
+        pad = cand_z < 0
+        out = self.norm(self.decoder(queries, tokens, tgt_key_padding_mask=pad))
+        logits = self.presence(out).squeeze(-1)
+        mu, log_var = self.concentration(out).unbind(-1)
+        return logits, mu + 1.0, log_var.clamp(-8, 4)

@@ -1,0 +1,571 @@
+"""DefectQuantifier: a pymatgen-style, MSONable wrapper of the DefectNet network.
+
+>>> from defectnet_atomate import DefectQuantifier
+>>> q = DefectQuantifier.from_pretrained()  # the model shipped in the package, offline
+>>> report = q.predict(doc)  # a DefectPhononDoc, PhononDos, file, ... (see predict)
+>>> print(report)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from monty.json import MSONable
+from pymatgen.core import Structure
+
+from defectnet_atomate import __version__
+from defectnet_atomate.ml.featurize import MAX_CANDIDATES, featurize, host_scale
+from defectnet_atomate.ml.network import DefectNet, NetworkConfig
+from defectnet_atomate.ml.prediction import DefectPrediction, DopantEstimate
+from defectnet_atomate.ml.training import (
+    Example,
+    TrainingConfig,
+    calibrate_sigma,
+    evaluate_network,
+    examples_from_docs,
+    train_network,
+)
+from defectnet_atomate.spectra import Spectrum, SpectrumError, as_spectrum, check_against_host
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = ["PRETRAINED_DIR", "DefectQuantifier"]
+
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
+"""Folder of the models shipped inside the package (one sub-folder per version)."""
+
+
+def _weights_to_bytes(state: Mapping[str, torch.Tensor]) -> bytes:
+    from safetensors.torch import save
+
+    return save({k: v.detach().contiguous().cpu() for k, v in state.items()})
+
+
+def _weights_from_bytes(data: bytes) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load
+
+    return load(data)
+
+
+def _structure_key(structure: Structure) -> str:
+    payload = json.dumps(
+        {
+            "species": [s.specie.symbol for s in structure],
+            "lattice": np.round(structure.lattice.matrix, 3).tolist(),
+            "frac": np.round(structure.frac_coords, 3).tolist(),
+        }
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+class DefectQuantifier(MSONable):
+    """Identify substitutional dopants and their concentrations from a phonon DOS.
+
+    Parameters
+    ----------
+    network_config
+        :class:`~defectnet_atomate.ml.network.NetworkConfig` fields.
+    weights
+        The network's state dict (a new network is initialised when ``None``).
+    metadata
+        Model card data: name, training data, metrics, versions.
+    threshold
+        Probability at which a candidate counts as present.
+    sigma_scale
+        Factor on the network's predicted spread so that one sigma covers 68 % of held-out
+        errors (set by :meth:`fit`).
+    seed
+        Seed of the initial weights.
+    """
+
+    def __init__(
+        self,
+        network_config: dict | None = None,
+        weights: Mapping[str, torch.Tensor] | None = None,
+        metadata: dict | None = None,
+        threshold: float = 0.5,
+        sigma_scale: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        self.network_config = dict(network_config or NetworkConfig().to_dict())
+        torch.manual_seed(seed)
+        self.network = DefectNet(NetworkConfig(**self.network_config))
+        if weights is not None:
+            self.network.load_state_dict(dict(weights))
+        self.network.eval()
+        self.metadata = dict(metadata or {})
+        self.threshold = float(threshold)
+        self.sigma_scale = float(sigma_scale)
+        self.seed = seed
+        self._pristine_cache: dict[str, Spectrum] = {}
+        self.cache_dir: Path | None = None
+
+    # ------------------------------------------------------------------ persistence
+
+    @property
+    def name(self) -> str:
+        """Model name (encodes data and date for shipped models)."""
+        return str(self.metadata.get("name", "untrained"))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Serialise, weights included (base64 safetensors)."""
+        return {
+            "@module": type(self).__module__,
+            "@class": type(self).__name__,
+            "network_config": self.network_config,
+            "weights": base64.b64encode(_weights_to_bytes(self.network.state_dict())).decode(),
+            "metadata": self.metadata,
+            "threshold": self.threshold,
+            "sigma_scale": self.sigma_scale,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DefectQuantifier:
+        """Rebuild from :meth:`as_dict`."""
+        weights = _weights_from_bytes(base64.b64decode(d["weights"])) if d.get("weights") else None
+        return cls(
+            d.get("network_config"),
+            weights,
+            d.get("metadata"),
+            d.get("threshold", 0.5),
+            d.get("sigma_scale", 1.0),
+            d.get("seed", 0),
+        )
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json``, ``model.safetensors`` and a ``README.md`` model card.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        from safetensors.torch import save_file
+
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        weights_file = folder / "model.safetensors"
+        state = {k: v.detach().contiguous().cpu() for k, v in self.network.state_dict().items()}
+        save_file(state, str(weights_file))
+        digest = hashlib.sha256(weights_file.read_bytes()).hexdigest()
+        config = {
+            "model_class": "DefectNet",
+            "network_config": self.network_config,
+            "threshold": self.threshold,
+            "sigma_scale": self.sigma_scale,
+            "metadata": {**self.metadata, "weights_sha256": digest},
+            "package_version": __version__,
+        }
+        (folder / "config.json").write_text(json.dumps(config, indent=1, default=str))
+        (folder / "README.md").write_text(self._model_card(digest))
+        return folder
+
+    def _model_card(self, digest: str) -> str:
+        m = self.metadata
+        metrics = m.get("metrics", {})
+        lines = [
+            "---",
+            f"name: {self.name}",
+            "library: defectnet-atomate",
+            f"package_version: {__version__}",
+            f"weights_sha256: {digest}",
+            "license: BSD-3-Clause (weights); training hosts from phonondb, CC-BY-4.0",
+            "---",
+            "",
+            f"# {self.name}",
+            "",
+            m.get("description", "A DefectNet model of defectnet-atomate."),
+            "",
+            "## Training data",
+            "",
+            m.get("data", "Not recorded."),
+            "",
+            "## Held-out metrics",
+            "",
+            "```json",
+            json.dumps(metrics, indent=1, default=str),
+            "```",
+            "",
+            f"Decision threshold {self.threshold}; one-sigma scale {self.sigma_scale:.3f}.",
+            "",
+            "## Limitations",
+            "",
+            m.get("limitations", "See docs/benchmarks.md."),
+            "",
+        ]
+        return "\n".join(lines)
+
+    @classmethod
+    def available(cls) -> list[str]:
+        """Names of the models shipped inside the package."""
+        if not PRETRAINED_DIR.is_dir():
+            return []
+        return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "config.json").is_file())
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path | None = None, *, cache_dir: str | Path | None = None
+    ) -> DefectQuantifier:
+        """Load a model: the package's default, a shipped name, or a folder.
+
+        Parameters
+        ----------
+        name_or_path
+            ``None`` for the default model shipped in the package; the name of a shipped
+            model (see :meth:`available`); or a folder written by :meth:`save_pretrained`.
+            Nothing is downloaded.
+        cache_dir
+            Folder for cached simulated host spectra (default: in memory only).
+        """
+        from safetensors.torch import load_file
+
+        if name_or_path is None:
+            default = PRETRAINED_DIR / "DEFAULT"
+            if not default.is_file():
+                raise FileNotFoundError(
+                    "No default pretrained model is shipped with this installation; pass a "
+                    "folder written by save_pretrained()."
+                )
+            name_or_path = default.read_text().strip()
+        folder = Path(name_or_path)
+        if not (folder / "config.json").is_file():
+            folder = PRETRAINED_DIR / str(name_or_path)
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(
+                f"No model {name_or_path!r}: not a folder with config.json, nor a shipped model "
+                f"({', '.join(cls.available()) or 'none shipped'}). Models are never downloaded."
+            )
+        config = json.loads((folder / "config.json").read_text())
+        weights = load_file(str(folder / "model.safetensors"))
+        metadata = dict(config.get("metadata", {}))
+        if metadata.get("weights_sha256"):
+            digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+            if digest != metadata["weights_sha256"]:
+                warnings.warn(
+                    f"The weights in {folder} do not match the hash in its config.json.",
+                    stacklevel=2,
+                )
+        model = cls(
+            config["network_config"],
+            weights,
+            metadata,
+            config.get("threshold", 0.5),
+            config.get("sigma_scale", 1.0),
+        )
+        if cache_dir is not None:
+            model.cache_dir = Path(cache_dir)
+        return model
+
+    # ------------------------------------------------------------------ inputs
+
+    def pristine_spectrum(self, host: Structure) -> Spectrum:
+        """Simulate (once, then cache) a host's pristine DOS with the direct engine (CHGNet)."""
+        from defectnet_atomate.doping import _near_cubic_supercell
+        from defectnet_atomate.phonons.direct import DirectEngine
+
+        key = _structure_key(host)
+        if key in self._pristine_cache:
+            return self._pristine_cache[key]
+        cached = self.cache_dir / f"pristine-{key}.json" if self.cache_dir else None
+        if cached is not None and cached.is_file():
+            data = json.loads(cached.read_text())
+            spectrum = Spectrum(data["frequencies"], data["densities"], "THz", "cached host DOS")
+        else:
+            engine = DirectEngine()
+            relaxed = engine.relax_host(host)
+            n_cells = max(1, int(np.ceil(64 / len(relaxed))))
+            lattice = tuple(np.round(relaxed.lattice.matrix, 4).ravel())
+            matrix, _ = _near_cubic_supercell(lattice, n_cells)
+            dos = engine.pristine_modes(relaxed, matrix).dos()
+            spectrum = Spectrum(dos.frequencies, dos.total, "THz", "simulated host DOS")
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_text(
+                    json.dumps({"frequencies": dos.frequencies, "densities": dos.total})
+                )
+        self._pristine_cache[key] = spectrum
+        return spectrum
+
+    def _resolve(
+        self,
+        pdos: Any,
+        host: Any,
+        candidates: Sequence[str] | None,
+        unit: str | None,
+        composition: Mapping[str, float] | None,
+    ) -> tuple[Spectrum, Spectrum, dict[str, float], list[str], str | None]:
+        doc = pdos if isinstance(pdos, dict) and "config_id" in pdos else None
+        if doc is None and hasattr(pdos, "config_id") and hasattr(pdos, "pristine_pdos"):
+            doc = pdos.model_dump()
+        spectrum = as_spectrum(pdos, unit)
+        pristine = None
+        structure = None
+        if host is None and doc is not None:
+            structure = doc["host"]["structure"]
+            structure = Structure.from_dict(structure) if isinstance(structure, dict) else structure
+            if doc.get("pristine_pdos"):
+                p = doc["pristine_pdos"]
+                pristine = Spectrum(p["frequencies"], p["total"], "THz", "pristine spectrum")
+        elif isinstance(host, Structure):
+            structure = host
+        elif host is not None:
+            pristine = as_spectrum(host, unit)
+            structure = getattr(host, "structure", None)
+        if structure is not None and composition is None:
+            comp = structure.composition.fractional_composition
+            composition = {el.symbol: float(comp[el]) for el in comp.elements}
+        if composition is None:
+            raise SpectrumError(
+                "The host is unknown: pass host=Structure (its pristine DOS is simulated), or "
+                "host=<pristine DOS> together with composition={'Si': 1.0}."
+            )
+        own = getattr(pdos, "structure", None)
+        if isinstance(own, Structure) and doc is None:
+            missing = set(composition) - {el.symbol for el in own.composition.elements}
+            if missing:
+                raise SpectrumError(
+                    f"The spectrum's structure ({own.composition.reduced_formula}) lacks host "
+                    f"element(s) {sorted(missing)}; this spectrum is not of this host."
+                )
+        if pristine is None:
+            if structure is None:
+                raise SpectrumError(
+                    "No pristine host spectrum: pass host=Structure or the host's pristine DOS."
+                )
+            pristine = self.pristine_spectrum(structure)
+        check_against_host(spectrum, host_scale(pristine), unit or "THz")
+        if candidates is None:
+            if structure is None:
+                raise SpectrumError(
+                    "No candidate dopants and no host structure to recommend them from: pass "
+                    "candidates=['Ge', ...] or host=Structure."
+                )
+            from defectnet_atomate.dataset import candidate_dopants
+            from defectnet_atomate.hosts import HostEntry
+
+            pairs = candidate_dopants(HostEntry("host", structure, True))
+            candidates = list(dict.fromkeys(el for el, _ in pairs))[:MAX_CANDIDATES]
+        formula = structure.composition.reduced_formula if structure is not None else None
+        return spectrum, pristine, dict(composition), list(candidates), formula
+
+    # ------------------------------------------------------------------ predict
+
+    def predict(
+        self,
+        pdos: Any,
+        host: Any = None,
+        candidates: Sequence[str] | None = None,
+        *,
+        unit: str | None = None,
+        composition: Mapping[str, float] | None = None,
+        batch_size: int = 64,
+    ) -> DefectPrediction | list[DefectPrediction]:
+        """Estimate which candidates are present and at what concentration.
+
+        Parameters
+        ----------
+        pdos
+            The spectrum: a pymatgen ``PhononDos``/``CompletePhononDos``, a
+            ``DefectPhononDoc`` (or its dict), an atomate2 ``PhononBSDOSDoc``, a
+            ``(frequencies, densities)`` tuple (with ``unit``), or a CSV/JSON path. A list
+            of these is predicted in batches and gives a list of predictions.
+        host
+            A pymatgen ``Structure`` (its pristine DOS is simulated with CHGNet and cached)
+            or the host's pristine DOS (any form accepted for ``pdos``; a plain DOS then
+            needs ``composition``). Not needed for a ``DefectPhononDoc``.
+        candidates
+            Candidate dopant elements; by default the dopant recommender's suggestions.
+        unit
+            Frequency unit of array or table input: ``"THz"``, ``"meV"`` or ``"cm-1"``.
+        composition
+            Host composition (element -> fraction) when ``host`` is a plain DOS.
+        batch_size
+            Spectra per forward pass.
+
+        Returns
+        -------
+        DefectPrediction or list of DefectPrediction
+        """
+        batch = isinstance(pdos, list)
+        items = pdos if batch else [pdos]
+        if not items:
+            raise SpectrumError("An empty list of spectra was given; pass at least one.")
+        resolved = [self._resolve(p, host, candidates, unit, composition) for p in items]
+        feats = [featurize(s, p, c, cands) for s, p, c, cands, _ in resolved]
+        out: list[DefectPrediction] = []
+        self.network.eval()
+        with torch.no_grad():
+            for start in range(0, len(feats), batch_size):
+                chunk = feats[start : start + batch_size]
+                logits, mu, log_var = self.network(
+                    torch.as_tensor(np.stack([f.spectra for f in chunk])),
+                    torch.as_tensor([f.log_scale for f in chunk], dtype=torch.float32),
+                    torch.as_tensor(np.stack([f.host_z for f in chunk])),
+                    torch.as_tensor(np.stack([f.host_frac for f in chunk])),
+                    torch.as_tensor(np.stack([f.cand_z for f in chunk])),
+                )
+                probs = torch.sigmoid(logits).numpy()
+                conc = torch.exp(mu).numpy()
+                sigma = torch.exp(0.5 * log_var).numpy() * self.sigma_scale
+                for i, f in enumerate(chunk):
+                    estimates = [
+                        DopantEstimate(
+                            element=el,
+                            atomic_percent=float(conc[i, j]),
+                            probability=float(probs[i, j]),
+                            uncertainty=float(conc[i, j] * sigma[i, j]),
+                        )
+                        for j, el in enumerate(f.candidates)
+                    ]
+                    formula = resolved[start + i][4]
+                    out.append(DefectPrediction(estimates, formula, self.name, self.threshold))
+        return out if batch else out[0]
+
+    # ------------------------------------------------------------------ training
+
+    @staticmethod
+    def _examples(data: Any) -> list[Example]:
+        if data is None:
+            return []
+        if hasattr(data, "query") and hasattr(data, "connect"):  # a maggma store
+            with data:
+                docs = list(data.query({}))
+            return examples_from_docs(docs)
+        data = list(data)
+        if data and isinstance(data[0], Example):
+            return data
+        return examples_from_docs(data)
+
+    def fit(
+        self,
+        train: Any,
+        validation: Any = None,
+        *,
+        epochs: int = 60,
+        batch_size: int = 32,
+        lr: float = 2e-3,
+        patience: int = 12,
+        seed: int = 0,
+        checkpoint_dir: str | Path | None = None,
+        progress: bool = True,
+    ) -> dict[str, list[float]]:
+        """Train on documents (a maggma store, ``DefectPhononDoc``s or dicts) or examples.
+
+        Split by host yourself (see :func:`defectnet_atomate.ml.split_by_host`): spectra
+        of one host in both sets overstate accuracy. The best weights by validation loss
+        are kept; the uncertainty scale is calibrated on ``validation``.
+
+        Returns
+        -------
+        dict
+            Loss history.
+        """
+        train_ex, val_ex = self._examples(train), self._examples(validation)
+        config = TrainingConfig(
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            patience=patience,
+            seed=seed,
+            checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
+            progress=progress,
+        )
+        history = train_network(self.network, train_ex, val_ex or None, config)
+        if val_ex:
+            self.sigma_scale = calibrate_sigma(self.network, val_ex)
+        self.metadata.setdefault("training", {})
+        self.metadata["training"].update(
+            {
+                "n_train": len(train_ex),
+                "n_validation": len(val_ex),
+                "epochs_run": len(history["train_loss"]),
+            }
+        )
+        return history
+
+    def evaluate(self, test: Any, seed: int = 1234) -> dict[str, Any]:
+        """Metrics on held-out documents with distractor candidates (see ``evaluate_network``)."""
+        return evaluate_network(
+            self.network, self._examples(test), self.threshold, self.sigma_scale, seed=seed
+        )
+
+    def fine_tune(
+        self,
+        spectra: Sequence[Any],
+        truths: Sequence[Mapping[str, float]],
+        host: Any,
+        *,
+        candidates: Sequence[str] | None = None,
+        epochs: int = 30,
+        lr: float = 5e-4,
+        unit: str | None = None,
+        composition: Mapping[str, float] | None = None,
+        seed: int = 0,
+    ) -> dict[str, list[float]]:
+        """Adapt the model to a few labelled spectra of one material (e.g. measurements).
+
+        Only the decoder's last layer, the final norm and the output heads move; the
+        spectral encoder and element embeddings stay frozen, because a handful of
+        spectra cannot retrain features learned from thousands without forgetting them,
+        while the heads are what must absorb a systematic shift (instrument, potential).
+
+        Parameters
+        ----------
+        spectra
+            Labelled spectra (any form :meth:`predict` accepts).
+        truths
+            For each spectrum, element -> at.% (``{}`` for an undoped sample).
+        host
+            Host structure or pristine DOS (as in :meth:`predict`).
+        candidates
+            Distractor pool (default: the recommender's suggestions).
+        epochs, lr, unit, composition, seed
+            Training settings and input options.
+        """
+        if len(spectra) != len(truths) or not spectra:
+            raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
+        examples = []
+        for s, truth in zip(spectra, truths, strict=True):
+            pool = list(candidates) if candidates else None
+            doped, pristine, comp, cands, _ = self._resolve(
+                s, host, pool or list(truth) or None, unit, composition
+            )
+            examples.append(
+                Example(
+                    doped, pristine, comp, dict(truth), "fine-tune", sorted(set(cands) - set(truth))
+                )
+            )
+        for p in self.network.parameters():
+            p.requires_grad_(False)
+        trainable = [
+            *self.network.decoder.layers[-1].parameters(),
+            *self.network.norm.parameters(),
+            *self.network.presence.parameters(),
+            *self.network.concentration.parameters(),
+        ]
+        for p in trainable:
+            p.requires_grad_(True)
+        config = TrainingConfig(
+            epochs=epochs,
+            batch_size=min(16, len(examples)),
+            lr=lr,
+            seed=seed,
+            progress=False,
+            max_distractors=3,
+        )
+        try:
+            history = train_network(self.network, examples, None, config, parameters=trainable)
+        finally:
+            for p in self.network.parameters():
+                p.requires_grad_(True)
+        self.metadata.setdefault("fine_tuned_on", []).append(len(examples))
+        return history

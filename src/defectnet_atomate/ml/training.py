@@ -1,0 +1,437 @@
+"""Training examples, the training loop and the metrics of DefectNet.
+
+Examples come from :class:`~defectnet_atomate.schemas.DefectPhononDoc` documents (dicts
+from a store are fine). Each document gives a doped example; its pristine spectrum gives
+a pristine example (no dopant present), used to keep false positives down. Candidates are
+the true dopants plus distractors: elements the recommender proposes for that host and
+elements seen as dopants elsewhere, so the model must find which candidates are present.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from defectnet_atomate.ml.featurize import MAX_CANDIDATES, featurize
+from defectnet_atomate.spectra import Spectrum
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from defectnet_atomate.ml.network import DefectNet
+
+__all__ = [
+    "CONCENTRATION_BINS",
+    "Example",
+    "TrainingConfig",
+    "evaluate_network",
+    "examples_from_docs",
+    "split_by_host",
+    "train_network",
+]
+
+CONCENTRATION_BINS = ((0.2, 1.0), (1.0, 5.0), (5.0, 25.0))
+"""Concentration bins of the metrics, at.%."""
+
+
+@dataclass
+class Example:
+    """One spectrum with its host, true dopants and distractor pool."""
+
+    doped: Spectrum
+    pristine: Spectrum
+    composition: dict[str, float]
+    truth: dict[str, float]  # element -> at.% (empty for a pristine example)
+    host_id: str
+    pool: list[str] = field(default_factory=list)  # host-specific distractors
+    engine: str = "direct"
+
+
+def _spectrum(pdos: dict, source: str) -> Spectrum:
+    return Spectrum(pdos["frequencies"], pdos["total"], "THz", source=source)
+
+
+def examples_from_docs(
+    docs: Iterable[Any],
+    include_pristine: bool = True,
+    max_imaginary_fraction: float = 0.02,
+    pools: dict[str, list[str]] | None = None,
+) -> list[Example]:
+    """Turn documents into examples.
+
+    Parameters
+    ----------
+    docs
+        ``DefectPhononDoc`` objects or their dicts.
+    include_pristine
+        Add one pristine example per host (from the first document of that host).
+    max_imaginary_fraction
+        Documents with a larger fraction of imaginary modes are left out (the stated rule
+        for unstable spectra; they are kept in the store, flagged).
+    pools
+        Host id -> distractor elements; default: the dopants of the host's other documents
+        plus its recommender suggestions when they can be computed.
+    """
+    examples, pristine_done = [], set()
+    docs = [d if isinstance(d, dict) else d.model_dump() for d in docs]
+    by_host: dict[str, set[str]] = {}
+    for d in docs:
+        host_id = d["host"].get("host_id") or d["host"]["formula"]
+        by_host.setdefault(host_id, set()).update(d["dopant_elements"])
+    for d in docs:
+        if d.get("imaginary_fraction", 0.0) > max_imaginary_fraction:
+            continue
+        host_id = d["host"].get("host_id") or d["host"]["formula"]
+        composition = d["host"]["composition"]
+        pool = sorted((pools or {}).get(host_id, by_host[host_id]))
+        pristine = _spectrum(d["pristine_pdos"], "pristine spectrum")
+        examples.append(
+            Example(
+                doped=_spectrum(d["pdos"], "doped spectrum"),
+                pristine=pristine,
+                composition=composition,
+                truth={x["element"]: float(x["atomic_percent"]) for x in d["dopants"]},
+                host_id=host_id,
+                pool=pool,
+                engine=d["settings"]["engine"],
+            )
+        )
+        if include_pristine and host_id not in pristine_done:
+            pristine_done.add(host_id)
+            examples.append(
+                Example(pristine, pristine, composition, {}, host_id, pool, d["settings"]["engine"])
+            )
+    return examples
+
+
+def _candidates(
+    example: Example, rng: np.random.Generator, global_pool: Sequence[str], max_distractors: int
+) -> list[str]:
+    truth = list(example.truth)
+    exclude = set(truth) | set(example.composition)
+    room = min(max_distractors, MAX_CANDIDATES - len(truth))
+    n = int(rng.integers(0 if truth else 1, room + 1))
+    local = [e for e in example.pool if e not in exclude]
+    others = [e for e in global_pool if e not in exclude and e not in local]
+    chosen: list[str] = []
+    for _ in range(n):
+        source = local if (local and (rng.random() < 0.6 or not others)) else others
+        if not source:
+            break
+        pick = source.pop(int(rng.integers(len(source))))
+        chosen.append(pick)
+    candidates = truth + chosen
+    rng.shuffle(candidates)
+    return candidates
+
+
+def _batch(
+    examples: Sequence[Example], candidate_sets: Sequence[Sequence[str]]
+) -> dict[str, torch.Tensor]:
+    feats = [
+        featurize(e.doped, e.pristine, e.composition, c)
+        for e, c in zip(examples, candidate_sets, strict=True)
+    ]
+    k = MAX_CANDIDATES
+    present = np.zeros((len(examples), k), dtype=np.float32)
+    log_conc = np.zeros((len(examples), k), dtype=np.float32)
+    for i, (e, cands) in enumerate(zip(examples, candidate_sets, strict=True)):
+        for j, el in enumerate(cands):
+            if el in e.truth:
+                present[i, j] = 1
+                log_conc[i, j] = math.log(e.truth[el])
+    return {
+        "spectra": torch.as_tensor(np.stack([f.spectra for f in feats])),
+        "log_scale": torch.as_tensor([f.log_scale for f in feats], dtype=torch.float32),
+        "host_z": torch.as_tensor(np.stack([f.host_z for f in feats])),
+        "host_frac": torch.as_tensor(np.stack([f.host_frac for f in feats])),
+        "cand_z": torch.as_tensor(np.stack([f.cand_z for f in feats])),
+        "present": torch.as_tensor(present),
+        "log_conc": torch.as_tensor(log_conc),
+    }
+
+
+def _forward(network: DefectNet, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    return network(
+        batch["spectra"], batch["log_scale"], batch["host_z"], batch["host_frac"], batch["cand_z"]
+    )
+
+
+def _loss(network: DefectNet, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    logits, mu, log_var = _forward(network, batch)
+    mask = batch["cand_z"] >= 0
+    present = batch["present"]
+    bce = nn.functional.binary_cross_entropy_with_logits(logits, present, reduction="none")
+    bce = (bce * mask).sum() / mask.sum()
+    has = present > 0
+    if has.any():
+        target = batch["log_conc"][has]
+        m, lv = mu[has], log_var[has]
+        mean_loss = nn.functional.smooth_l1_loss(m, target, beta=0.1)
+        nll = 0.5 * (torch.exp(-lv) * (m.detach() - target) ** 2 + lv).mean()
+        return bce + 2.0 * mean_loss + 0.2 * nll
+    return bce
+
+
+@dataclass
+class TrainingConfig:
+    """Settings of :func:`train_network`."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    patience: int = 12
+    seed: int = 0
+    max_distractors: int = 5
+    checkpoint_dir: str | None = None
+    progress: bool = True
+
+
+def train_network(
+    network: DefectNet,
+    train: Sequence[Example],
+    validation: Sequence[Example] | None,
+    config: TrainingConfig,
+    parameters: Iterable[torch.nn.Parameter] | None = None,
+) -> dict[str, list[float]]:
+    """Train with AdamW and early stopping on the validation loss; keep the best weights.
+
+    Parameters
+    ----------
+    network
+        The network (trained in place).
+    train, validation
+        Examples; the validation loss uses fixed candidate sets (seeded).
+    config
+        :class:`TrainingConfig`.
+    parameters
+        Parameters to optimise (default: all; fine-tuning passes a subset).
+
+    Returns
+    -------
+    dict
+        ``train_loss`` and ``validation_loss`` per epoch.
+    """
+    from tqdm.auto import tqdm
+
+    if not train:
+        raise ValueError("No training examples; check the documents or the split.")
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    global_pool = sorted({el for e in train for el in e.truth})
+    val_sets = None
+    if validation:
+        val_rng = np.random.default_rng(config.seed + 1)
+        val_sets = [
+            _candidates(e, val_rng, global_pool, config.max_distractors) for e in validation
+        ]
+    params = list(parameters) if parameters is not None else list(network.parameters())
+    optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(config.epochs, 1))
+    history: dict[str, list[float]] = {"train_loss": [], "validation_loss": []}
+    best, best_state, stale = math.inf, copy.deepcopy(network.state_dict()), 0
+    bar = tqdm(range(config.epochs), disable=not config.progress, desc="epochs", unit="epoch")
+    for _ in bar:
+        network.train()
+        order = rng.permutation(len(train))
+        losses = []
+        for start in range(0, len(order), config.batch_size):
+            chunk = [train[i] for i in order[start : start + config.batch_size]]
+            sets = [_candidates(e, rng, global_pool, config.max_distractors) for e in chunk]
+            loss = _loss(network, _batch(chunk, sets))
+            optimiser.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 5.0)
+            optimiser.step()
+            losses.append(float(loss))
+        scheduler.step()
+        history["train_loss"].append(float(np.mean(losses)))
+        if val_sets is not None:
+            network.eval()
+            with torch.no_grad():
+                val = float(_loss(network, _batch(validation, val_sets)))
+            history["validation_loss"].append(val)
+            if val < best - 1e-4:
+                best, best_state, stale = val, copy.deepcopy(network.state_dict()), 0
+                if config.checkpoint_dir:
+                    folder = Path(config.checkpoint_dir)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    torch.save(best_state, folder / "best.pt")
+            else:
+                stale += 1
+            bar.set_postfix(train=history["train_loss"][-1], val=val)
+            if stale >= config.patience:
+                break
+        else:
+            best_state = copy.deepcopy(network.state_dict())
+    network.load_state_dict(best_state)
+    network.eval()
+    return history
+
+
+def predict_arrays(
+    network: DefectNet,
+    examples: Sequence[Example],
+    candidate_sets: Sequence[Sequence[str]],
+    batch_size: int = 256,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Probabilities, predicted at.% and ln-space standard deviations, each ``(n, K)``."""
+    network.eval()
+    probs, concs, sigmas = [], [], []
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            batch = _batch(
+                examples[start : start + batch_size], candidate_sets[start : start + batch_size]
+            )
+            logits, mu, log_var = _forward(network, batch)
+            probs.append(torch.sigmoid(logits).numpy())
+            concs.append(torch.exp(mu).numpy())
+            sigmas.append(torch.exp(0.5 * log_var).numpy())
+    return np.concatenate(probs), np.concatenate(concs), np.concatenate(sigmas)
+
+
+def evaluate_network(
+    network: DefectNet,
+    examples: Sequence[Example],
+    threshold: float = 0.5,
+    sigma_scale: float = 1.0,
+    seed: int = 1234,
+    max_distractors: int = 5,
+    global_pool: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Metrics on examples, with seeded distractor candidates.
+
+    Returns identification precision, recall and F1; concentration MAE (at.%) and median
+    relative error overall, by concentration bin and by number of dopants; the
+    false-positive rate on pristine spectra; and the coverage of the one-sigma interval.
+    """
+    rng = np.random.default_rng(seed)
+    pool = list(global_pool or sorted({el for e in examples for el in e.truth}))
+    sets = [_candidates(e, rng, pool, max_distractors) for e in examples]
+    probs, concs, sigmas = predict_arrays(network, examples, sets)
+    tp = fp = fn = 0
+    pristine_total = pristine_flagged = 0
+    rows = []  # (true, predicted, n_dopants, within_sigma)
+    for i, (e, cands) in enumerate(zip(examples, sets, strict=True)):
+        flagged = False
+        for j, el in enumerate(cands):
+            yes = probs[i, j] >= threshold
+            flagged |= bool(yes)
+            if el in e.truth:
+                tp += int(yes)
+                fn += int(not yes)
+                err = abs(math.log(concs[i, j]) - math.log(e.truth[el]))
+                rows.append(
+                    (
+                        e.truth[el],
+                        float(concs[i, j]),
+                        len(e.truth),
+                        err <= sigma_scale * sigmas[i, j],
+                    )
+                )
+            else:
+                fp += int(yes)
+        if not e.truth:
+            pristine_total += 1
+            pristine_flagged += int(flagged)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    metrics: dict[str, Any] = {
+        "n_examples": len(examples),
+        "n_dopants_total": len(rows),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "pristine_false_positive_rate": pristine_flagged / pristine_total
+        if pristine_total
+        else None,
+        "n_pristine": pristine_total,
+    }
+    if rows:
+        true = np.array([r[0] for r in rows])
+        pred = np.array([r[1] for r in rows])
+        n_dop = np.array([r[2] for r in rows])
+        abs_err = np.abs(pred - true)
+        rel_err = abs_err / true
+        metrics["mae_at_percent"] = float(abs_err.mean())
+        metrics["median_relative_error"] = float(np.median(rel_err))
+        metrics["sigma_coverage"] = float(np.mean([r[3] for r in rows]))
+        metrics["by_concentration"] = {
+            f"{lo}-{hi}": {
+                "n": int(((true >= lo) & (true < hi)).sum()),
+                "mae_at_percent": _mean(abs_err[(true >= lo) & (true < hi)]),
+                "median_relative_error": _median(rel_err[(true >= lo) & (true < hi)]),
+            }
+            for lo, hi in CONCENTRATION_BINS
+        }
+        metrics["by_n_dopants"] = {
+            str(k): {
+                "n": int((n_dop == k).sum()),
+                "mae_at_percent": _mean(abs_err[n_dop == k]),
+                "median_relative_error": _median(rel_err[n_dop == k]),
+            }
+            for k in range(1, 7)
+        }
+    return metrics
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if values.size else None
+
+
+def _median(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if values.size else None
+
+
+def calibrate_sigma(network: DefectNet, examples: Sequence[Example], seed: int = 99) -> float:
+    """Scale of the predicted spread that makes the one-sigma interval cover 68.3 % (held out)."""
+    rng = np.random.default_rng(seed)
+    pool = sorted({el for e in examples for el in e.truth})
+    present = [e for e in examples if e.truth]
+    if not present:
+        return 1.0
+    sets = [_candidates(e, rng, pool, 0) for e in present]
+    _, concs, sigmas = predict_arrays(network, present, sets)
+    ratios = []
+    for i, (e, cands) in enumerate(zip(present, sets, strict=True)):
+        for j, el in enumerate(cands):
+            ratios.append(abs(math.log(concs[i, j]) - math.log(e.truth[el])) / sigmas[i, j])
+    return float(np.quantile(ratios, 0.683)) if ratios else 1.0
+
+
+def split_by_host(
+    docs: Sequence[Any], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
+) -> list[list[Any]]:
+    """Split documents into sets whose hosts never overlap (the "unseen crystals" split).
+
+    Parameters
+    ----------
+    docs
+        Documents (objects or dicts).
+    fractions
+        Fraction of hosts in each set.
+    seed
+        Seed of the host shuffle.
+    """
+
+    def host_of(d: Any) -> str:
+        host = d["host"] if isinstance(d, dict) else d.host.model_dump()
+        return host.get("host_id") or host["formula"]
+
+    hosts = sorted({host_of(d) for d in docs})
+    order = np.random.default_rng(seed).permutation(len(hosts))
+    bounds = np.round(np.cumsum(fractions) / np.sum(fractions) * len(hosts)).astype(int)
+    groups, start = [], 0
+    for stop in bounds:
+        groups.append({hosts[i] for i in order[start:stop]})
+        start = stop
+    return [[d for d in docs if host_of(d) in g] for g in groups]
