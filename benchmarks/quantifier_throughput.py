@@ -1,0 +1,74 @@
+"""Prediction throughput and cold start of DefectQuantifier on the CPU.
+
+python benchmarks/quantifier_throughput.py [--model NAME_OR_PATH] [--json out.json]
+
+- cold start: a fresh Python process runs ``from_pretrained().predict(doc)`` once (import,
+  load, featurise, predict), timed from the interpreter start of the child process;
+- throughput: spectra per second of batched ``predict`` (batch 64, one torch thread and
+  all threads), on the committed test documents repeated to 512 spectra.
+
+The last line printed is a JSON object of the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from monty.serialization import loadfn
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "tests" / "test_data" / "ml_docs.json.gz"
+
+COLD = """
+import time
+t0 = time.perf_counter()
+from monty.serialization import loadfn
+from defectnet_atomate import DefectQuantifier
+doc = loadfn({docs!r})[0]
+q = DefectQuantifier.from_pretrained({model!r})
+q.predict(doc)
+print(time.perf_counter() - t0)
+"""
+
+
+def main() -> dict:
+    from defectnet_atomate import DefectQuantifier
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    code = COLD.format(docs=str(DOCS), model=args.model)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, check=True)
+    cold_wall = time.perf_counter() - t0
+    results = {
+        "cold_start_in_process_s": round(float(out.stdout.strip().splitlines()[-1]), 3),
+        "cold_start_wall_s": round(cold_wall, 3),
+    }
+    docs = loadfn(DOCS)
+    spectra = (docs * (512 // len(docs) + 1))[:512]
+    q = DefectQuantifier.from_pretrained(args.model)
+    q.predict(spectra[:8])  # warm-up
+    for threads in (1, torch.get_num_threads()):
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        q.predict(spectra, batch_size=64)
+        seconds = time.perf_counter() - t0
+        results[f"spectra_per_second_threads_{threads}"] = round(len(spectra) / seconds, 1)
+    results["model"] = q.name
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    print(json.dumps(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,502 @@
+"""The embedding engine: large dilute cells from host force constants plus dopant patches.
+
+The force constants of a large doped supercell are built, not computed:
+
+1. **Host force constants** once per host, by finite displacements (symmetry-reduced) in
+   a near-cubic host supercell of at least ``patch_atoms`` atoms; they are carried to any
+   other supercell through phonopy's dynamical-matrix transform (``DynmatToForceConstants``).
+2. **Dopant patches** once per (host, site, element), in the same host supercell with one
+   dopant: positions relaxed at the host lattice, then **full rows** of the force constants
+   of every atom within ``cutoff`` of the dopant (central differences; only one atom per
+   orbit of the dopant's site symmetry is displaced, the other rows follow by rotation).
+   The patch is the difference to the host rows, symmetrised (Phi_ij = Phi_ji^T, columns
+   outside the sphere mirrored from the rows) with the acoustic sum rule restored on the
+   diagonal. Patches are stored by position relative to the dopant and cached.
+3. **Embedding**: host force constants in the large cell plus one patch per dopant, with
+   dopant masses; the DOS comes from the Gamma-point modes of the whole cell (dense
+   diagonalisation; ``max_dense_atoms`` bounds it).
+
+Approximations (recorded in the documents): patches add independently, so dopants closer
+than ``min_separation`` (measured in ``benchmarks/engine_fidelity.py``) are refused (use the
+direct engine); the host lattice is kept (no volume change from dilute dopants); force
+constants beyond the cutoff keep their host values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from monty.json import MSONable
+from scipy.spatial import cKDTree
+
+from defectnet_atomate.doping import DopingError
+from defectnet_atomate.phonons.calculators import load_calculator
+from defectnet_atomate.phonons.direct import relax_structure
+from defectnet_atomate.phonons.dos import (
+    element_modes,
+    make_phonopy,
+    modes_from_force_constants,
+)
+from defectnet_atomate.schemas import DefectPhononDoc, PhononSettings
+from defectnet_atomate.spectra import GRID_STEP_THZ, SIGMA_THZ
+
+if TYPE_CHECKING:
+    from ase.calculators.calculator import Calculator
+    from numpy.typing import NDArray
+    from pymatgen.core import Structure
+
+    from defectnet_atomate.doping import DopedSupercell
+    from defectnet_atomate.schemas import CalculatorInfo
+
+__all__ = ["DopantPatch", "EmbeddingEngine", "EmbeddingSettings", "SeparationError"]
+
+# sqrt(eV / (Angstrom^2 amu)) / (2 pi), in THz
+_TO_THZ = float(np.sqrt(1.602176634e-19 / (1e-20 * 1.66053906660e-27)) / (2 * np.pi) / 1e12)
+
+
+class SeparationError(DopingError):
+    """Dopants closer than the embedding engine's validated separation."""
+
+
+@dataclass
+class EmbeddingSettings(MSONable):
+    """Settings of the embedding engine."""
+
+    cutoff: float = 6.0
+    patch_atoms: int = 200
+    min_separation: float = 7.0
+    displacement: float = 0.01
+    fmax: float = 5e-3
+    max_steps: int = 300
+    symprec: float = 1e-3
+    max_dense_atoms: int = 1500
+    sigma: float = SIGMA_THZ
+    grid_step: float = GRID_STEP_THZ
+
+    def phonon_settings(self) -> PhononSettings:
+        """Return the settings as recorded in documents."""
+        return PhononSettings(
+            engine="embedding",
+            displacement=self.displacement,
+            plus_minus=True,
+            symmetrize_force_constants=True,
+            relax_cell=False,
+            fmax=self.fmax,
+            mesh_length=0.0,
+            sigma=self.sigma,
+            grid_step=self.grid_step,
+            approximations=[
+                f"host force constants + single-dopant patches (rows within {self.cutoff} A, "
+                f"computed in a {self.patch_atoms}+ atom host cell)",
+                f"dopants at least {self.min_separation} A apart; patches add independently",
+                "host lattice kept; positions relaxed only inside each patch cell",
+                "Gamma-point modes of the whole supercell",
+            ],
+        )
+
+
+@dataclass
+class DopantPatch(MSONable):
+    """Change of the force constants around one dopant, by position relative to it.
+
+    Attributes
+    ----------
+    element, host_element
+        Dopant and the host element it replaces.
+    basis_index
+        Index of the replaced atom in the host's primitive cell.
+    vec_i, vec_j
+        ``(M, 3)`` Cartesian vectors (Angstrom) from the dopant to atoms i and j of each entry.
+    blocks
+        ``(M, 3, 3)`` changes of Phi_ij, eV/Angstrom^2.
+    n_force_calls
+        Force evaluations spent on the patch.
+    """
+
+    element: str
+    host_element: str
+    basis_index: int
+    vec_i: list
+    vec_j: list
+    blocks: list
+    cutoff: float
+    n_force_calls: int = 0
+    seconds: float = 0.0
+
+
+def _site_images(tree: cKDTree, lattice: NDArray, cart: NDArray, tol: float = 0.3) -> NDArray:
+    """Return the sites at Cartesian positions ``cart`` (periodic); -1 where none."""
+    frac = np.mod(cart @ np.linalg.inv(lattice), 1.0) % 1.0
+    dist, index = tree.query(frac)
+    cart_dist = dist * np.linalg.norm(lattice, axis=1).min()
+    return np.where(cart_dist < tol, index, -1)
+
+
+def _min_image(delta_frac: NDArray, lattice: NDArray) -> NDArray:
+    return (delta_frac - np.round(delta_frac)) @ lattice
+
+
+@dataclass
+class EmbeddingEngine:
+    """Phonon DOS of large dilute doped cells from cached host and dopant-patch force constants.
+
+    Parameters
+    ----------
+    force_field
+        atomate2 force-field name.
+    settings
+        :class:`EmbeddingSettings`.
+    cache_dir
+        Folder where host force constants and patches are kept between runs (``None``:
+        in memory only). Patches are never recomputed once cached.
+    """
+
+    force_field: str = "CHGNet"
+    settings: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    cache_dir: str | None = None
+    calculator_kwargs: dict = field(default_factory=dict)
+    _hosts: dict = field(default_factory=dict, repr=False)
+    _patches: dict = field(default_factory=dict, repr=False)
+    stats: dict = field(default_factory=lambda: {"patches_computed": 0, "patches_reused": 0})
+
+    @property
+    def calculator(self) -> Calculator:
+        """The loaded ASE calculator."""
+        return load_calculator(self.force_field, **self.calculator_kwargs)[0]
+
+    @property
+    def calculator_info(self) -> CalculatorInfo:
+        """Provenance of the calculator."""
+        return load_calculator(self.force_field, **self.calculator_kwargs)[1]
+
+    # ------------------------------------------------------------------ host
+
+    def _host_key(self, host: Structure) -> str:
+        payload = json.dumps(
+            {
+                "species": [s.specie.symbol for s in host],
+                "lattice": np.round(host.lattice.matrix, 3).tolist(),
+                "frac": np.round(host.frac_coords, 3).tolist(),
+                "ff": [self.force_field, self.calculator_info.weights_hash],
+                "settings": [self.settings.patch_atoms, self.settings.displacement],
+            }
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def host_data(self, host: Structure) -> dict[str, Any]:
+        """Host force constants in the patch supercell (computed once, cached)."""
+        from defectnet_atomate.doping import _near_cubic_supercell
+        from defectnet_atomate.phonons.direct import compute_force_constants
+
+        key = self._host_key(host)
+        if key in self._hosts:
+            return self._hosts[key]
+        cached = self._cache_file(f"host-{key}.npz")
+        n_min = int(np.ceil(self.settings.patch_atoms / len(host)))
+        lattice = tuple(np.round(host.lattice.matrix, 4).ravel())
+        shapes = [
+            (_near_cubic_supercell(lattice, n), n) for n in range(n_min, n_min + n_min // 2 + 1)
+        ]
+        good = [(n, m) for (m, dev), n in shapes if dev <= 0.15]
+        matrix = good[0][1] if good else min(shapes, key=lambda x: x[0][1])[0][0]
+        if cached is not None and cached.is_file():
+            fc = np.load(cached)["fc"]
+        else:
+            fc = compute_force_constants(
+                host,
+                matrix,
+                self.calculator,
+                self.settings.displacement,
+                True,
+                self.settings.symprec,
+            )
+            if cached is not None:
+                np.savez_compressed(cached, fc=fc)
+        phonon = make_phonopy(host, matrix, fc)
+        self._hosts[key] = {"key": key, "matrix": matrix, "fc": fc, "phonon": phonon}
+        return self._hosts[key]
+
+    def _cache_file(self, name: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        folder = Path(self.cache_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+    def host_force_constants(self, host: Structure, supercell_matrix: Any) -> tuple[Any, NDArray]:
+        """Host force constants carried to ``supercell_matrix`` (phonopy supercell order)."""
+        from phonopy.harmonic.dynmat_to_fc import DynmatToForceConstants
+
+        data = self.host_data(host)
+        target = make_phonopy(host, supercell_matrix)
+        if np.array_equal(np.asarray(supercell_matrix, int), data["matrix"]):
+            return target.supercell, data["fc"]
+        d2f = DynmatToForceConstants(target.primitive, target.supercell)
+        dynmat = data["phonon"].dynamical_matrix
+        matrices = []
+        for q in d2f.commensurate_points:
+            dynmat.run(q)
+            matrices.append(dynmat.dynamical_matrix)
+        d2f.dynamical_matrices = np.asarray(matrices)
+        d2f.run()
+        return target.supercell, np.asarray(d2f.force_constants)
+
+    # ------------------------------------------------------------------ patches
+
+    def patch(self, host: Structure, basis_index: int, element: str) -> DopantPatch:
+        """Return the patch of ``element`` on host site ``basis_index`` (computed once, cached)."""
+        from monty.serialization import dumpfn, loadfn
+
+        data = self.host_data(host)
+        key = (data["key"], basis_index, element, self.settings.cutoff)
+        if key in self._patches:
+            self.stats["patches_reused"] += 1
+            return self._patches[key]
+        cached = self._cache_file(
+            f"patch-{data['key']}-{basis_index}-{element}-{self.settings.cutoff:g}.json.gz"
+        )
+        if cached is not None and cached.is_file():
+            patch = loadfn(cached)
+            self.stats["patches_reused"] += 1
+        else:
+            patch = self._compute_patch(host, data, basis_index, element)
+            self.stats["patches_computed"] += 1
+            if cached is not None:
+                dumpfn(patch, cached)
+        self._patches[key] = patch
+        return patch
+
+    def _compute_patch(
+        self, host: Structure, data: dict, basis_index: int, element: str
+    ) -> DopantPatch:
+        from pymatgen.io.phonopy import get_pmg_structure
+
+        t0 = time.perf_counter()
+        s = self.settings
+        phonon = data["phonon"]
+        supercell = get_pmg_structure(phonon.supercell)
+        centre = int(phonon.primitive.p2s_map[basis_index])
+        host_element = supercell[centre].specie.symbol
+        doped = supercell.copy()
+        doped.replace(centre, element)
+        relaxed, _ = relax_structure(doped, self.calculator, False, s.fmax, s.max_steps)
+        lattice = supercell.lattice.matrix
+        ideal = supercell.frac_coords
+        rel = _min_image(ideal - ideal[centre], lattice)
+        inside = np.nonzero(np.linalg.norm(rel, axis=1) <= s.cutoff + 1e-6)[0]
+        orbits = self._orbits(doped, centre, inside)  # symmetry of the ideal doped cell
+        n = len(supercell)
+        rows = np.zeros((n, n, 3, 3))
+        calls = 0
+        for representative, members in orbits.items():
+            row = np.zeros((n, 3, 3))
+            for alpha in range(3):
+                forces = []
+                for sign in (1, -1):
+                    displaced = relaxed.copy()
+                    vector = np.zeros(3)
+                    vector[alpha] = sign * s.displacement
+                    displaced.translate_sites([representative], vector, frac_coords=False)
+                    forces.append(_structure_forces(displaced, self.calculator))
+                    calls += 1
+                row[:, alpha, :] = -(forces[0] - forces[1]) / (2 * s.displacement)
+            for atom, (rotation, perm) in members.items():
+                rows[atom, perm] = np.einsum("ab,jbc,dc->jad", rotation, row, rotation)
+        delta = np.zeros_like(rows)
+        delta[inside] = rows[inside] - data["fc"][inside]
+        in_sphere = np.zeros(n, bool)
+        in_sphere[inside] = True
+        # symmetrise: inside-inside pairs averaged, inside-outside mirrored to the columns
+        both = np.ix_(in_sphere, in_sphere)
+        block = delta[both]
+        delta[both] = 0.5 * (block + block.transpose(1, 0, 3, 2))
+        out = ~in_sphere
+        delta[np.ix_(out, in_sphere)] = delta[np.ix_(in_sphere, out)].transpose(1, 0, 3, 2)
+        # acoustic sum rule on the diagonal
+        idx = np.arange(n)
+        delta[idx, idx] = 0.0
+        delta[idx, idx] = -delta.sum(axis=1)
+        keep = np.argwhere(np.abs(delta).max(axis=(2, 3)) > 1e-4)
+        return DopantPatch(
+            element=element,
+            host_element=host_element,
+            basis_index=basis_index,
+            vec_i=rel[keep[:, 0]].round(5).tolist(),
+            vec_j=rel[keep[:, 1]].round(5).tolist(),
+            blocks=delta[keep[:, 0], keep[:, 1]].round(7).tolist(),
+            cutoff=s.cutoff,
+            n_force_calls=calls,
+            seconds=time.perf_counter() - t0,
+        )
+
+    def _orbits(
+        self, structure: Structure, centre: int, atoms: NDArray
+    ) -> dict[int, dict[int, tuple[NDArray, NDArray]]]:
+        """Group ``atoms`` into orbits of the dopant's site symmetry.
+
+        Returns representative -> {atom: (Cartesian rotation R, permutation p)} such that
+        Phi(atom, p[j]) = R Phi(representative, j) R^T.
+        """
+        import spglib
+
+        lattice = structure.lattice.matrix
+        frac = structure.frac_coords
+        numbers = [site.specie.Z for site in structure]
+        sym = spglib.get_symmetry((lattice, frac, numbers), symprec=self.settings.symprec)
+        tree = cKDTree(np.mod(frac, 1.0) % 1.0, boxsize=1.0)
+        ops = []
+        if sym is not None:
+            for rot, trans in zip(sym["rotations"], sym["translations"], strict=True):
+                image = frac @ rot.T + trans
+                moved = np.mod(image[centre] - frac[centre] + 0.5, 1.0) - 0.5
+                if np.abs(moved).max() > 1e-3:
+                    continue  # keep the dopant's site symmetry only
+                _, perm = tree.query(np.mod(image, 1.0) % 1.0)
+                cart_rot = lattice.T @ rot @ np.linalg.inv(lattice.T)
+                ops.append((cart_rot, perm))
+        if not ops:
+            ops = [(np.eye(3), np.arange(len(structure)))]
+        orbits: dict[int, dict[int, tuple[NDArray, NDArray]]] = {}
+        assigned: set[int] = set()
+        for atom in atoms:
+            atom = int(atom)
+            if atom in assigned:
+                continue
+            members = {}
+            for rotation, perm in ops:
+                image = int(perm[atom])
+                if image not in members:
+                    members[image] = (rotation, perm)
+            orbits[atom] = members
+            assigned.update(members)
+        return orbits
+
+    # ------------------------------------------------------------------ configurations
+
+    def force_constants(self, doped: DopedSupercell) -> tuple[Structure, NDArray, NDArray]:
+        """Embedded force constants of a doped supercell.
+
+        Returns
+        -------
+        tuple
+            The doped supercell in phonopy order, its force constants (eV/Angstrom^2) and
+            the masses (amu).
+        """
+        from pymatgen.io.phonopy import get_pmg_structure
+
+        host = doped.host
+        cell, fc = self.host_force_constants(host, doped.supercell_matrix)
+        structure = get_pmg_structure(cell)
+        fc = np.array(fc)
+        lattice = structure.lattice.matrix
+        tree = cKDTree(np.mod(structure.frac_coords, 1.0) % 1.0, boxsize=1.0)
+        # map the dopant sites of the pymatgen supercell onto phonopy's ordering
+        sites = [i for group in doped.dopant_sites for i in group]
+        elements = [
+            d.element
+            for d, group in zip(doped.dopants, doped.dopant_sites, strict=True)
+            for _ in group
+        ]
+        positions = doped.structure.cart_coords[sites]
+        mapped = _site_images(tree, lattice, positions)
+        if (mapped < 0).any():
+            raise RuntimeError("Could not map dopant sites onto the host supercell.")
+        self._check_separation(structure, mapped)
+        primitive = make_phonopy(host, doped.supercell_matrix).primitive
+        s2p = np.asarray(primitive.s2p_map)
+        basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
+        for site, element in zip(mapped, elements, strict=True):
+            basis = basis_of[int(s2p[site])]
+            patch = self.patch(host, basis, element)
+            centre = structure.cart_coords[site]
+            i = _site_images(tree, lattice, centre + np.asarray(patch.vec_i))
+            j = _site_images(tree, lattice, centre + np.asarray(patch.vec_j))
+            ok = (i >= 0) & (j >= 0)
+            np.add.at(fc, (i[ok], j[ok]), np.asarray(patch.blocks)[ok])
+            structure.replace(int(site), element)
+        fc = 0.5 * (fc + fc.transpose(1, 0, 3, 2))
+        idx = np.arange(len(structure))
+        fc[idx, idx] = 0.0
+        fc[idx, idx] = -fc.sum(axis=1)
+        masses = np.array([site.specie.atomic_mass for site in structure], dtype=float)
+        return structure, fc, masses
+
+    def _check_separation(self, structure: Structure, sites: NDArray) -> None:
+        if len(sites) < 2:
+            return
+        frac = structure.frac_coords[sites]
+        lattice = structure.lattice.matrix
+        for a in range(len(sites)):
+            d = np.linalg.norm(_min_image(frac[a + 1 :] - frac[a], lattice), axis=1)
+            if d.size and d.min() < self.settings.min_separation:
+                raise SeparationError(
+                    f"Two dopants are {d.min():.2f} A apart, closer than the embedding engine's "
+                    f"validated separation ({self.settings.min_separation} A); use the direct "
+                    "engine for this configuration (engine='auto' hands it over)."
+                )
+
+    def modes(self, doped: DopedSupercell) -> tuple[Structure, Any]:
+        """Gamma-point modes of the embedded supercell (element-resolved)."""
+        structure, fc, masses = self.force_constants(doped)
+        n = len(structure)
+        if n > self.settings.max_dense_atoms:
+            raise DopingError(
+                f"{n} atoms exceed the dense limit ({self.settings.max_dense_atoms}); raise "
+                "max_dense_atoms (memory grows as N^2, time as N^3)."
+            )
+        inv = 1 / np.sqrt(masses)
+        dyn = (fc * inv[:, None, None, None] * inv[None, :, None, None]).transpose(0, 2, 1, 3)
+        dyn = dyn.reshape(3 * n, 3 * n)
+        values, vectors = np.linalg.eigh(0.5 * (dyn + dyn.T))
+        freqs = np.sign(values) * np.sqrt(np.abs(values)) * _TO_THZ
+        weights = (vectors**2).reshape(n, 3, 3 * n).sum(axis=1).T  # (modes, atoms)
+        symbols = [site.specie.symbol for site in structure]
+        modes = element_modes(freqs[None, :], weights[None], np.array([1.0]), symbols)
+        return structure, modes
+
+    def run_supercell(
+        self, doped: DopedSupercell, host_id: str | None = None, **doc_kwargs: Any
+    ) -> DefectPhononDoc:
+        """Document of a doped supercell (``doped.host`` relaxed with this potential)."""
+        t0 = time.perf_counter()
+        computed = self.stats["patches_computed"]
+        structure, modes = self.modes(doped)
+        seconds = time.perf_counter() - t0
+        host = self.host_data(doped.host)
+        pristine = modes_from_force_constants(doped.host, host["fc"], host["matrix"], 20.0)
+        return DefectPhononDoc.from_results(
+            doped,
+            structure,
+            modes,
+            self.calculator_info,
+            self.settings.phonon_settings(),
+            pristine_modes=pristine,
+            host_id=host_id,
+            timings={
+                "total": seconds,
+                "patches_computed": float(self.stats["patches_computed"] - computed),
+            },
+            **doc_kwargs,
+        )
+
+    def as_dict(self) -> dict:
+        """Serialise the engine's settings."""
+        return {
+            "force_field": self.force_field,
+            "settings": asdict(self.settings),
+            "cache_dir": self.cache_dir,
+        }
+
+
+def _structure_forces(structure: Structure, calculator: Calculator) -> NDArray:
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    atoms.calc = calculator
+    return np.asarray(atoms.get_forces(), dtype=float)

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from monty.serialization import loadfn
+
+from defectnet_atomate import DefectQuantifier
+from defectnet_atomate.ml import DefectPrediction, split_by_host
+from defectnet_atomate.schemas import DefectPhononDoc
+from defectnet_atomate.spectra import SpectrumError
+
+TINY = {"width": 32, "heads": 4, "layers": 1}
+
+
+@pytest.fixture(scope="module")
+def ml_docs(test_dir):
+    return loadfn(test_dir / "ml_docs.json.gz")
+
+
+@pytest.fixture(scope="module")
+def split(ml_docs):
+    return split_by_host(ml_docs, (0.6, 0.15, 0.25), seed=3)
+
+
+@pytest.fixture(scope="module")
+def trained(split):
+    train, val, _ = split
+    q = DefectQuantifier(network_config=TINY, seed=0)
+    start = time.perf_counter()
+    history = q.fit(train, val, epochs=40, patience=40, progress=False, seed=0)
+    return q, history, time.perf_counter() - start
+
+
+def test_split_keeps_hosts_apart(split):
+    hosts = [{d["host"]["host_id"] for d in s} for s in split]
+    assert not (hosts[0] & hosts[1]) and not (hosts[0] & hosts[2]) and not (hosts[1] & hosts[2])
+    assert all(hosts)
+
+
+def test_tiny_model_trains_fast_and_learns(trained):
+    _, history, seconds = trained
+    assert seconds < 60
+    losses = history["train_loss"]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+
+
+def test_beats_trivial_baseline_on_unseen_hosts(trained, split):
+    q, _, _ = trained
+    train, _, test = split
+    metrics = q.evaluate(test)
+    # trivial baseline: every candidate present, at the training median concentration
+    median = np.median([d["atomic_percent"] for doc in train for d in doc["dopants"]])
+    truths = [d["atomic_percent"] for doc in test for d in doc["dopants"]]
+    baseline_mae = float(np.mean(np.abs(np.asarray(truths) - median)))
+    assert metrics["mae_at_percent"] < baseline_mae
+    assert metrics["n_pristine"] >= 1
+    for key in (
+        "precision",
+        "recall",
+        "f1",
+        "by_concentration",
+        "by_n_dopants",
+        "pristine_false_positive_rate",
+        "sigma_coverage",
+    ):
+        assert key in metrics
+
+
+def test_identification_beats_chance(trained, split):
+    """On unseen hosts, the present dopants get higher probabilities than distractors."""
+    q, _, _ = trained
+    _, _, test = split
+    present, absent = [], []
+    pool = sorted({el for d in test for el in d["dopant_elements"]} | {"Li", "Na", "K", "Cl", "Br"})
+    for doc in test:
+        host = set(doc["host"]["elements"])
+        candidates = [el for el in pool if el not in host][:12]
+        for est in q.predict(doc, candidates=candidates).dopants:
+            (present if est.element in doc["dopant_elements"] else absent).append(est.probability)
+    assert np.mean(present) > np.mean(absent)
+
+
+def test_save_and_load_give_identical_predictions(trained, ml_docs, tmp_path):
+    q, _, _ = trained
+    q.metadata["name"] = "tiny-test"
+    folder = q.save_pretrained(tmp_path / "tiny")
+    assert {p.name for p in folder.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
+    config = json.loads((folder / "config.json").read_text())
+    assert config["metadata"]["weights_sha256"] in (folder / "README.md").read_text()
+    again = DefectQuantifier.from_pretrained(folder)
+    a, b = q.predict(ml_docs[0]), again.predict(ml_docs[0])
+    assert a.as_dict() == b.as_dict()
+    c = DefectQuantifier.from_dict(json.loads(json.dumps(q.as_dict()))).predict(ml_docs[0])
+    assert c.as_dict() == a.as_dict()
+    with pytest.raises(FileNotFoundError, match="never downloaded"):
+        DefectQuantifier.from_pretrained("no-such-model")
+
+
+def _pdos(doc):
+    return np.asarray(doc["pdos"]["frequencies"]), np.asarray(doc["pdos"]["total"])
+
+
+def test_document_objects_predict(trained, si_docs):
+    q, _, _ = trained
+    doc = DefectPhononDoc.model_validate(si_docs[2])
+    pred = q.predict(doc, candidates=["Ge", "Sn", "C"])
+    assert {d.element for d in pred.dopants} == {"Ge", "Sn", "C"}
+    assert pred.host_formula == "Si"
+
+
+def test_every_accepted_input_predicts(trained, ml_docs, tmp_path):
+    from pymatgen.core import Structure
+    from pymatgen.phonon.dos import CompletePhononDos, PhononDos
+
+    q, _, _ = trained
+    doc = ml_docs[0]
+    cands = doc["dopant_elements"]
+    host = Structure.from_dict(doc["host"]["structure"])
+    comp = doc["host"]["composition"]
+    f, d = _pdos(doc)
+    pf, pd = (
+        np.asarray(doc["pristine_pdos"]["frequencies"]),
+        np.asarray(doc["pristine_pdos"]["total"]),
+    )
+    pristine = PhononDos(pf, pd)
+    reference = q.predict(doc).as_dict()
+
+    def same(pred):
+        assert isinstance(pred, DefectPrediction)
+        got = {x["element"]: x["probability"] for x in pred.as_dict()["dopants"]}
+        want = {x["element"]: x["probability"] for x in reference["dopants"]}
+        for el in cands:
+            assert got[el] == pytest.approx(want[el], abs=0.02)
+
+    same(q.predict(doc, candidates=None))
+    same(q.predict(PhononDos(f, d), host=pristine, composition=comp, candidates=cands))
+    complete = CompletePhononDos(host, PhononDos(pf, pd), {})
+    same(q.predict(PhononDos(f, d), host=complete, candidates=cands))
+    same(
+        q.predict(
+            (f * 4.135667696, d), host=pristine, composition=comp, candidates=cands, unit="meV"
+        )
+    )
+    same(
+        q.predict(
+            (f * 33.35640951981521, d),
+            host=pristine,
+            composition=comp,
+            candidates=cands,
+            unit="cm-1",
+        )
+    )
+    csv = tmp_path / "spectrum.csv"
+    csv.write_text(
+        "# energy (meV), DOS\n"
+        + "\n".join(f"{a * 4.135667696},{b}" for a, b in zip(f, d, strict=False))
+    )
+    same(q.predict(csv, host=pristine, composition=comp, candidates=cands))
+    js = tmp_path / "spectrum.json"
+    js.write_text(json.dumps({"frequencies": f.tolist(), "densities": d.tolist(), "unit": "THz"}))
+    same(q.predict(str(js), host=pristine, composition=comp, candidates=cands))
+    bsdos = {"phonon_dos": PhononDos(f, d).as_dict()}
+    same(q.predict(bsdos, host=pristine, composition=comp, candidates=cands))
+    batch = q.predict([doc, ml_docs[1]])
+    assert len(batch) == 2 and all(isinstance(p, DefectPrediction) for p in batch)
+    text = str(batch[0])
+    assert "at.%" in text and doc["host"]["formula"] in text
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda f, d: (f, d * np.nan), "NaN or infinite"),
+        (lambda f, d: (f, d - 2 * d.max()), "negative densities"),
+        (lambda f, d: (f[::-1], d), "not sorted"),
+        (lambda f, d: (np.r_[f[:3], f[2:]], np.r_[d[:3], d[2:]]), "repeats frequency"),
+        (lambda f, d: (f[:0], d[:0]), "empty"),
+        (lambda f, d: (f * 4.135667696, d), "look like meV"),
+        (lambda f, d: (f * 12, d), "does not look like a spectrum of this host"),
+    ],
+)
+def test_bad_spectra_are_refused(trained, ml_docs, change, match):
+    q, _, _ = trained
+    doc = ml_docs[0]
+    f, d = _pdos(doc)
+    pristine = (doc["pristine_pdos"]["frequencies"], doc["pristine_pdos"]["total"])
+    with pytest.raises(SpectrumError, match=match):
+        q.predict(
+            change(f, d),
+            host=pristine,
+            unit="THz",
+            composition=doc["host"]["composition"],
+            candidates=doc["dopant_elements"],
+        )
+
+
+def test_bad_arguments_are_refused(trained, ml_docs, tmp_path):
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.phonon.dos import CompletePhononDos, PhononDos
+
+    q, _, _ = trained
+    doc = ml_docs[0]
+    f, d = _pdos(doc)
+    with pytest.raises(ValueError, match="Unknown element"):
+        q.predict(doc, candidates=["Zz"])
+    with pytest.raises(SpectrumError, match="needs its unit"):
+        q.predict((f, d), host=PhononDos(f, d), composition={"Si": 1})
+    with pytest.raises(SpectrumError, match="host is unknown"):
+        q.predict(PhononDos(f, d), candidates=["Ge"])
+    other = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+    with pytest.raises(SpectrumError, match="not of this host"):
+        q.predict(
+            CompletePhononDos(other, PhononDos(f, d), {}),
+            host=PhononDos(*_pdos(doc)),
+            composition=doc["host"]["composition"],
+            candidates=["Ge"],
+        )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2\n3,apple\n")
+    with pytest.raises(SpectrumError, match="cannot read numbers"):
+        q.predict(bad, unit="THz")
+    nounit = tmp_path / "nounit.csv"
+    nounit.write_text("\n".join(f"{a},{b}" for a, b in zip(f, d, strict=False)))
+    with pytest.raises(SpectrumError, match="does not say its frequency unit"):
+        q.predict(nounit)
+
+
+def test_fine_tune_moves_only_the_heads(trained, ml_docs):
+    import copy
+
+    q0, _, _ = trained
+    q = copy.deepcopy(q0)
+    encoder_before = [p.clone() for p in q.network.encoder.parameters()]
+    heads_before = [p.clone() for p in q.network.presence.parameters()]
+    docs = ml_docs[:4]
+    history = q.fine_tune(
+        docs,
+        [{x["element"]: x["atomic_percent"] for x in d["dopants"]} for d in docs],
+        host=None,
+        epochs=5,
+    )
+    assert history["train_loss"]
+    assert all(
+        torch_equal(a, b)
+        for a, b in zip(encoder_before, q.network.encoder.parameters(), strict=False)
+    )
+    assert not all(
+        torch_equal(a, b)
+        for a, b in zip(heads_before, q.network.presence.parameters(), strict=False)
+    )
+
+
+def torch_equal(a, b):
+    import torch
+
+    return bool(torch.equal(a, b))
