@@ -9,12 +9,14 @@ The force constants of a large doped supercell are built, not computed:
    dopant: positions relaxed at the host lattice, then **full rows** of the force constants
    of every atom within ``cutoff`` of the dopant (central differences; only one atom per
    orbit of the dopant's site symmetry is displaced, the other rows follow by rotation).
-   The patch is the difference to the host rows, symmetrised (Phi_ij = Phi_ji^T, columns
-   outside the sphere mirrored from the rows) with the acoustic sum rule restored on the
-   diagonal. Patches are stored by position relative to the dopant and cached.
+   The patch is the difference to the host force constants after the doped ones (computed
+   rows, their transposes as columns, host values elsewhere) went through phonopy's
+   symmetrisation (translational invariance and Phi_ij = Phi_ji^T), as in the direct engine.
+   Patches are stored by position relative to the dopant and cached.
 3. **Embedding**: host force constants in the large cell plus one patch per dopant, with
-   dopant masses; the DOS comes from the Gamma-point modes of the whole cell (dense
-   diagonalisation; ``max_dense_atoms`` bounds it).
+   dopant masses; the DOS comes from the modes of the whole cell with the direct engine's
+   q-point density (Gamma only for cells longer than 20 Angstrom; dense diagonalisation,
+   ``max_dense_atoms`` bounds it).
 
 Approximations (recorded in the documents): patches add independently, so dopants closer
 than ``min_separation`` (measured in ``benchmarks/engine_fidelity.py``) are refused (use the
@@ -33,13 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from monty.json import MSONable
+from phonopy.harmonic.force_constants import symmetrize_force_constants
 from scipy.spatial import cKDTree
 
 from defectnet_atomate.doping import DopingError
 from defectnet_atomate.phonons.calculators import load_calculator
 from defectnet_atomate.phonons.direct import relax_structure
 from defectnet_atomate.phonons.dos import (
-    element_modes,
     make_phonopy,
     modes_from_force_constants,
 )
@@ -55,9 +57,6 @@ if TYPE_CHECKING:
     from defectnet_atomate.schemas import CalculatorInfo
 
 __all__ = ["DopantPatch", "EmbeddingEngine", "EmbeddingSettings", "SeparationError"]
-
-# sqrt(eV / (Angstrom^2 amu)) / (2 pi), in THz
-_TO_THZ = float(np.sqrt(1.602176634e-19 / (1e-20 * 1.66053906660e-27)) / (2 * np.pi) / 1e12)
 
 
 class SeparationError(DopingError):
@@ -76,6 +75,7 @@ class EmbeddingSettings(MSONable):
     max_steps: int = 300
     symprec: float = 1e-3
     max_dense_atoms: int = 1500
+    mesh_length: float = 20.0
     sigma: float = SIGMA_THZ
     grid_step: float = GRID_STEP_THZ
 
@@ -88,7 +88,7 @@ class EmbeddingSettings(MSONable):
             symmetrize_force_constants=True,
             relax_cell=False,
             fmax=self.fmax,
-            mesh_length=0.0,
+            mesh_length=self.mesh_length,
             sigma=self.sigma,
             grid_step=self.grid_step,
             approximations=[
@@ -96,7 +96,8 @@ class EmbeddingSettings(MSONable):
                 f"computed in a {self.patch_atoms}+ atom host cell)",
                 f"dopants at least {self.min_separation} A apart; patches add independently",
                 "host lattice kept; positions relaxed only inside each patch cell",
-                "Gamma-point modes of the whole supercell",
+                f"q-mesh of phonopy length {self.mesh_length} A on the supercell (Gamma only "
+                "for cells longer than that), as in the direct engine",
             ],
         )
 
@@ -308,20 +309,16 @@ class EmbeddingEngine:
                 row[:, alpha, :] = -(forces[0] - forces[1]) / (2 * s.displacement)
             for atom, (rotation, perm) in members.items():
                 rows[atom, perm] = np.einsum("ab,jbc,dc->jad", rotation, row, rotation)
-        delta = np.zeros_like(rows)
-        delta[inside] = rows[inside] - data["fc"][inside]
+        # full doped force constants: computed rows inside the sphere, their transposes as
+        # columns, host values elsewhere; then phonopy's symmetrisation, as the direct engine
         in_sphere = np.zeros(n, bool)
         in_sphere[inside] = True
-        # symmetrise: inside-inside pairs averaged, inside-outside mirrored to the columns
-        both = np.ix_(in_sphere, in_sphere)
-        block = delta[both]
-        delta[both] = 0.5 * (block + block.transpose(1, 0, 3, 2))
         out = ~in_sphere
-        delta[np.ix_(out, in_sphere)] = delta[np.ix_(in_sphere, out)].transpose(1, 0, 3, 2)
-        # acoustic sum rule on the diagonal
-        idx = np.arange(n)
-        delta[idx, idx] = 0.0
-        delta[idx, idx] = -delta.sum(axis=1)
+        full = np.array(data["fc"], dtype=float, order="C", copy=True)
+        full[inside] = rows[inside]
+        full[np.ix_(out, in_sphere)] = rows[np.ix_(in_sphere, out)].transpose(1, 0, 3, 2)
+        symmetrize_force_constants(full)
+        delta = full - data["fc"]
         keep = np.argwhere(np.abs(delta).max(axis=(2, 3)) > 1e-4)
         return DopantPatch(
             element=element,
@@ -379,8 +376,13 @@ class EmbeddingEngine:
 
     # ------------------------------------------------------------------ configurations
 
-    def force_constants(self, doped: DopedSupercell) -> tuple[Structure, NDArray, NDArray]:
+    def force_constants(
+        self, doped: DopedSupercell, patches: bool = True
+    ) -> tuple[Structure, NDArray, NDArray]:
         """Embedded force constants of a doped supercell.
+
+        ``patches=False`` gives the masses-only approximation (host force constants,
+        dopant masses), for comparison.
 
         Returns
         -------
@@ -413,6 +415,9 @@ class EmbeddingEngine:
         basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
         for site, element in zip(mapped, elements, strict=True):
             basis = basis_of[int(s2p[site])]
+            if not patches:
+                structure.replace(int(site), element)
+                continue
             patch = self.patch(host, basis, element)
             centre = structure.cart_coords[site]
             i = _site_images(tree, lattice, centre + np.asarray(patch.vec_i))
@@ -420,10 +425,8 @@ class EmbeddingEngine:
             ok = (i >= 0) & (j >= 0)
             np.add.at(fc, (i[ok], j[ok]), np.asarray(patch.blocks)[ok])
             structure.replace(int(site), element)
-        fc = 0.5 * (fc + fc.transpose(1, 0, 3, 2))
-        idx = np.arange(len(structure))
-        fc[idx, idx] = 0.0
-        fc[idx, idx] = -fc.sum(axis=1)
+        fc = np.ascontiguousarray(fc, dtype=float)
+        symmetrize_force_constants(fc)
         masses = np.array([site.specie.atomic_mass for site in structure], dtype=float)
         return structure, fc, masses
 
@@ -441,23 +444,22 @@ class EmbeddingEngine:
                     "engine for this configuration (engine='auto' hands it over)."
                 )
 
-    def modes(self, doped: DopedSupercell) -> tuple[Structure, Any]:
-        """Gamma-point modes of the embedded supercell (element-resolved)."""
-        structure, fc, masses = self.force_constants(doped)
+    def modes(self, doped: DopedSupercell, patches: bool = True) -> tuple[Structure, Any]:
+        """Element-resolved modes of the embedded supercell.
+
+        The same q-point density as the direct engine (phonopy length ``mesh_length``;
+        Gamma only for cells longer than it), so both engines are comparable.
+        """
+        structure, fc, _ = self.force_constants(doped, patches)
         n = len(structure)
         if n > self.settings.max_dense_atoms:
             raise DopingError(
                 f"{n} atoms exceed the dense limit ({self.settings.max_dense_atoms}); raise "
                 "max_dense_atoms (memory grows as N^2, time as N^3)."
             )
-        inv = 1 / np.sqrt(masses)
-        dyn = (fc * inv[:, None, None, None] * inv[None, :, None, None]).transpose(0, 2, 1, 3)
-        dyn = dyn.reshape(3 * n, 3 * n)
-        values, vectors = np.linalg.eigh(0.5 * (dyn + dyn.T))
-        freqs = np.sign(values) * np.sqrt(np.abs(values)) * _TO_THZ
-        weights = (vectors**2).reshape(n, 3, 3 * n).sum(axis=1).T  # (modes, atoms)
-        symbols = [site.specie.symbol for site in structure]
-        modes = element_modes(freqs[None, :], weights[None], np.array([1.0]), symbols)
+        modes = modes_from_force_constants(
+            structure, fc, np.eye(3, dtype=int), self.settings.mesh_length
+        )
         return structure, modes
 
     def run_supercell(
@@ -469,7 +471,9 @@ class EmbeddingEngine:
         structure, modes = self.modes(doped)
         seconds = time.perf_counter() - t0
         host = self.host_data(doped.host)
-        pristine = modes_from_force_constants(doped.host, host["fc"], host["matrix"], 20.0)
+        pristine = modes_from_force_constants(
+            doped.host, host["fc"], host["matrix"], self.settings.mesh_length
+        )
         return DefectPhononDoc.from_results(
             doped,
             structure,
