@@ -46,8 +46,9 @@ def main() -> dict:
     args = parser.parse_args()
     code = COLD.format(docs=str(DOCS), model=args.model)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True
+    )
     cold_wall = time.perf_counter() - t0
     results = {
         "cold_start_in_process_s": round(float(out.stdout.strip().splitlines()[-1]), 3),

@@ -97,13 +97,13 @@ def defect_phonon_document(
     modes = modes_from_force_constants(
         relaxed,
         _force_constants_array(doped_phonon),
-        _output_field(doped_phonon, "supercell_matrix"),
+        np.transpose(_output_field(doped_phonon, "supercell_matrix")),  # phonopy -> pymatgen
         phonon_settings.mesh_length,
     )
     pristine = modes_from_force_constants(
         _structure_of(pristine_phonon),
         _force_constants_array(pristine_phonon),
-        _output_field(pristine_phonon, "supercell_matrix"),
+        np.transpose(_output_field(pristine_phonon, "supercell_matrix")),
         phonon_settings.mesh_length,
     )
     if isinstance(calculator, dict):
@@ -144,7 +144,9 @@ def doped_phonon_branches(
     jobs: list = []
     pristine_maker = maker.atomate2_phonon_maker(relax=False)
     pristine_maker.name = f"{maker.name} pristine"
-    pristine = pristine_maker.make(host, supercell_matrix=supercells[0].supercell_matrix)
+    # atomate2 hands supercell_matrix to phonopy, whose convention is pymatgen's transpose
+    phonopy_matrix = np.transpose(supercells[0].supercell_matrix).tolist()
+    pristine = pristine_maker.make(host, supercell_matrix=phonopy_matrix)
     jobs.append(pristine)
     calculator = maker.calculator_info().model_dump()
     settings = maker.phonon_settings().model_dump()

@@ -28,13 +28,18 @@ def make_phonopy(
     symprec: float = 1e-4,
     primitive_matrix: ArrayLike | str | None = None,
 ) -> Phonopy:
-    """Build a phonopy object for ``structure`` (the unit cell) and ``supercell_matrix``."""
+    """Build a phonopy object for ``structure`` (the unit cell) and ``supercell_matrix``.
+
+    ``supercell_matrix`` follows pymatgen's convention (supercell lattice = S @ lattice,
+    lattice vectors as rows), as everywhere in this package; phonopy's is its transpose.
+    """
     from phonopy import Phonopy
     from pymatgen.io.phonopy import get_phonopy_structure
 
     phonon = Phonopy(
         get_phonopy_structure(structure),
-        supercell_matrix=np.asarray(supercell_matrix, dtype=int).tolist(),
+        # pymatgen's rows (S @ lattice) are phonopy's columns: phonopy takes the transpose
+        supercell_matrix=np.asarray(supercell_matrix, dtype=int).T.tolist(),
         primitive_matrix=np.eye(3) if primitive_matrix is None else primitive_matrix,
         symprec=symprec,
         log_level=0,

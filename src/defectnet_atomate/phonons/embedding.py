@@ -7,8 +7,9 @@ The force constants of a large doped supercell are built, not computed:
    other supercell through phonopy's dynamical-matrix transform (``DynmatToForceConstants``).
 2. **Dopant patches** once per (host, site, element), in the same host supercell with one
    dopant: positions relaxed at the host lattice, then **full rows** of the force constants
-   of every atom within ``cutoff`` of the dopant (central differences; only one atom per
-   orbit of the dopant's site symmetry is displaced, the other rows follow by rotation).
+   of every atom within ``cutoff`` of the dopant: phonopy's symmetry-reduced central
+   displacements of the doped cell (the dopant's site symmetry cuts them), with real forces
+   for atoms inside the sphere and the host's harmonic response for atoms outside it.
    The patch is the difference to the host force constants after the doped ones (computed
    rows, their transposes as columns, host values elsewhere) went through phonopy's
    symmetrisation (translational invariance and Phi_ij = Phi_ji^T), as in the direct engine.
@@ -118,6 +119,9 @@ class DopantPatch(MSONable):
         ``(M, 3, 3)`` changes of Phi_ij, eV/Angstrom^2.
     n_force_calls
         Force evaluations spent on the patch.
+    relax_vec, relax_disp
+        Vectors from the dopant to atoms that moved in the relaxation, and their
+        displacements (Angstrom); the embedded cell moves its atoms alike.
     """
 
     element: str
@@ -129,6 +133,8 @@ class DopantPatch(MSONable):
     cutoff: float
     n_force_calls: int = 0
     seconds: float = 0.0
+    relax_vec: list = field(default_factory=list)
+    relax_disp: list = field(default_factory=list)
 
 
 def _site_images(tree: cKDTree, lattice: NDArray, cart: NDArray, tol: float = 0.3) -> NDArray:
@@ -164,6 +170,7 @@ class EmbeddingEngine:
     calculator_kwargs: dict = field(default_factory=dict)
     _hosts: dict = field(default_factory=dict, repr=False)
     _patches: dict = field(default_factory=dict, repr=False)
+    _relaxed_hosts: dict = field(default_factory=dict, repr=False)
     stats: dict = field(default_factory=lambda: {"patches_computed": 0, "patches_reused": 0})
 
     @property
@@ -291,34 +298,37 @@ class EmbeddingEngine:
         ideal = supercell.frac_coords
         rel = _min_image(ideal - ideal[centre], lattice)
         inside = np.nonzero(np.linalg.norm(rel, axis=1) <= s.cutoff + 1e-6)[0]
-        orbits = self._orbits(doped, centre, inside)  # symmetry of the ideal doped cell
         n = len(supercell)
-        rows = np.zeros((n, n, 3, 3))
-        calls = 0
-        for representative, members in orbits.items():
-            row = np.zeros((n, 3, 3))
-            for alpha in range(3):
-                forces = []
-                for sign in (1, -1):
-                    displaced = relaxed.copy()
-                    vector = np.zeros(3)
-                    vector[alpha] = sign * s.displacement
-                    displaced.translate_sites([representative], vector, frac_coords=False)
-                    forces.append(_structure_forces(displaced, self.calculator))
-                    calls += 1
-                row[:, alpha, :] = -(forces[0] - forces[1]) / (2 * s.displacement)
-            for atom, (rotation, perm) in members.items():
-                rows[atom, perm] = np.einsum("ab,jbc,dc->jad", rotation, row, rotation)
-        # full doped force constants: computed rows inside the sphere, their transposes as
-        # columns, host values elsewhere; then phonopy's symmetrisation, as the direct engine
+        # phonopy's symmetry-reduced displacements of the doped cell (the dopant's site
+        # symmetry cuts them); atoms inside the sphere get real forces, atoms outside the
+        # harmonic host response, so phonopy solves the same rows as in the direct engine
+        phonon = make_phonopy(relaxed, np.eye(3, dtype=int), symprec=s.symprec)
+        phonon.generate_displacements(distance=s.displacement, is_plusminus=True)
         in_sphere = np.zeros(n, bool)
         in_sphere[inside] = True
+        forces, calls = [], 0
+        for entry, cell in zip(
+            phonon.dataset["first_atoms"], phonon.supercells_with_displacements, strict=True
+        ):
+            atom, u = entry["number"], np.asarray(entry["displacement"])
+            if in_sphere[atom]:
+                forces.append(_cell_forces(cell, self.calculator))
+                calls += 1
+            else:
+                forces.append(-np.einsum("jab,a->jb", data["fc"][atom], u))
+        phonon.forces = np.asarray(forces)
+        phonon.produce_force_constants()
+        rows = np.asarray(phonon.force_constants)
+        # full doped force constants: solved rows inside the sphere, their transposes as
+        # columns, host values elsewhere; then phonopy's symmetrisation, as the direct engine
         out = ~in_sphere
         full = np.array(data["fc"], dtype=float, order="C", copy=True)
         full[inside] = rows[inside]
         full[np.ix_(out, in_sphere)] = rows[np.ix_(in_sphere, out)].transpose(1, 0, 3, 2)
         symmetrize_force_constants(full)
         delta = full - data["fc"]
+        moved = _min_image(relaxed.frac_coords - doped.frac_coords, lattice)
+        shifted = np.nonzero(np.linalg.norm(moved, axis=1) > 1e-4)[0]
         keep = np.argwhere(np.abs(delta).max(axis=(2, 3)) > 1e-4)
         return DopantPatch(
             element=element,
@@ -330,49 +340,9 @@ class EmbeddingEngine:
             cutoff=s.cutoff,
             n_force_calls=calls,
             seconds=time.perf_counter() - t0,
+            relax_vec=rel[shifted].round(5).tolist(),
+            relax_disp=moved[shifted].round(5).tolist(),
         )
-
-    def _orbits(
-        self, structure: Structure, centre: int, atoms: NDArray
-    ) -> dict[int, dict[int, tuple[NDArray, NDArray]]]:
-        """Group ``atoms`` into orbits of the dopant's site symmetry.
-
-        Returns representative -> {atom: (Cartesian rotation R, permutation p)} such that
-        Phi(atom, p[j]) = R Phi(representative, j) R^T.
-        """
-        import spglib
-
-        lattice = structure.lattice.matrix
-        frac = structure.frac_coords
-        numbers = [site.specie.Z for site in structure]
-        sym = spglib.get_symmetry((lattice, frac, numbers), symprec=self.settings.symprec)
-        tree = cKDTree(np.mod(frac, 1.0) % 1.0, boxsize=1.0)
-        ops = []
-        if sym is not None:
-            for rot, trans in zip(sym["rotations"], sym["translations"], strict=True):
-                image = frac @ rot.T + trans
-                moved = np.mod(image[centre] - frac[centre] + 0.5, 1.0) - 0.5
-                if np.abs(moved).max() > 1e-3:
-                    continue  # keep the dopant's site symmetry only
-                _, perm = tree.query(np.mod(image, 1.0) % 1.0)
-                cart_rot = lattice.T @ rot @ np.linalg.inv(lattice.T)
-                ops.append((cart_rot, perm))
-        if not ops:
-            ops = [(np.eye(3), np.arange(len(structure)))]
-        orbits: dict[int, dict[int, tuple[NDArray, NDArray]]] = {}
-        assigned: set[int] = set()
-        for atom in atoms:
-            atom = int(atom)
-            if atom in assigned:
-                continue
-            members = {}
-            for rotation, perm in ops:
-                image = int(perm[atom])
-                if image not in members:
-                    members[image] = (rotation, perm)
-            orbits[atom] = members
-            assigned.update(members)
-        return orbits
 
     # ------------------------------------------------------------------ configurations
 
@@ -413,6 +383,7 @@ class EmbeddingEngine:
         primitive = make_phonopy(host, doped.supercell_matrix).primitive
         s2p = np.asarray(primitive.s2p_map)
         basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
+        shifts = []
         for site, element in zip(mapped, elements, strict=True):
             basis = basis_of[int(s2p[site])]
             if not patches:
@@ -424,7 +395,19 @@ class EmbeddingEngine:
             j = _site_images(tree, lattice, centre + np.asarray(patch.vec_j))
             ok = (i >= 0) & (j >= 0)
             np.add.at(fc, (i[ok], j[ok]), np.asarray(patch.blocks)[ok])
+            shifts.append(
+                (
+                    _site_images(
+                        tree, lattice, centre + np.asarray(patch.relax_vec).reshape(-1, 3)
+                    ),
+                    np.asarray(patch.relax_disp).reshape(-1, 3),
+                )
+            )
             structure.replace(int(site), element)
+        for atoms, disp in shifts:  # the relaxation around each dopant, added up
+            for atom, u in zip(atoms, disp, strict=True):
+                if atom >= 0:
+                    structure.translate_sites([int(atom)], u, frac_coords=False)
         fc = np.ascontiguousarray(fc, dtype=float)
         symmetrize_force_constants(fc)
         masses = np.array([site.specie.atomic_mass for site in structure], dtype=float)
@@ -489,6 +472,41 @@ class EmbeddingEngine:
             **doc_kwargs,
         )
 
+    def run(
+        self,
+        host: Structure,
+        dopings: Any,
+        seed: int = 0,
+        host_id: str | None = None,
+        max_tries: int = 50,
+        **supercell_kwargs: Any,
+    ) -> DefectPhononDoc:
+        """Relax the host (cell and positions), dope a supercell of it, embed, document.
+
+        Dopant sites are drawn with ``seed``; a draw that puts two dopants closer than
+        ``min_separation`` is redrawn (seed + 1000 k, at most ``max_tries`` times), so the
+        configurations of this engine have no close dopant pairs (recorded in the document).
+        """
+        from defectnet_atomate.doping import make_doped_supercell
+
+        key = self._host_key(host)
+        relaxed = self._relaxed_hosts.get(key)
+        if relaxed is None:
+            s = self.settings
+            relaxed = relax_structure(host, self.calculator, True, s.fmax, s.max_steps)[0]
+            self._relaxed_hosts[key] = relaxed
+        last: SeparationError | None = None
+        for k in range(max_tries):
+            doped = make_doped_supercell(relaxed, dopings, seed=seed + 1000 * k, **supercell_kwargs)
+            try:
+                return self.run_supercell(doped, host_id=host_id)
+            except SeparationError as exc:
+                last = exc
+        raise SeparationError(
+            f"No placement of {len(dopings)} dopant species with every pair at least "
+            f"{self.settings.min_separation} A apart in {max_tries} draws: {last}"
+        )
+
     def as_dict(self) -> dict:
         """Serialise the engine's settings."""
         return {
@@ -498,9 +516,7 @@ class EmbeddingEngine:
         }
 
 
-def _structure_forces(structure: Structure, calculator: Calculator) -> NDArray:
-    from pymatgen.io.ase import AseAtomsAdaptor
+def _cell_forces(cell: Any, calculator: Calculator) -> NDArray:
+    from defectnet_atomate.phonons.direct import _forces
 
-    atoms = AseAtomsAdaptor.get_atoms(structure)
-    atoms.calc = calculator
-    return np.asarray(atoms.get_forces(), dtype=float)
+    return _forces(cell, calculator)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from defectnet_atomate.doping import make_doped_supercell
+from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
+from defectnet_atomate.phonons.embedding import (
+    EmbeddingEngine,
+    EmbeddingSettings,
+    SeparationError,
+)
+from defectnet_atomate.spectra import spectral_overlap
+
+
+@pytest.fixture(scope="module")
+def host():
+    from pymatgen.core import Lattice, Structure
+
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+    return DirectEngine(settings=DirectSettings(relax_cell=False)).relax_host(
+        si.get_primitive_structure()
+    )
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    settings = EmbeddingSettings(patch_atoms=16, cutoff=20.0, min_separation=3.0)
+    return EmbeddingEngine(settings=settings, cache_dir=str(tmp_path_factory.mktemp("patches")))
+
+
+def test_one_dopant_matches_direct_within_the_cutoff(engine, host):
+    """With the cutoff covering the whole patch cell, embedding reproduces the direct engine."""
+    matrix = engine.host_data(host)["matrix"]
+    doped = make_doped_supercell(host, ["Ge:Si:6.25"], supercell_matrix=matrix, seed=1)
+    embedded = engine.run_supercell(doped)
+    direct = DirectEngine(settings=DirectSettings(relax_cell=False)).run_supercell(doped)
+    p, q = embedded.pdos, direct.pdos
+    assert spectral_overlap(p.frequencies, p.total, q.frequencies, q.total) > 0.97
+    assert embedded.settings.engine == "embedding"
+    assert any("patches" in a for a in embedded.settings.approximations)
+
+
+def test_sum_rules(engine, host):
+    matrix = engine.host_data(host)["matrix"]
+    doped = make_doped_supercell(host, ["C:Si:6.25"], supercell_matrix=matrix, seed=0)
+    _, fc, masses = engine.force_constants(doped)
+    assert np.abs(fc.sum(axis=1)).max() < 1e-8  # acoustic sum rule
+    assert np.allclose(fc, fc.transpose(1, 0, 3, 2), atol=1e-8)
+    assert masses.min() == pytest.approx(12.011, abs=0.01)
+    doc = engine.run_supercell(doped)
+    total = np.asarray(doc.pdos.total)
+    assert np.allclose(sum(np.asarray(v) for v in doc.pdos.projected.values()), total)
+    assert doc.pdos.integral() == pytest.approx(3.0, rel=0.02)
+
+
+def test_patches_are_cached_and_reused(engine, host):
+    matrix = engine.host_data(host)["matrix"]
+    doped = make_doped_supercell(host, ["Ge:Si:6.25"], supercell_matrix=matrix, seed=2)
+    engine.run_supercell(doped)
+    before = dict(engine.stats)
+    engine.run_supercell(doped)
+    assert engine.stats["patches_computed"] == before["patches_computed"]
+    assert engine.stats["patches_reused"] > before["patches_reused"]
+    fresh = EmbeddingEngine(settings=engine.settings, cache_dir=engine.cache_dir)
+    fresh.run_supercell(doped)
+    assert fresh.stats["patches_computed"] == 0  # read from the on-disk cache
+
+
+def test_close_dopants_are_refused(host):
+    engine = EmbeddingEngine(settings=EmbeddingSettings(patch_atoms=16, min_separation=7.0))
+    matrix = engine.host_data(host)["matrix"]
+    doped = make_doped_supercell(host, ["Ge:Si:6.25", "Sn:Si:6.25"], supercell_matrix=matrix)
+    with pytest.raises(SeparationError, match="direct engine"):
+        engine.run_supercell(doped)
