@@ -95,3 +95,19 @@ def test_maker_serialises():
     again = DefectPhononMaker.from_dict(maker.as_dict())
     assert again.engine == "direct" and again.seed == 4
     assert again.settings == maker.settings
+
+
+def test_auto_engine_picks_embedding_for_dilute(memory_jobstore, si_structure, clean_dir):
+    from defectnet_atomate.phonons.embedding import EmbeddingSettings
+
+    maker = DefectPhononMaker(
+        engine="auto",
+        embedding_settings=EmbeddingSettings(patch_atoms=64, cutoff=4.0, min_separation=5.0),
+    )
+    flow = maker.make(si_structure, [["Ge:Si:1.4"], ["Ge:Si:6.25"]], host_id="mp-149")
+    responses = run_locally(flow, store=memory_jobstore, ensure_success=True, log=False)
+    docs = [responses[j.uuid][1].output for j in flow.jobs]
+    assert [d.settings.engine for d in docs] == ["embedding", "direct"]
+    dilute = docs[0]
+    assert dilute.dopants[0].target_atomic_percent <= 1.5
+    assert dilute.pdos.integral() == pytest.approx(3.0, rel=0.02)

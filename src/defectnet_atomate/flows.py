@@ -9,8 +9,9 @@ from jobflow import Flow, Maker
 from pymatgen.core import Structure
 
 from defectnet_atomate.doping import Doping, make_doped_supercell, parse_doping
-from defectnet_atomate.jobs import doped_phonon_branches, run_direct_engine
+from defectnet_atomate.jobs import doped_phonon_branches, run_engine
 from defectnet_atomate.phonons.direct import DirectSettings
+from defectnet_atomate.phonons.embedding import EmbeddingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -62,10 +63,15 @@ class DefectPhononMaker(Maker):
         ``"atomate2"``: each supercell through atomate2's force-field ``PhononMaker``
         (one jobflow job per displacement; what atomate2 users know, and the way to DFT
         through ``phonon_maker``). ``"direct"``: one job per supercell with the potential
-        kept loaded (about 10x faster, same physics; see
-        :mod:`defectnet_atomate.phonons.direct`).
+        kept loaded (about 15x faster, same physics; see
+        :mod:`defectnet_atomate.phonons.direct`). ``"embedding"``: host force constants
+        plus cached dopant patches, for large dilute cells
+        (:mod:`defectnet_atomate.phonons.embedding`). ``"auto"``: embedding when every
+        dopant is at most 1.5 at.% (and can be placed far enough apart), else direct.
     force_field
         atomate2 force-field name (``"CHGNet"``, ``"SevenNet"``, ...).
+    embedding_settings
+        Settings of the embedding engine (cutoff, patch cell, validated separation).
     settings
         Displacement, relaxation, q-point density and broadening
         (:class:`~defectnet_atomate.phonons.direct.DirectSettings`); the same for every
@@ -95,9 +101,10 @@ class DefectPhononMaker(Maker):
     """
 
     name: str = "defect phonon"
-    engine: Literal["atomate2", "direct"] = "atomate2"
+    engine: Literal["atomate2", "direct", "embedding", "auto"] = "atomate2"
     force_field: str = "CHGNet"
     settings: DirectSettings = field(default_factory=DirectSettings)
+    embedding_settings: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     phonon_maker: BasePhononMaker | None = None
     seed: int = 0
     rel_tolerance: float = 0.1
@@ -140,27 +147,28 @@ class DefectPhononMaker(Maker):
                 make_doped_supercell(
                     structure, dopings_i, seed=self.seed + i, **self.supercell_kwargs
                 )
-        if self.engine == "direct":
+        if self.engine in ("direct", "embedding", "auto"):
             if self.phonon_maker is not None:
                 raise ValueError("phonon_maker is only used by engine='atomate2'.")
             jobs = []
             for i, dopings_i in enumerate(doping_sets):
-                j = run_direct_engine(
+                j = run_engine(
                     structure,
                     [d.as_dict() for d in dopings_i],
                     seed=self.seed + i,
                     force_field=self.force_field,
                     settings=self.settings,
+                    engine=self.engine,
+                    embedding_settings=self.embedding_settings,
                     host_id=host_id,
                     supercell_kwargs=self.supercell_kwargs,
                 )
-                j.name = f"{self.name} direct {i}"
+                j.name = f"{self.name} {self.engine} {i}"
                 jobs.append(j)
             return Flow(jobs, output=[j.output for j in jobs], name=self.name)
         if self.engine != "atomate2":
             raise ValueError(
-                f"Unknown engine {self.engine!r}; use 'atomate2' or 'direct' (the embedding "
-                "engine for dilute dopants is not available yet)."
+                f"Unknown engine {self.engine!r}; use 'atomate2', 'direct', 'embedding' or 'auto'."
             )
         jobs = []
         host = structure

@@ -13,6 +13,7 @@ from jobflow import Flow, Response, job
 
 from defectnet_atomate.doping import DopedSupercell, make_doped_supercell, parse_doping
 from defectnet_atomate.phonons.dos import modes_from_force_constants
+from defectnet_atomate.phonons.embedding import EmbeddingSettings
 from defectnet_atomate.schemas import CalculatorInfo, DefectPhononDoc
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from defectnet_atomate.flows import DefectPhononMaker
     from defectnet_atomate.phonons.direct import DirectSettings
 
-__all__ = ["defect_phonon_document", "doped_phonon_branches", "run_direct_engine"]
+__all__ = ["DILUTE_LIMIT", "defect_phonon_document", "doped_phonon_branches", "run_engine"]
 
 _DATA_FIELDS = ["pdos", "pristine_pdos", "modes", "pristine_modes"]
 
@@ -165,27 +166,47 @@ def doped_phonon_branches(
     return Response(replace=Flow(jobs, output=outputs, name=f"{maker.name} branches"))
 
 
+DILUTE_LIMIT = 1.5
+"""Largest concentration (at.%) that ``engine="auto"`` sends to the embedding engine."""
+
+
 @job(output_schema=DefectPhononDoc, data=_DATA_FIELDS)
-def run_direct_engine(
+def run_engine(
     host: Structure,
     dopings: Sequence[Any],
     seed: int,
     force_field: str,
     settings: DirectSettings,
+    engine: str = "direct",
+    embedding_settings: EmbeddingSettings | None = None,
     host_id: str | None = None,
     supercell_kwargs: dict | None = None,
 ) -> DefectPhononDoc:
-    """One doped supercell through the direct engine (potential kept loaded per process)."""
-    from defectnet_atomate.phonons.direct import DirectEngine
+    """One doped supercell through a fast engine (potential kept loaded per process).
 
-    engine = DirectEngine(force_field=force_field, settings=settings)
-    doc = engine.run(
-        host,
-        [parse_doping(d) for d in dopings],
-        seed=seed,
-        host_id=host_id,
-        **(supercell_kwargs or {}),
-    )
+    ``engine`` is ``"direct"``, ``"embedding"`` or ``"auto"``: embedding when every dopant
+    is at most :data:`DILUTE_LIMIT` at.%, handing over to the direct engine when dopants
+    cannot be placed as far apart as the embedding engine has been validated for.
+    """
+    from defectnet_atomate.phonons.direct import DirectEngine
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine, SeparationError
+
+    dopings = [parse_doping(d) for d in dopings]
+    kwargs = dict(supercell_kwargs or {})
+    dilute = max(d.atomic_percent for d in dopings) <= DILUTE_LIMIT
+    doc = None
+    if engine == "embedding" or (engine == "auto" and dilute):
+        embedder = EmbeddingEngine(
+            force_field=force_field, settings=embedding_settings or EmbeddingSettings()
+        )
+        try:
+            doc = embedder.run(host, dopings, seed=seed, host_id=host_id, **kwargs)
+        except SeparationError:
+            if engine == "embedding":
+                raise
+    if doc is None:
+        direct = DirectEngine(force_field=force_field, settings=settings)
+        doc = direct.run(host, dopings, seed=seed, host_id=host_id, **kwargs)
     for key, value in _current_provenance().items():
         setattr(doc, key, value)
     return doc
