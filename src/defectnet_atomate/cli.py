@@ -136,6 +136,49 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from defectnet_atomate import DefectQuantifier
+
+    host = None
+    if args.host:
+        path = Path(args.host)
+        if path.suffix.lower() in (".csv", ".txt", ".dat", ".json") and path.is_file():
+            host = str(path)  # the host's pristine spectrum
+        else:
+            host = _read_host(args.host, args.hosts_file)[0]
+    composition = None
+    if args.composition:
+        composition = {}
+        for part in args.composition.split(","):
+            element, _, amount = part.partition(":")
+            composition[element.strip()] = float(amount or 1)
+    candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
+    model = DefectQuantifier.from_pretrained(args.model)
+    spectrum = args.spectrum
+    if spectrum.endswith(".json"):
+        from monty.serialization import loadfn
+
+        data = loadfn(spectrum)
+        if isinstance(data, dict) and "config_id" in data:
+            spectrum = data  # a DefectPhononDoc written with dumpfn
+    prediction = model.predict(
+        spectrum, host=host, candidates=candidates, unit=args.unit, composition=composition
+    )
+    if args.json:
+        print(json.dumps(prediction.as_dict(), indent=1))
+    else:
+        print(prediction)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = prediction.plot()
+        ax.figure.savefig(args.plot, dpi=150, bbox_inches="tight")
+    return 0
+
+
 def _cmd_store_query(args: argparse.Namespace) -> int:
     import json
 
@@ -187,6 +230,28 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0)
     sim.set_defaults(func=_cmd_simulate)
 
+    pred = sub.add_parser("predict", help="quantify dopants in a spectrum")
+    pred.add_argument("spectrum", help="CSV/JSON spectrum, or a DefectPhononDoc JSON file")
+    pred.add_argument(
+        "--host",
+        default=None,
+        help="host structure file, host id (mp-...) or pristine spectrum file",
+    )
+    pred.add_argument("--hosts-file", default=None, help="host library (.jsonl.gz)")
+    pred.add_argument(
+        "--composition", default=None, help="host composition for a spectrum host, e.g. Si:1"
+    )
+    pred.add_argument(
+        "--candidates", default=None, help="comma-separated candidate dopants, e.g. Ge,Sn"
+    )
+    pred.add_argument("--unit", default=None, choices=["THz", "meV", "cm-1"])
+    pred.add_argument("--model", default=None, help="model name or folder (default: shipped model)")
+    pred.add_argument(
+        "--json", action="store_true", help="print DefectPrediction.as_dict() as JSON"
+    )
+    pred.add_argument("--plot", default=None, help="save a bar chart to this file")
+    pred.set_defaults(func=_cmd_predict)
+
     store = sub.add_parser("store", help="work with the document store")
     store_sub = store.add_subparsers(dest="store_command", required=True)
     query = store_sub.add_parser("query", help="list documents")
@@ -213,7 +278,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("jobflow").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError, RuntimeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        FileNotFoundError,
+        ImportError,
+        RuntimeError,
+        OSError,
+    ) as exc:
         if args.debug:
             raise
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

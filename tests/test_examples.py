@@ -1,0 +1,27 @@
+"""The fast examples run as part of the suite (the atomate2 one is marked slow)."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name", ["query_store.py", "train_and_finetune.py", "predict_from_file.py"])
+def test_fast_examples_run(name, capsys):
+    if name == "predict_from_file.py":
+        from defectnet_atomate import DefectQuantifier
+
+        if not DefectQuantifier.available():
+            pytest.skip("no pretrained model shipped yet")
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    assert capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_atomate2_example_runs(capsys):
+    runpy.run_path(str(EXAMPLES / "atomate2_workflow.py"), run_name="__main__")
+    assert "atoms" in capsys.readouterr().out
