@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from defectnet_atomate.measurement import (
+    apply_resolution,
+    chopper_resolution,
+    neutron_weight,
+    neutron_weighted_dos,
+    partial_dos,
+)
+from defectnet_atomate.schemas import DefectPhononDoc, PhononDosData
+from defectnet_atomate.spectra import broaden_modes, frequency_grid
+
+
+def test_one_element_crystal_neutron_dos_is_its_pdos(si_docs):
+    pristine = DefectPhononDoc.model_validate(si_docs[0]).pristine_pdos
+    assert list(pristine.projected) == ["Si"]
+    weighted = neutron_weighted_dos(pristine)
+    assert np.allclose(weighted, pristine.total)
+
+
+def test_two_elements_weight_as_cross_sections_say(si_docs):
+    doc = DefectPhononDoc.model_validate(si_docs[0])  # Si with Ge
+    raw = neutron_weighted_dos(doc.pdos, normalise=False)
+    expected = sum(neutron_weight(el) * np.asarray(d) for el, d in doc.pdos.projected.items())
+    assert np.allclose(raw, expected)
+    # Ge scatters 8.6 b / 72.6 amu, Si 2.17 b / 28.1 amu: Ge's modes gain weight
+    assert neutron_weight("Ge") / neutron_weight("Si") == pytest.approx(
+        (8.6 / 72.63) / (2.167 / 28.085), rel=1e-3
+    )
+    f = np.asarray(doc.pdos.frequencies)
+    ge_share_pdos = np.trapezoid(doc.pdos.projected["Ge"], f) / np.trapezoid(doc.pdos.total, f)
+    weighted = neutron_weighted_dos(doc.pdos)
+    ge_share_neutron = np.trapezoid(neutron_weight("Ge") * np.asarray(doc.pdos.projected["Ge"]), f) / np.trapezoid(raw, f)
+    assert ge_share_neutron > ge_share_pdos
+    assert np.trapezoid(weighted, f) == pytest.approx(np.trapezoid(doc.pdos.total, f))
+    assert np.allclose(partial_dos(doc.pdos, "Ge"), doc.pdos.projected["Ge"])
+    with pytest.raises(ValueError, match="No Sn"):
+        partial_dos(doc.pdos, "Sn")
+
+
+def test_resolution_keeps_area_and_sets_width():
+    grid = frequency_grid(0, 20, step=0.01, sigma=0.01)
+    line = broaden_modes([10.0], [1.0], grid, sigma=0.01)
+    fwhm_mev = 2.0
+    wide = apply_resolution(grid, line, fwhm_mev, unit="meV")
+    assert np.trapezoid(wide, grid) == pytest.approx(1.0, rel=1e-6)
+    mean = np.trapezoid(grid * wide, grid)
+    sigma_thz = np.sqrt(np.trapezoid((grid - mean) ** 2 * wide, grid))
+    expected = np.sqrt((fwhm_mev / 4.135667696 / 2.3548) ** 2 + 0.01**2)
+    assert sigma_thz == pytest.approx(expected, rel=0.03)
+    # energy-dependent: a polynomial that widens with energy
+    low = broaden_modes([3.0], [1.0], grid, sigma=0.01)
+    a = apply_resolution(grid, low, [0.5, 0.1], unit="meV")
+    b = apply_resolution(grid, line, [0.5, 0.1], unit="meV")
+    assert a.max() > b.max()
+    chopper = chopper_resolution(80.0)
+    assert chopper(0.0) == pytest.approx(3.2)
+    assert np.trapezoid(apply_resolution(grid, line, chopper), grid) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_neutron_dos_needs_projections():
+    with pytest.raises(ValueError, match="projections"):
+        neutron_weighted_dos(PhononDosData(frequencies=[0, 1, 2], total=[0, 1, 0]))
