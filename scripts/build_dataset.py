@@ -5,8 +5,7 @@ Example
 python scripts/build_dataset.py --store scratch/dataset --n-hosts 200 --per-host 4 --workers 2
 
 Rerunning the same command skips every request the store already holds; the seeds make
-the requests identical on every machine. Hosts are sampled and run in chunks, so documents
-land in the store from the first minutes on.
+the requests identical on every machine (``defectnet_atomate.dataset.build_campaign``).
 """
 
 from __future__ import annotations
@@ -14,12 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-import numpy as np
-
-from defectnet_atomate.batch import run_batch
-from defectnet_atomate.dataset import sample_tasks
-from defectnet_atomate.hosts import iter_hosts
-from defectnet_atomate.stores import _store, default_store
+from defectnet_atomate.dataset import build_campaign
 
 
 def main() -> None:
@@ -37,38 +31,19 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=5, help="hosts sampled and run at a time")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-
-    hosts = list(
-        iter_hosts(args.hosts_file, semiconductors_only=True, max_sites=args.max_host_sites)
+    build_campaign(
+        args.store,
+        args.hosts_file,
+        args.n_hosts,
+        args.per_host,
+        args.max_host_sites,
+        args.max_atoms,
+        args.min_percent,
+        args.workers,
+        args.seed,
+        args.force_field,
+        args.chunk,
     )
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(hosts))[: args.n_hosts]
-    chosen = [hosts[i] for i in order]
-    print(f"{len(chosen)} hosts of {len(hosts)}", flush=True)
-    for start in range(0, len(chosen), args.chunk):
-        tasks = list(
-            sample_tasks(
-                chosen[start : start + args.chunk],
-                per_host=args.per_host,
-                seed=args.seed + start,
-                max_atoms=args.max_atoms,
-                min_percent=args.min_percent,
-            )
-        )
-        summary = run_batch(
-            tasks,
-            default_store(args.store),
-            force_field=args.force_field,
-            n_workers=args.workers,
-            failures=_store(args.store, "failed_requests", key="config_id"),
-            supercell_kwargs={"max_atoms": args.max_atoms},
-            progress=False,
-        )
-        print(
-            f"hosts {start}-{start + args.chunk}: {summary.done} done, {summary.skipped} skipped, "
-            f"{summary.failed} failed in {summary.seconds:.0f} s",
-            flush=True,
-        )
 
 
 if __name__ == "__main__":

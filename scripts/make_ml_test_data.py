@@ -15,40 +15,13 @@ from pathlib import Path
 from monty.serialization import dumpfn
 
 from defectnet_atomate.batch import run_batch
-from defectnet_atomate.dataset import sample_tasks
+from defectnet_atomate.dataset import compact, sample_tasks
 from defectnet_atomate.hosts import iter_hosts
 from defectnet_atomate.stores import default_store
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTS_FILE = ROOT.parent / "shared/data/hosts/phonondb-2018-hosts.jsonl.gz"
 N_HOSTS = 12
-
-
-def compact(doc: dict) -> dict:
-    """Keep what the model and its tests need."""
-
-    def spectrum(p: dict) -> dict:
-        return {
-            "frequencies": [round(x, 3) for x in p["frequencies"]],
-            "total": [float(f"{x:.4g}") for x in p["total"]],
-        }
-
-    return {
-        "config_id": doc["config_id"],
-        "host": {
-            k: doc["host"][k]
-            for k in ("host_id", "formula", "structure", "elements", "composition")
-        },
-        "num_sites": doc["num_sites"],
-        "dopants": doc["dopants"],
-        "dopant_elements": doc["dopant_elements"],
-        "n_dopants": doc["n_dopants"],
-        "settings": {"engine": doc["settings"]["engine"]},
-        "imaginary_fraction": doc["imaginary_fraction"],
-        "min_frequency": doc["min_frequency"],
-        "pdos": spectrum(doc["pdos"]),
-        "pristine_pdos": spectrum(doc["pristine_pdos"]),
-    }
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ The rules (fixed by ``seed``, so a campaign can be rerun exactly):
 
 from __future__ import annotations
 
+import collections
 import math
 from typing import TYPE_CHECKING
 
@@ -30,10 +31,11 @@ from defectnet_atomate.doping import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from pathlib import Path
 
     from defectnet_atomate.hosts import HostEntry
 
-__all__ = ["candidate_dopants", "sample_tasks"]
+__all__ = ["build_campaign", "candidate_dopants", "compact", "datasheet", "sample_tasks"]
 
 
 def candidate_dopants(entry: HostEntry, num_dopants: int = 5) -> list[tuple[str, str]]:
@@ -109,3 +111,125 @@ def sample_tasks(
                     continue
                 yield DopingTask(entry.structure, dopings, seed=1000 * h + r, host_id=entry.host_id)
                 break
+
+
+def compact(doc: dict) -> dict:
+    """Keep what the model needs of a document (spectra to 4 significant digits)."""
+
+    def spectrum(p: dict) -> dict:
+        return {
+            "frequencies": [round(x, 3) for x in p["frequencies"]],
+            "total": [float(f"{x:.4g}") for x in p["total"]],
+        }
+
+    host = doc["host"]
+    return {
+        "config_id": doc["config_id"],
+        "host": {
+            k: host[k] for k in ("host_id", "formula", "structure", "elements", "composition")
+        },
+        "num_sites": doc["num_sites"],
+        "dopants": doc["dopants"],
+        "dopant_elements": doc["dopant_elements"],
+        "n_dopants": doc["n_dopants"],
+        "settings": {"engine": doc["settings"]["engine"]},
+        "calculator": doc["calculator"],
+        "imaginary_fraction": doc["imaginary_fraction"],
+        "min_frequency": doc["min_frequency"],
+        "pdos": spectrum(doc["pdos"]),
+        "pristine_pdos": spectrum(doc["pristine_pdos"]),
+    }
+
+
+def datasheet(docs: list[dict], out: Path) -> str:
+    """Describe an exported dataset (hosts, elements, concentrations, settings, licence)."""
+    hosts = collections.Counter(d["host"]["formula"] for d in docs)
+    elements = collections.Counter(el for d in docs for el in d["dopant_elements"])
+    conc = [x["atomic_percent"] for d in docs for x in d["dopants"]]
+    edges = [0.2, 0.5, 1, 2, 5, 10, 25, 30]
+    hist, _ = np.histogram(conc, bins=edges)
+    n_dop = collections.Counter(d["n_dopants"] for d in docs)
+    flagged = sum(d["imaginary_fraction"] > 0.02 for d in docs)
+    calc = docs[0].get("calculator") or {"name": "CHGNet"}
+    lines = [
+        f"# Datasheet: {out.name}",
+        "",
+        f"- Spectra: {len(docs)}; hosts: {len(hosts)}; dopant elements: {len(elements)}.",
+        f"- Engines: {dict(collections.Counter(d['settings']['engine'] for d in docs))}.",
+        f"- Calculator: {calc['name']} {calc.get('package_version')} "
+        f"(weights {calc.get('model_version')}, hash {calc.get('weights_hash')}).",
+        "- Settings: 0.01 A central finite differences, symmetrised force constants, cell and "
+        "positions relaxed (fmax 5e-3 eV/A, at most 300 BFGS steps), q-mesh of phonopy length "
+        "20 A, Gaussian 0.1 THz.",
+        "- Requests: `scripts/build_dataset.py` (seed 2026; hosts with Born charges and <= 6 "
+        "atoms per primitive cell, in random order; 1-6 dopants from the recommender and "
+        "periodic-table neighbours; concentrations log-uniform 2-25 at.%; supercells <= 96 atoms).",
+        f"- Imaginary modes: {flagged} spectra have more than 2 % of their modes below -0.1 THz; "
+        "they are kept and flagged (`imaginary_fraction`), and training leaves them out.",
+        f"- Dopants per spectrum: {dict(sorted(n_dop.items()))}.",
+        "- Concentration histogram (at.% of all atoms): "
+        + ", ".join(
+            f"{lo}-{hi}: {n}" for lo, hi, n in zip(edges[:-1], edges[1:], hist, strict=True)
+        ),
+        f"- Dopant elements: {dict(elements.most_common())}.",
+        f"- Hosts: {dict(hosts.most_common())}.",
+        "",
+        "Hosts come from phonondb 2018-04-17 (A. Togo, Kyoto University), licensed CC-BY-4.0;",
+        "their structures originate from the Materials Project.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def build_campaign(
+    store_location: str,
+    hosts_file: str | None = None,
+    n_hosts: int = 100,
+    per_host: int = 4,
+    max_host_sites: int = 6,
+    max_atoms: int = 96,
+    min_percent: float = 2.0,
+    workers: int = 1,
+    seed: int = 2026,
+    force_field: str = "CHGNet",
+    chunk: int = 5,
+) -> None:
+    """Simulate a training set over the host library into a store (resumable, seeded).
+
+    Hosts with Born charges (insulators and semiconductors) and at most ``max_host_sites``
+    atoms per primitive cell are shuffled with ``seed``; the first ``n_hosts`` are sampled
+    and run in chunks of ``chunk`` hosts, so documents land from the first minutes on and
+    a rerun skips everything already stored.
+    """
+    from defectnet_atomate.batch import run_batch
+    from defectnet_atomate.hosts import iter_hosts
+    from defectnet_atomate.stores import _store, default_store
+
+    hosts = list(iter_hosts(hosts_file, semiconductors_only=True, max_sites=max_host_sites))
+    order = np.random.default_rng(seed).permutation(len(hosts))[:n_hosts]
+    chosen = [hosts[i] for i in order]
+    print(f"{len(chosen)} hosts of {len(hosts)}", flush=True)
+    for start in range(0, len(chosen), chunk):
+        tasks = list(
+            sample_tasks(
+                chosen[start : start + chunk],
+                per_host=per_host,
+                seed=seed + start,
+                max_atoms=max_atoms,
+                min_percent=min_percent,
+            )
+        )
+        summary = run_batch(
+            tasks,
+            default_store(store_location),
+            force_field=force_field,
+            n_workers=workers,
+            failures=_store(store_location, "failed_requests", key="config_id"),
+            supercell_kwargs={"max_atoms": max_atoms},
+            progress=False,
+        )
+        print(
+            f"hosts {start}-{start + chunk}: {summary.done} done, {summary.skipped} skipped, "
+            f"{summary.failed} failed in {summary.seconds:.0f} s",
+            flush=True,
+        )
