@@ -179,6 +179,81 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_docs(sources: Sequence[str]) -> list[dict]:
+    """Documents from exported ``.json.gz`` files or store folders / URIs."""
+    from monty.serialization import loadfn
+
+    from defectnet_atomate.stores import default_store
+
+    docs: list[dict] = []
+    for source in sources:
+        if source.endswith((".json", ".json.gz")):
+            docs += loadfn(source)
+        else:
+            with default_store(source) as store:
+                docs += list(store.query({}))
+    if not docs:
+        raise ValueError(f"No documents in {', '.join(sources)}.")
+    return docs
+
+
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from defectnet_atomate import dataset
+
+    if args.dataset_command == "build":
+        dataset.build_campaign(
+            args.store,
+            args.hosts_file,
+            args.n_hosts,
+            args.per_host,
+            max_atoms=args.max_atoms,
+            workers=args.workers,
+            seed=args.seed,
+        )
+    elif args.dataset_command == "export":
+        from monty.serialization import dumpfn
+
+        docs = sorted(
+            (dataset.compact(d) for d in _load_docs([args.store])), key=lambda d: d["config_id"]
+        )
+        out = Path(args.out)
+        dumpfn(docs, out)
+        out.with_name(out.name.replace(".json.gz", ".md")).write_text(dataset.datasheet(docs, out))
+        print(f"{len(docs)} spectra -> {out}")
+    else:
+        docs = [dataset.compact(d) if "modes" in d else d for d in _load_docs(args.sources)]
+        print(dataset.datasheet(docs, Path(args.sources[0])))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import json
+
+    from defectnet_atomate import DefectQuantifier
+    from defectnet_atomate.ml import split_by_host
+
+    docs = _load_docs(args.sources)
+    fractions = [float(x) for x in args.split.split(",")]
+    train, val, test = split_by_host(docs, fractions, seed=args.seed)
+    model = DefectQuantifier(seed=args.seed)
+    model.fit(train, val, epochs=args.epochs, seed=args.seed)
+    metrics = model.evaluate(test) if test else {}
+    model.metadata.update({"name": Path(args.out).name, "metrics": metrics})
+    model.save_pretrained(args.out)
+    print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict)}, indent=1))
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from defectnet_atomate import DefectQuantifier
+
+    metrics = DefectQuantifier.from_pretrained(args.model).evaluate(_load_docs(args.sources))
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
 def _cmd_store_query(args: argparse.Namespace) -> int:
     import json
 
@@ -251,6 +326,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     pred.add_argument("--plot", default=None, help="save a bar chart to this file")
     pred.set_defaults(func=_cmd_predict)
+
+    data = sub.add_parser("dataset", help="build, export or describe a training set")
+    data_sub = data.add_subparsers(dest="dataset_command", required=True)
+    build = data_sub.add_parser("build", help="simulate spectra over the host library (resumable)")
+    build.add_argument("--store", required=True, help=store_help)
+    build.add_argument("--hosts-file", default=None)
+    build.add_argument("--n-hosts", type=int, default=100)
+    build.add_argument("--per-host", type=int, default=4)
+    build.add_argument("--max-atoms", type=int, default=96)
+    build.add_argument("--workers", type=int, default=1)
+    build.add_argument("--seed", type=int, default=2026)
+    export = data_sub.add_parser("export", help="write a compact .json.gz and its datasheet")
+    export.add_argument("--store", required=True, help=store_help)
+    export.add_argument("--out", required=True)
+    stats = data_sub.add_parser("stats", help="describe stored or exported spectra")
+    stats.add_argument("sources", nargs="+", help=".json.gz exports or store folders")
+    data.set_defaults(func=_cmd_dataset)
+
+    train = sub.add_parser("train", help="train a model on exported or stored spectra")
+    train.add_argument("sources", nargs="+", help=".json.gz exports or store folders")
+    train.add_argument("--out", required=True, help="folder for save_pretrained")
+    train.add_argument("--epochs", type=int, default=60)
+    train.add_argument("--split", default="0.8,0.1,0.1", help="host fractions train,val,test")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(func=_cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="metrics of a model on spectra")
+    evaluate.add_argument("sources", nargs="+", help=".json.gz exports or store folders")
+    evaluate.add_argument("--model", default=None, help="model name or folder")
+    evaluate.set_defaults(func=_cmd_evaluate)
 
     store = sub.add_parser("store", help="work with the document store")
     store_sub = store.add_subparsers(dest="store_command", required=True)
