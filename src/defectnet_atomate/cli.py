@@ -113,9 +113,39 @@ def _simulate(
     return docs
 
 
+def _predict_docs(docs: list[dict], figure: str | None) -> None:
+    """Predict stored documents with the shipped model; print true vs predicted."""
+    from defectnet_atomate import DefectQuantifier
+
+    if not DefectQuantifier.available():
+        print("No pretrained model is shipped with this installation; skipping predictions.")
+        return
+    model = DefectQuantifier.from_pretrained()
+    print(f"\nPredictions of {model.name} (candidates from the dopant recommender):")
+    predictions = model.predict(docs)
+    for doc, prediction in zip(docs, predictions, strict=True):
+        truth = ", ".join(f"{d['element']} {d['atomic_percent']:.2f}" for d in doc["dopants"])
+        found = (
+            ", ".join(
+                f"{d.element} {d.atomic_percent:.2f}+/-{d.uncertainty:.2f} (p={d.probability:.2f})"
+                for d in prediction.present
+            )
+            or "nothing"
+        )
+        print(f"  true: {truth:<24} predicted: {found}")
+    if figure:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from defectnet_atomate.plotting import plot_report
+
+        plot_report(docs[0], predictions[0]).savefig(figure, dpi=120)
+        print(f"Figure: {figure}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     print("Simulating Ge- and Ge+C-doped Si with CHGNet through DefectPhononMaker ...")
-    _simulate(
+    docs = _simulate(
         _silicon(),
         [["Ge:Si:6.25"], ["Ge:Si:3.125", "C:Si:3.125"]],
         args.engine,
@@ -123,6 +153,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "mp-149",
         args.seed,
     )
+    _predict_docs(docs, args.figure)
     return 0
 
 
@@ -293,6 +324,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--engine", choices=["direct", "atomate2"], default="direct")
     demo.add_argument("--store", default=None, help=store_help)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--figure", default="defectnet-demo.png", help="where to save the figure")
     demo.set_defaults(func=_cmd_demo)
 
     sim = sub.add_parser("simulate", help="simulate one doped supercell of a host")
