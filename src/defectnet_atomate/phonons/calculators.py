@@ -18,7 +18,7 @@ from defectnet_atomate.schemas import CalculatorInfo
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
 
-__all__ = ["calculator_info", "force_field_name", "load_calculator"]
+__all__ = ["PotentialMixin", "calculator_info", "force_field_name", "load_calculator"]
 
 _PACKAGES = {
     "CHGNet": "chgnet",
@@ -118,3 +118,20 @@ def load_calculator(name: str = "CHGNet", **kwargs: Any) -> tuple[Calculator, Ca
     if calculator is None:
         raise ValueError(f"atomate2 could not build a calculator for {name!r}.")
     return calculator, calculator_info(name, calculator)
+
+
+class PotentialMixin:
+    """The loaded potential of an engine with ``force_field`` and ``calculator_kwargs``."""
+
+    force_field: str
+    calculator_kwargs: dict
+
+    @property
+    def calculator(self) -> Calculator:
+        """The loaded ASE calculator (loaded once per process)."""
+        return load_calculator(self.force_field, **self.calculator_kwargs)[0]
+
+    @property
+    def calculator_info(self) -> CalculatorInfo:
+        """Provenance of the calculator."""
+        return load_calculator(self.force_field, **self.calculator_kwargs)[1]

@@ -31,7 +31,7 @@ import numpy as np
 from monty.json import MSONable
 
 from defectnet_atomate.doping import DopedSupercell, make_doped_supercell
-from defectnet_atomate.phonons.calculators import load_calculator
+from defectnet_atomate.phonons.calculators import PotentialMixin
 from defectnet_atomate.phonons.dos import make_phonopy, modes_from_force_constants
 from defectnet_atomate.schemas import DefectPhononDoc, PhononSettings, RelaxationInfo
 from defectnet_atomate.spectra import GRID_STEP_THZ, SIGMA_THZ
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
 
     from defectnet_atomate.doping import Doping
-    from defectnet_atomate.schemas import CalculatorInfo, PhononModes
+    from defectnet_atomate.schemas import PhononModes
 
 __all__ = ["DirectEngine", "DirectSettings", "compute_force_constants", "relax_structure"]
 
@@ -162,7 +162,7 @@ def _forces(cell: Any, calculator: Calculator) -> NDArray[np.float64]:
 
 
 @dataclass
-class DirectEngine:
+class DirectEngine(PotentialMixin):
     """Doped-supercell phonon DOS with the potential kept loaded in this process.
 
     Parameters
@@ -186,16 +186,6 @@ class DirectEngine:
     engine_name: str = "direct"
     _pristine_cache: dict = field(default_factory=dict, repr=False)
     _host_cache: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def calculator(self) -> Calculator:
-        """The loaded ASE calculator (loaded once per process)."""
-        return load_calculator(self.force_field, **self.calculator_kwargs)[0]
-
-    @property
-    def calculator_info(self) -> CalculatorInfo:
-        """Provenance of the calculator."""
-        return load_calculator(self.force_field, **self.calculator_kwargs)[1]
 
     def relax(
         self, structure: Structure, relax_cell: bool | None = None

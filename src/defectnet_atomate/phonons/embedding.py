@@ -40,7 +40,7 @@ from phonopy.harmonic.force_constants import symmetrize_force_constants
 from scipy.spatial import cKDTree
 
 from defectnet_atomate.doping import DopingError
-from defectnet_atomate.phonons.calculators import load_calculator
+from defectnet_atomate.phonons.calculators import PotentialMixin
 from defectnet_atomate.phonons.direct import relax_structure
 from defectnet_atomate.phonons.dos import (
     make_phonopy,
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
 
     from defectnet_atomate.doping import DopedSupercell
-    from defectnet_atomate.schemas import CalculatorInfo
 
 __all__ = ["DopantPatch", "EmbeddingEngine", "EmbeddingSettings", "SeparationError"]
 
@@ -150,7 +149,7 @@ def _min_image(delta_frac: NDArray, lattice: NDArray) -> NDArray:
 
 
 @dataclass
-class EmbeddingEngine:
+class EmbeddingEngine(PotentialMixin):
     """Phonon DOS of large dilute doped cells from cached host and dopant-patch force constants.
 
     Parameters
@@ -172,16 +171,6 @@ class EmbeddingEngine:
     _patches: dict = field(default_factory=dict, repr=False)
     _relaxed_hosts: dict = field(default_factory=dict, repr=False)
     stats: dict = field(default_factory=lambda: {"patches_computed": 0, "patches_reused": 0})
-
-    @property
-    def calculator(self) -> Calculator:
-        """The loaded ASE calculator."""
-        return load_calculator(self.force_field, **self.calculator_kwargs)[0]
-
-    @property
-    def calculator_info(self) -> CalculatorInfo:
-        """Provenance of the calculator."""
-        return load_calculator(self.force_field, **self.calculator_kwargs)[1]
 
     # ------------------------------------------------------------------ host
 
