@@ -29,3 +29,32 @@ def test_clear_errors_and_exit_codes(tmp_path, capsys, test_dir):
     with pytest.raises(SystemExit) as exc:
         main(["simulate"])
     assert exc.value.code == 2
+
+
+def test_predict_command(tmp_path, capsys, si_docs):
+    import json
+
+    from monty.serialization import dumpfn
+
+    from defectnet_atomate import DefectQuantifier
+
+    model = DefectQuantifier(network_config={"width": 16, "heads": 2, "layers": 1})
+    model.metadata["name"] = "untrained-cli-test"
+    folder = model.save_pretrained(tmp_path / "model")
+    doc_file = tmp_path / "doc.json"
+    dumpfn(si_docs[0], doc_file)
+    code = main(["predict", str(doc_file), "--model", str(folder), "--candidates", "Ge,Sn,C",
+                 "--json", "--plot", str(tmp_path / "bars.png")])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {d["element"] for d in report["dopants"]} == {"Ge", "Sn", "C"}
+    assert (tmp_path / "bars.png").stat().st_size > 1000
+    csv = tmp_path / "spectrum.csv"
+    csv.write_text("\n".join(f"{f},{d}" for f, d in zip(si_docs[0]["pdos"]["frequencies"], si_docs[0]["pdos"]["total"])))
+    assert main(["predict", str(csv), "--model", str(folder), "--candidates", "Ge"]) == 1
+    assert "does not say its frequency unit" in capsys.readouterr().err
+
+
+def test_dataset_stats_and_train(tmp_path, capsys, test_dir):
+    assert main(["dataset", "stats", str(test_dir / "si_doped_docs.json.gz")]) == 0
+    assert "Spectra: 3" in capsys.readouterr().out
