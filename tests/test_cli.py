@@ -43,14 +43,30 @@ def test_predict_command(tmp_path, capsys, si_docs):
     folder = model.save_pretrained(tmp_path / "model")
     doc_file = tmp_path / "doc.json"
     dumpfn(si_docs[0], doc_file)
-    code = main(["predict", str(doc_file), "--model", str(folder), "--candidates", "Ge,Sn,C",
-                 "--json", "--plot", str(tmp_path / "bars.png")])
+    code = main(
+        [
+            "predict",
+            str(doc_file),
+            "--model",
+            str(folder),
+            "--candidates",
+            "Ge,Sn,C",
+            "--json",
+            "--plot",
+            str(tmp_path / "bars.png"),
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert {d["element"] for d in report["dopants"]} == {"Ge", "Sn", "C"}
     assert (tmp_path / "bars.png").stat().st_size > 1000
     csv = tmp_path / "spectrum.csv"
-    csv.write_text("\n".join(f"{f},{d}" for f, d in zip(si_docs[0]["pdos"]["frequencies"], si_docs[0]["pdos"]["total"])))
+    csv.write_text(
+        "\n".join(
+            f"{f},{d}"
+            for f, d in zip(si_docs[0]["pdos"]["frequencies"], si_docs[0]["pdos"]["total"], strict=False)
+        )
+    )
     assert main(["predict", str(csv), "--model", str(folder), "--candidates", "Ge"]) == 1
     assert "does not say its frequency unit" in capsys.readouterr().err
 

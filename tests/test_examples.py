@@ -10,7 +10,9 @@ import pytest
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
-@pytest.mark.parametrize("name", ["query_store.py", "train_and_finetune.py", "predict_from_file.py"])
+@pytest.mark.parametrize(
+    "name", ["query_store.py", "train_and_finetune.py", "predict_from_file.py"]
+)
 def test_fast_examples_run(name, capsys):
     if name == "predict_from_file.py":
         from defectnet_atomate import DefectQuantifier

@@ -33,7 +33,9 @@ def test_two_elements_weight_as_cross_sections_say(si_docs):
     f = np.asarray(doc.pdos.frequencies)
     ge_share_pdos = np.trapezoid(doc.pdos.projected["Ge"], f) / np.trapezoid(doc.pdos.total, f)
     weighted = neutron_weighted_dos(doc.pdos)
-    ge_share_neutron = np.trapezoid(neutron_weight("Ge") * np.asarray(doc.pdos.projected["Ge"]), f) / np.trapezoid(raw, f)
+    ge_share_neutron = np.trapezoid(
+        neutron_weight("Ge") * np.asarray(doc.pdos.projected["Ge"]), f
+    ) / np.trapezoid(raw, f)
     assert ge_share_neutron > ge_share_pdos
     assert np.trapezoid(weighted, f) == pytest.approx(np.trapezoid(doc.pdos.total, f))
     assert np.allclose(partial_dos(doc.pdos, "Ge"), doc.pdos.projected["Ge"])

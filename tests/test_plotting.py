@@ -4,8 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from defectnet_atomate.ml.prediction import DefectPrediction, DopantEstimate  # noqa: E402
-from defectnet_atomate.plotting import plot_parity, plot_report, plot_spectra  # noqa: E402
+from defectnet_atomate.ml.prediction import DefectPrediction, DopantEstimate
+from defectnet_atomate.plotting import plot_parity, plot_report, plot_spectra
 
 
 def test_figures(si_docs, tmp_path):

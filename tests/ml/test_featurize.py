@@ -44,5 +44,5 @@ def test_featurize_shapes_and_checks():
             {"Si": 1.0},
             ["Li", "Be", "B", "C", "N", "O", "F", "Na", "Mg", "Al", "P", "S", "Cl"],
         )
-    with pytest.raises(ValueError, match="beyond Bi"):
-        featurize(doped, pristine, {"Si": 1.0}, ["U"])
+    with pytest.raises(ValueError, match="beyond Pu"):
+        featurize(doped, pristine, {"Si": 1.0}, ["Am"])

@@ -1,4 +1,4 @@
-"""Chemistry-aware element descriptors (H to Bi), from pymatgen's element data.
+"""Chemistry-aware element descriptors (H to Pu), from pymatgen's element data.
 
 Each element is described by its atomic mass, group, period, atomic radius, Pauling
 electronegativity, average ionic radius and block, so that an element seen rarely (or
@@ -15,8 +15,8 @@ from pymatgen.core import Element
 
 __all__ = ["MAX_Z", "N_FEATURES", "element_features", "element_index", "validate_element"]
 
-MAX_Z = 83
-"""Elements H (1) to Bi (83) are supported."""
+MAX_Z = 94
+"""Elements H (1) to Pu (94) are supported: every element CHGNet was trained on."""
 
 _BLOCKS = ("s", "p", "d", "f")
 N_FEATURES = 6 + len(_BLOCKS)
@@ -35,7 +35,7 @@ def validate_element(symbol: object) -> str:
             f"Unknown element {symbol!r}; give candidates as symbols such as 'Ge' or 'Sn'."
         ) from None
     if element.Z > MAX_Z:
-        raise ValueError(f"{element.symbol} (Z={element.Z}) is beyond Bi; the model covers H-Bi.")
+        raise ValueError(f"{element.symbol} (Z={element.Z}) is beyond Pu; the model covers H-Pu.")
     return element.symbol
 
 
@@ -46,7 +46,7 @@ def element_index(symbol: str) -> int:
 
 @cache
 def element_features() -> np.ndarray:
-    """Standardised descriptors of H..Bi, shape ``(MAX_Z, N_FEATURES)`` (row Z-1)."""
+    """Standardised descriptors of H..Pu, shape ``(MAX_Z, N_FEATURES)`` (row Z-1)."""
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -79,6 +79,9 @@ class DefectNet(nn.Module):
         nn.init.normal_(self.position, std=0.02)
         self.elements = ElementEmbedding(w, config.element_dropout)
         self.host_mlp = nn.Sequential(nn.Linear(w + 1, w), nn.GELU(), nn.Linear(w, 2 * w))
+        # candidate descriptors relative to the host's (mass, group, period, radius,
+        # electronegativity, ionic radius): what transfers from one host to another
+        self.relative = nn.Sequential(nn.Linear(6, w), nn.GELU(), nn.Linear(w, w))
         layer = nn.TransformerDecoderLayer(
             w, config.heads, dim_feedforward=2 * w, dropout=config.dropout, batch_first=True
         )
@@ -121,7 +124,11 @@ class DefectNet(nn.Module):
         film = self.host_mlp(torch.cat([host, (log_scale - 2.5).unsqueeze(-1)], dim=-1))
         gamma, beta = film.chunk(2, dim=-1)
         tokens = tokens * (1 + gamma.unsqueeze(1)) + beta.unsqueeze(1)
-        queries = self.elements(cand_z) + host.unsqueeze(1)
+        desc = self.elements.descriptors[:, :6]
+        host_desc = (desc[host_z.clamp(min=0)] * host_frac.unsqueeze(-1)).sum(1)
+        relative = desc[cand_z.clamp(min=0)] - host_desc.unsqueeze(1)
+        relative = relative * (cand_z >= 0).unsqueeze(-1)
+        queries = self.elements(cand_z) + host.unsqueeze(1) + self.relative(relative)
         pad = cand_z < 0
         out = self.norm(self.decoder(queries, tokens, tgt_key_padding_mask=pad))
         logits = self.presence(out).squeeze(-1)

@@ -21,7 +21,7 @@ from monty.json import MSONable
 from pymatgen.core import Structure
 
 from defectnet_atomate import __version__
-from defectnet_atomate.ml.featurize import MAX_CANDIDATES, featurize, host_scale
+from defectnet_atomate.ml.featurize import MAX_CANDIDATES, featurize
 from defectnet_atomate.ml.network import DefectNet, NetworkConfig
 from defectnet_atomate.ml.prediction import DefectPrediction, DopantEstimate
 from defectnet_atomate.ml.training import (
@@ -342,7 +342,7 @@ class DefectQuantifier(MSONable):
                     "No pristine host spectrum: pass host=Structure or the host's pristine DOS."
                 )
             pristine = self.pristine_spectrum(structure)
-        check_against_host(spectrum, host_scale(pristine), unit or "THz")
+        check_against_host(spectrum, pristine, unit or "THz")
         if candidates is None:
             if structure is None:
                 raise SpectrumError(
