@@ -81,6 +81,28 @@ def _fidelity(lines: list[str]) -> None:
         lines += ["", "```json", json.dumps(summary, indent=1), "```", ""]
 
 
+def _cutoff(lines: list[str]) -> None:
+    r = _load("embedding_cutoff.json")
+    lines += [
+        "### Convergence with the patch cutoff",
+        "",
+        "Script: `python benchmarks/embedding_cutoff.py --json benchmarks/results/embedding_cutoff.json`",
+        "",
+    ]
+    if r is None:
+        lines += ["Not run yet.", ""]
+        return
+    lines += [
+        f"{r['dopant']} in {r['host']} ({r['n_atoms']} atoms), overlap with the direct engine:",
+        "",
+        "| cutoff (A) | overlap | patch + embedding time (s) |",
+        "|---|---|---|",
+    ]
+    for c, o in r["overlap"].items():
+        lines.append(f"| {c} | {o} | {r['patch_s'][c]} |")
+    lines.append("")
+
+
 def _quantifier(lines: list[str]) -> None:
     r = _load("quantifier_throughput.json")
     lines += [
@@ -120,6 +142,7 @@ def main() -> None:
     ]
     _maker(lines)
     _fidelity(lines)
+    _cutoff(lines)
     _quantifier(lines)
     _model(lines)
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines))

@@ -409,10 +409,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
     args = _parser().parse_args(argv)
+    # results go to stdout, diagnostics to stderr
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr, force=True
+    )
     if not args.debug:
         warnings.filterwarnings("ignore")
-        logging.getLogger("maggma").setLevel(logging.WARNING)
-        logging.getLogger("jobflow").setLevel(logging.WARNING)
+        for name in ("maggma", "jobflow", "matplotlib", "DefectPhononBuilder"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except (

@@ -106,6 +106,7 @@ class DefectQuantifier(MSONable):
         self.sigma_scale = float(sigma_scale)
         self.seed = seed
         self._pristine_cache: dict[str, Spectrum] = {}
+        self._candidate_cache: dict[str, list[str]] = {}
         self.cache_dir: Path | None = None
 
     # ------------------------------------------------------------------ persistence
@@ -295,6 +296,18 @@ class DefectQuantifier(MSONable):
         self._pristine_cache[key] = spectrum
         return spectrum
 
+    def recommended_candidates(self, structure: Structure) -> list[str]:
+        """Candidate dopants of a host from the recommender (cached per structure)."""
+        from defectnet_atomate.dataset import candidate_dopants
+        from defectnet_atomate.hosts import HostEntry
+
+        key = _structure_key(structure)
+        if key not in self._candidate_cache:
+            pairs = candidate_dopants(HostEntry("host", structure, True))
+            elements = list(dict.fromkeys(el for el, _ in pairs))[:MAX_CANDIDATES]
+            self._candidate_cache[key] = elements
+        return list(self._candidate_cache[key])
+
     def _resolve(
         self,
         pdos: Any,
@@ -349,11 +362,7 @@ class DefectQuantifier(MSONable):
                     "No candidate dopants and no host structure to recommend them from: pass "
                     "candidates=['Ge', ...] or host=Structure."
                 )
-            from defectnet_atomate.dataset import candidate_dopants
-            from defectnet_atomate.hosts import HostEntry
-
-            pairs = candidate_dopants(HostEntry("host", structure, True))
-            candidates = list(dict.fromkeys(el for el, _ in pairs))[:MAX_CANDIDATES]
+            candidates = self.recommended_candidates(structure)
         formula = structure.composition.reduced_formula if structure is not None else None
         return spectrum, pristine, dict(composition), list(candidates), formula
 
