@@ -72,7 +72,7 @@ def main() -> dict:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", default=None)
     parser.add_argument("--cutoff", type=float, default=6.0)
-    parser.add_argument("--patch-atoms", type=int, default=200)
+    parser.add_argument("--patch-atoms", type=int, default=216)
     args = parser.parse_args()
     torch.set_num_threads(1)
     cases = QUICK if args.quick else CASES

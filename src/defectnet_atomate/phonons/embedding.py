@@ -68,7 +68,7 @@ class EmbeddingSettings(MSONable):
     """Settings of the embedding engine."""
 
     cutoff: float = 6.0
-    patch_atoms: int = 200
+    patch_atoms: int = 216
     min_separation: float = 7.0
     displacement: float = 0.01
     fmax: float = 5e-3
