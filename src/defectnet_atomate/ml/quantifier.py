@@ -233,8 +233,9 @@ class DefectQuantifier(MSONable):
             default = PRETRAINED_DIR / "DEFAULT"
             if not default.is_file():
                 raise FileNotFoundError(
-                    "No default pretrained model is shipped with this installation; pass a "
-                    "folder written by save_pretrained()."
+                    "No default pretrained model is shipped with this version: the models "
+                    "trained so far miss the accuracy targets on unseen hosts (see "
+                    "docs/benchmarks.md). Train one with `defectnet train` and pass its folder."
                 )
             name_or_path = default.read_text().strip()
         folder = Path(name_or_path)
