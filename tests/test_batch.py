@@ -4,14 +4,14 @@ import pytest
 
 from defectnet_atomate.batch import DopingTask, run_batch
 from defectnet_atomate.phonons.direct import DirectSettings
-from defectnet_atomate.stores import _store, default_store
+from defectnet_atomate.stores import default_store, open_store
 
 
 def test_batch_is_resumable_and_records_failures(tmp_path, si_structure):
     good = DopingTask(si_structure, ["Ge:Si:6.25"], seed=0, host_id="mp-149")
     impossible = DopingTask(si_structure, ["Ge:Si:0.2"], seed=0, host_id="mp-149")
     store = default_store(tmp_path / "ds")
-    failures = _store(tmp_path / "ds", "failed_requests", key="config_id")
+    failures = open_store(tmp_path / "ds", "failed_requests", key="config_id")
     kwargs = {"failures": failures, "progress": False, "supercell_kwargs": {"max_atoms": 64}}
     summary = run_batch([good, impossible], store, **kwargs)
     assert (summary.done, summary.failed, summary.skipped) == (1, 1, 0)

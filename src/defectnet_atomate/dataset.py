@@ -203,7 +203,7 @@ def build_campaign(
     """
     from defectnet_atomate.batch import run_batch
     from defectnet_atomate.hosts import iter_hosts
-    from defectnet_atomate.stores import _store, default_store
+    from defectnet_atomate.stores import default_store, open_store
 
     hosts = list(iter_hosts(hosts_file, semiconductors_only=True, max_sites=max_host_sites))
     order = np.random.default_rng(seed).permutation(len(hosts))[:n_hosts]
@@ -224,7 +224,7 @@ def build_campaign(
             default_store(store_location),
             force_field=force_field,
             n_workers=workers,
-            failures=_store(store_location, "failed_requests", key="config_id"),
+            failures=open_store(store_location, "failed_requests", key="config_id"),
             supercell_kwargs={"max_atoms": max_atoms},
             progress=False,
         )

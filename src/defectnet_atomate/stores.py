@@ -29,6 +29,7 @@ __all__ = [
     "default_job_store",
     "default_store",
     "docs_to_arrays",
+    "open_store",
     "query_docs",
 ]
 
@@ -65,7 +66,8 @@ def _is_mongo(location: str | Path) -> bool:
     return isinstance(location, str) and location.startswith(("mongodb://", "mongodb+srv://"))
 
 
-def _store(location: str | Path, collection: str, key: str) -> Store:
+def open_store(location: str | Path, collection: str, key: str) -> Store:
+    """Open any collection at ``location`` (a folder: embedded; ``mongodb://``: MongoDB)."""
     if _is_mongo(location):
         from maggma.stores import MongoStore
 
@@ -102,7 +104,7 @@ def default_store(location: str | Path | None = None) -> Store:
     maggma.core.Store
         Not yet connected; ``with store:`` or ``store.connect()`` opens it.
     """
-    return _store(_location(location), DOCS_COLLECTION, key="config_id")
+    return open_store(_location(location), DOCS_COLLECTION, key="config_id")
 
 
 def default_job_store(location: str | Path | None = None) -> JobStore:
@@ -117,8 +119,8 @@ def default_job_store(location: str | Path | None = None) -> JobStore:
 
     location = _location(location)
     return JobStore(
-        _store(location, "jobflow_outputs", key="uuid"),
-        additional_stores={"data": _store(location, "jobflow_data", key="blob_uuid")},
+        open_store(location, "jobflow_outputs", key="uuid"),
+        additional_stores={"data": open_store(location, "jobflow_data", key="blob_uuid")},
     )
 
 
