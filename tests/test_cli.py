@@ -64,7 +64,9 @@ def test_predict_command(tmp_path, capsys, si_docs):
     csv.write_text(
         "\n".join(
             f"{f},{d}"
-            for f, d in zip(si_docs[0]["pdos"]["frequencies"], si_docs[0]["pdos"]["total"], strict=False)
+            for f, d in zip(
+                si_docs[0]["pdos"]["frequencies"], si_docs[0]["pdos"]["total"], strict=False
+            )
         )
     )
     assert main(["predict", str(csv), "--model", str(folder), "--candidates", "Ge"]) == 1

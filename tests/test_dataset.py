@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from defectnet_atomate.dataset import candidate_dopants, compact, datasheet, sample_tasks
+from defectnet_atomate.doping import make_doped_supercell
+from defectnet_atomate.hosts import load_hosts
+
+
+def test_sampling_is_seeded_and_within_the_rules(test_dir):
+    hosts = load_hosts(test_dir / "hosts-subset.jsonl.gz", semiconductors_only=False)
+    a = list(sample_tasks(hosts, per_host=3, seed=5, max_atoms=64, min_percent=3.0))
+    b = list(sample_tasks(hosts, per_host=3, seed=5, max_atoms=64, min_percent=3.0))
+    assert [(t.host_id, [str(d) for d in t.dopings]) for t in a] == [
+        (t.host_id, [str(d) for d in t.dopings]) for t in b
+    ]
+    assert len(a) >= 6
+    for task in a:
+        host_elements = {el.symbol for el in task.host.composition.elements}
+        assert 1 <= len(task.dopings) <= 6
+        for d in task.dopings:
+            assert 3.0 <= d.atomic_percent <= 25.0
+            assert d.replaces in host_elements and d.element not in host_elements
+        assert make_doped_supercell(task.host, task.dopings, max_atoms=64).num_sites <= 64
+
+
+def test_candidates_mix_recommender_and_neighbours(test_dir):
+    si = next(
+        h
+        for h in load_hosts(test_dir / "hosts-subset.jsonl.gz", semiconductors_only=False)
+        if h.host_id == "mp-149"
+    )
+    pairs = candidate_dopants(si)
+    assert ("Ge", "Si") in pairs and ("P", "Si") in pairs
+
+
+def test_compact_export_and_datasheet(si_docs, tmp_path):
+    small = [compact(d) for d in si_docs]
+    assert set(small[0]) >= {"pdos", "pristine_pdos", "dopants", "host", "config_id"}
+    assert "modes" not in small[0]
+    text = datasheet(small, tmp_path / "x.json.gz")
+    assert "Spectra: 3" in text and "CC-BY-4.0" in text
