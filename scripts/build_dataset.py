@@ -3,6 +3,8 @@
 Example
 -------
 python scripts/build_dataset.py --store scratch/dataset --n-hosts 200 --per-host 4 --workers 2
+python scripts/build_dataset.py --store scratch/dataset --engine mass-defect --n-hosts 400 \
+    --per-host 30 --min-percent 0.2 --max-atoms 600 --chunk 20 --cache-dir scratch/fc-cache
 
 Rerunning the same command skips every request the store already holds; the seeds make
 the requests identical on every machine (``defectnet_atomate.dataset.build_campaign``).
@@ -29,6 +31,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--force-field", default="CHGNet")
     parser.add_argument("--chunk", type=int, default=5, help="hosts sampled and run at a time")
+    parser.add_argument("--engine", default="direct", choices=["direct", "mass-defect", "embedding"])
+    parser.add_argument("--max-percent", type=float, default=25.0)
+    parser.add_argument("--cache-dir", default=None, help="host force constants and patches")
+    parser.add_argument("--first-host", type=int, default=0, help="start in the shuffled order")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     build_campaign(
@@ -43,6 +49,10 @@ def main() -> None:
         args.seed,
         args.force_field,
         args.chunk,
+        args.engine,
+        args.max_percent,
+        args.cache_dir,
+        args.first_host,
     )
 
 

@@ -1,8 +1,12 @@
 """Batch generation of doped-crystal spectra: parallel worker processes, resumable.
 
 Each worker process loads the potential once (one thread each: on this kind of machine
-several single-threaded workers beat one multi-threaded process) and runs
-:class:`~defectnet_atomate.phonons.direct.DirectEngine` on one request at a time. The
+several single-threaded workers beat one multi-threaded process) and runs one engine on
+one request at a time: :class:`~defectnet_atomate.phonons.direct.DirectEngine` for
+:class:`~defectnet_atomate.phonons.direct.DirectSettings`, or
+:class:`~defectnet_atomate.phonons.embedding.EmbeddingEngine` for
+:class:`~defectnet_atomate.phonons.embedding.EmbeddingSettings` (with ``patches=False``,
+the mass-defect model). The
 main process writes every document to the store as soon as it arrives, so an
 interrupted run loses at most the requests in flight, and a re-run skips every request
 whose id the store already holds (or that failed before, unless ``retry_failed``).
@@ -23,6 +27,7 @@ from monty.json import MSONable
 
 from defectnet_atomate.doping import Doping, parse_doping
 from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
+from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
     from maggma.core import Store
     from pymatgen.core import Structure
 
-__all__ = ["BatchSummary", "DopingTask", "run_batch"]
+__all__ = ["BatchSummary", "DopingTask", "make_engine", "run_batch"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +52,14 @@ class DopingTask(MSONable):
     def __post_init__(self) -> None:
         self.dopings = [parse_doping(d) for d in self.dopings]
 
-    def task_id(self, force_field: str, settings: DirectSettings, **supercell_kwargs: Any) -> str:
+    def task_id(
+        self,
+        force_field: str,
+        settings: DirectSettings | EmbeddingSettings,
+        **supercell_kwargs: Any,
+    ) -> str:
         """Deterministic id of the request and its settings (the document's ``config_id``)."""
-        payload = {
+        payload: dict[str, Any] = {
             "host": self.host_id or self.host.composition.reduced_formula,
             "lattice": [round(x, 3) for x in self.host.lattice.abc],
             "dopings": [str(d) for d in self.dopings],
@@ -58,6 +68,8 @@ class DopingTask(MSONable):
             "settings": asdict(settings),
             "supercell": supercell_kwargs,
         }
+        if not isinstance(settings, DirectSettings):  # ids of direct requests stay as they were
+            payload["engine"] = type(settings).__name__
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return f"dpd-{digest[:20]}"
 
@@ -73,15 +85,38 @@ class BatchSummary:
     failures: list[dict] = field(default_factory=list)
 
 
-_ENGINE: DirectEngine | None = None
+_ENGINE: DirectEngine | EmbeddingEngine | None = None
+_KEEP_MODES = True
 
 
-def _init_worker(force_field: str, settings: DirectSettings, threads: int) -> None:
+def make_engine(
+    force_field: str,
+    settings: DirectSettings | EmbeddingSettings,
+    cache_dir: str | None = None,
+) -> DirectEngine | EmbeddingEngine:
+    """Return the engine that the type of ``settings`` names."""
+    if isinstance(settings, EmbeddingSettings):
+        return EmbeddingEngine(force_field=force_field, settings=settings, cache_dir=cache_dir)
+    if isinstance(settings, DirectSettings):
+        return DirectEngine(force_field=force_field, settings=settings)
+    raise TypeError(
+        f"settings must be DirectSettings or EmbeddingSettings, not {type(settings).__name__}."
+    )
+
+
+def _init_worker(
+    force_field: str,
+    settings: DirectSettings | EmbeddingSettings,
+    threads: int,
+    cache_dir: str | None = None,
+    keep_modes: bool = True,
+) -> None:
     import torch
 
-    global _ENGINE
+    global _ENGINE, _KEEP_MODES
     torch.set_num_threads(threads)
-    _ENGINE = DirectEngine(force_field=force_field, settings=settings)
+    _ENGINE = make_engine(force_field, settings, cache_dir)
+    _KEEP_MODES = keep_modes
 
 
 def _work(args: tuple[str, DopingTask, dict]) -> tuple[str, dict | None, str | None]:
@@ -94,6 +129,8 @@ def _work(args: tuple[str, DopingTask, dict]) -> tuple[str, dict | None, str | N
             task.host, task.dopings, seed=task.seed, host_id=task.host_id, **supercell_kwargs
         )
         doc.config_id = task_id
+        if not _KEEP_MODES:
+            doc.modes = doc.pristine_modes = None
         return task_id, doc_to_store_dict(doc), None
     except Exception as exc:
         return task_id, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
@@ -104,13 +141,15 @@ def run_batch(
     store: Store,
     *,
     force_field: str = "CHGNet",
-    settings: DirectSettings | None = None,
+    settings: DirectSettings | EmbeddingSettings | None = None,
     n_workers: int = 1,
     threads_per_worker: int = 1,
     failures: Store | None = None,
     retry_failed: bool = False,
     progress: bool = True,
     supercell_kwargs: dict | None = None,
+    cache_dir: str | None = None,
+    keep_modes: bool = True,
 ) -> BatchSummary:
     """Compute the documents of many requests into ``store``; skip what it already holds.
 
@@ -123,7 +162,8 @@ def run_batch(
     force_field
         atomate2 force-field name.
     settings
-        Engine settings (:class:`~defectnet_atomate.phonons.direct.DirectSettings`).
+        Engine settings; their type picks the engine (``DirectSettings``, the default, or
+        ``EmbeddingSettings``).
     n_workers
         Worker processes (each keeps the potential loaded).
     threads_per_worker
@@ -138,6 +178,11 @@ def run_batch(
     supercell_kwargs
         Passed to :func:`~defectnet_atomate.doping.make_doped_supercell`
         (e.g. ``max_atoms``).
+    cache_dir
+        Folder for the embedding engine's host force constants and patches.
+    keep_modes
+        Keep the unbroadened modes in the documents (``False`` for large training sets:
+        a 500-atom cell's modes are a few hundred kB).
 
     Returns
     -------
@@ -165,7 +210,8 @@ def run_batch(
             else:
                 todo.append((task_id, task, supercell_kwargs))
         bar = tqdm(total=len(todo), disable=not progress, desc="spectra", unit="spectrum")
-        results = _results(todo, force_field, settings, n_workers, threads_per_worker)
+        init = (force_field, settings, threads_per_worker, cache_dir, keep_modes)
+        results = _results(todo, init, n_workers)
         for task_id, doc, error in results:
             if doc is not None:
                 store.update([doc], key="config_id")
@@ -189,20 +235,16 @@ def run_batch(
 
 def _results(
     todo: Sequence[tuple[str, DopingTask, dict]],
-    force_field: str,
-    settings: DirectSettings,
+    init: tuple,
     n_workers: int,
-    threads: int,
 ) -> Iterable[tuple[str, dict | None, str | None]]:
     if not todo:
         return
     if n_workers <= 1:
-        _init_worker(force_field, settings, threads)
+        _init_worker(*init)
         for item in todo:
             yield _work(item)
         return
     context = mp.get_context("spawn")  # torch and fork do not mix
-    with context.Pool(
-        n_workers, initializer=_init_worker, initargs=(force_field, settings, threads)
-    ) as pool:
+    with context.Pool(n_workers, initializer=_init_worker, initargs=init) as pool:
         yield from pool.imap_unordered(_work, todo, chunksize=1)

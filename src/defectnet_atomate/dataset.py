@@ -181,6 +181,9 @@ def datasheet(docs: list[dict], out: Path) -> str:
     return "\n".join(lines)
 
 
+ENGINES = ("direct", "mass-defect", "embedding")
+
+
 def build_campaign(
     store_location: str,
     hosts_file: str | None = None,
@@ -193,23 +196,41 @@ def build_campaign(
     seed: int = 2026,
     force_field: str = "CHGNet",
     chunk: int = 5,
+    engine: str = "direct",
+    max_percent: float = 25.0,
+    cache_dir: str | None = None,
+    first_host: int = 0,
 ) -> None:
     """Simulate a training set over the host library into a store (resumable, seeded).
 
     Hosts with Born charges (insulators and semiconductors) and at most ``max_host_sites``
-    atoms per primitive cell are shuffled with ``seed``; the first ``n_hosts`` are sampled
-    and run in chunks of ``chunk`` hosts, so documents land from the first minutes on and
-    a rerun skips everything already stored.
+    atoms per primitive cell are shuffled with ``seed``; hosts ``first_host`` to
+    ``first_host + n_hosts`` of that order are sampled and run in chunks of ``chunk``
+    hosts, so documents land from the first minutes on and a rerun skips everything
+    already stored. Every host keeps its requests whatever the range (each chunk's seed
+    is ``seed + `` its start in the shuffled order).
+
+    ``engine`` is ``"direct"`` (whole-cell finite displacements; the faithful level),
+    ``"mass-defect"`` (host force constants with dopant masses; cheap, for breadth over
+    hosts; modes are not kept) or ``"embedding"`` (host force constants plus cached dopant
+    patches; dilute cells only).
     """
     from defectnet_atomate.batch import run_batch
     from defectnet_atomate.hosts import iter_hosts
+    from defectnet_atomate.phonons.direct import DirectSettings
+    from defectnet_atomate.phonons.embedding import EmbeddingSettings
     from defectnet_atomate.stores import default_store, open_store
 
+    if engine not in ENGINES:
+        raise ValueError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
+    settings = (
+        DirectSettings() if engine == "direct" else EmbeddingSettings(patches=engine != "mass-defect")
+    )
     hosts = list(iter_hosts(hosts_file, semiconductors_only=True, max_sites=max_host_sites))
-    order = np.random.default_rng(seed).permutation(len(hosts))[:n_hosts]
+    order = np.random.default_rng(seed).permutation(len(hosts))
     chosen = [hosts[i] for i in order]
-    print(f"{len(chosen)} hosts of {len(hosts)}", flush=True)
-    for start in range(0, len(chosen), chunk):
+    print(f"hosts {first_host}-{first_host + n_hosts} of {len(hosts)} ({engine})", flush=True)
+    for start in range(first_host, min(first_host + n_hosts, len(chosen)), chunk):
         tasks = list(
             sample_tasks(
                 chosen[start : start + chunk],
@@ -217,16 +238,20 @@ def build_campaign(
                 seed=seed + start,
                 max_atoms=max_atoms,
                 min_percent=min_percent,
+                max_percent=max_percent,
             )
         )
         summary = run_batch(
             tasks,
             default_store(store_location),
             force_field=force_field,
+            settings=settings,
             n_workers=workers,
             failures=open_store(store_location, "failed_requests", key="config_id"),
             supercell_kwargs={"max_atoms": max_atoms},
             progress=False,
+            cache_dir=cache_dir,
+            keep_modes=engine == "direct",
         )
         print(
             f"hosts {start}-{start + chunk}: {summary.done} done, {summary.skipped} skipped, "

@@ -111,8 +111,11 @@ class CalculatorInfo(BaseModel):
 class PhononSettings(BaseModel):
     """Settings of the phonon calculation (identical for the doped and pristine spectra)."""
 
-    engine: Literal["atomate2", "direct", "embedding"] = Field(
-        description="Engine that computed the force constants."
+    engine: Literal["atomate2", "direct", "embedding", "mass-defect"] = Field(
+        description=(
+            "Engine that computed the force constants ('mass-defect': host force constants "
+            "with dopant masses, the cheapest fidelity level)."
+        )
     )
     displacement: float = Field(0.01, description="Finite-displacement step, Angstrom.")
     plus_minus: bool | Literal["auto"] = Field(

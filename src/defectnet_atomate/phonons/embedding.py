@@ -65,7 +65,14 @@ class SeparationError(DopingError):
 
 @dataclass
 class EmbeddingSettings(MSONable):
-    """Settings of the embedding engine."""
+    """Settings of the embedding engine.
+
+    ``patches=False`` turns the engine into the mass-defect model (host force constants,
+    dopant masses; documents say ``engine="mass-defect"``): the cheapest fidelity level,
+    about a second per configuration once the host's force constants exist, used to cover
+    many hosts in training sets. It misses the change of bonding around a dopant (see
+    ``docs/benchmarks.md`` for how much that costs against the direct engine).
+    """
 
     cutoff: float = 6.0
     patch_atoms: int = 216
@@ -78,9 +85,30 @@ class EmbeddingSettings(MSONable):
     mesh_length: float = 20.0
     sigma: float = SIGMA_THZ
     grid_step: float = GRID_STEP_THZ
+    patches: bool = True
 
     def phonon_settings(self) -> PhononSettings:
         """Return the settings as recorded in documents."""
+        if not self.patches:
+            return PhononSettings(
+                engine="mass-defect",
+                displacement=self.displacement,
+                plus_minus=True,
+                symmetrize_force_constants=True,
+                relax_cell=False,
+                fmax=self.fmax,
+                mesh_length=self.mesh_length,
+                sigma=self.sigma,
+                grid_step=self.grid_step,
+                approximations=[
+                    "mass-defect model: the host's force constants everywhere, dopant masses "
+                    "on their sites (no change of bonding around a dopant)",
+                    "host lattice and positions kept (no relaxation around dopants)",
+                    f"host force constants from a {self.patch_atoms}+ atom host cell",
+                    f"q-mesh of phonopy length {self.mesh_length} A on the supercell (Gamma only "
+                    "for cells longer than that), as in the direct engine",
+                ],
+            )
         return PhononSettings(
             engine="embedding",
             displacement=self.displacement,
@@ -336,12 +364,13 @@ class EmbeddingEngine(PotentialMixin):
     # ------------------------------------------------------------------ configurations
 
     def force_constants(
-        self, doped: DopedSupercell, patches: bool = True
+        self, doped: DopedSupercell, patches: bool | None = None
     ) -> tuple[Structure, NDArray, NDArray]:
         """Embedded force constants of a doped supercell.
 
-        ``patches=False`` gives the masses-only approximation (host force constants,
-        dopant masses), for comparison.
+        ``patches=False`` gives the mass-defect approximation (host force constants,
+        dopant masses), which has no minimum dopant separation; ``None`` follows
+        ``settings.patches``.
 
         Returns
         -------
@@ -368,7 +397,10 @@ class EmbeddingEngine(PotentialMixin):
         mapped = _site_images(tree, lattice, positions)
         if (mapped < 0).any():
             raise RuntimeError("Could not map dopant sites onto the host supercell.")
-        self._check_separation(structure, mapped)
+        if patches is None:
+            patches = self.settings.patches
+        if patches:
+            self._check_separation(structure, mapped)
         primitive = make_phonopy(host, doped.supercell_matrix).primitive
         s2p = np.asarray(primitive.s2p_map)
         basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
@@ -416,7 +448,7 @@ class EmbeddingEngine(PotentialMixin):
                     "engine for this configuration (engine='auto' hands it over)."
                 )
 
-    def modes(self, doped: DopedSupercell, patches: bool = True) -> tuple[Structure, Any]:
+    def modes(self, doped: DopedSupercell, patches: bool | None = None) -> tuple[Structure, Any]:
         """Element-resolved modes of the embedded supercell.
 
         The same q-point density as the direct engine (phonopy length ``mesh_length``;
@@ -443,9 +475,11 @@ class EmbeddingEngine(PotentialMixin):
         structure, modes = self.modes(doped)
         seconds = time.perf_counter() - t0
         host = self.host_data(doped.host)
-        pristine = modes_from_force_constants(
-            doped.host, host["fc"], host["matrix"], self.settings.mesh_length
-        )
+        if "pristine_modes" not in host:
+            host["pristine_modes"] = modes_from_force_constants(
+                doped.host, host["fc"], host["matrix"], self.settings.mesh_length
+            )
+        pristine = host["pristine_modes"]
         return DefectPhononDoc.from_results(
             doped,
             structure,
