@@ -31,7 +31,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--force-field", default="CHGNet")
     parser.add_argument("--chunk", type=int, default=5, help="hosts sampled and run at a time")
-    parser.add_argument("--engine", default="direct", choices=["direct", "mass-defect", "embedding"])
+    parser.add_argument(
+        "--engine", default="direct", choices=["direct", "mass-defect", "embedding"]
+    )
     parser.add_argument("--max-percent", type=float, default=25.0)
     parser.add_argument("--cache-dir", default=None, help="host force constants and patches")
     parser.add_argument("--first-host", type=int, default=0, help="start in the shuffled order")

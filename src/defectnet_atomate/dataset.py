@@ -224,7 +224,9 @@ def build_campaign(
     if engine not in ENGINES:
         raise ValueError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
     settings = (
-        DirectSettings() if engine == "direct" else EmbeddingSettings(patches=engine != "mass-defect")
+        DirectSettings()
+        if engine == "direct"
+        else EmbeddingSettings(patches=engine != "mass-defect")
     )
     hosts = list(iter_hosts(hosts_file, semiconductors_only=True, max_sites=max_host_sites))
     order = np.random.default_rng(seed).permutation(len(hosts))
