@@ -11,28 +11,38 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from monty.serialization import dumpfn
-
-from defectnet_atomate.dataset import compact, datasheet
+from defectnet_atomate.dataset import export_dataset
 from defectnet_atomate.stores import default_store
+
+_PROPERTIES = [
+    "config_id",
+    "host",
+    "num_sites",
+    "dopants",
+    "dopant_elements",
+    "n_dopants",
+    "settings.engine",
+    "calculator",
+    "imaginary_fraction",
+    "min_frequency",
+    "pdos.frequencies",
+    "pdos.total",
+    "pristine_pdos.frequencies",
+    "pristine_pdos.total",
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--engine", default=None, help="only documents of this engine")
     args = parser.parse_args()
-    store = default_store(args.store)
-    with store:
-        docs = [compact(d) for d in store.query({})]
-    docs.sort(key=lambda d: d["config_id"])
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    dumpfn(docs, out)
-    out.with_name(out.name.replace(".json.gz", ".md")).write_text(datasheet(docs, out))
-    print(json.dumps({"spectra": len(docs), "file": str(out), "bytes": out.stat().st_size}))
+    criteria = {"settings.engine": args.engine} if args.engine else {}
+    with default_store(args.store) as store:
+        docs = list(store.query(criteria, properties=_PROPERTIES))
+    print(json.dumps(export_dataset(docs, args.out)))
 
 
 if __name__ == "__main__":

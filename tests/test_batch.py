@@ -4,6 +4,7 @@ import pytest
 
 from defectnet_atomate.batch import DopingTask, run_batch
 from defectnet_atomate.phonons.direct import DirectSettings
+from defectnet_atomate.phonons.embedding import EmbeddingSettings
 from defectnet_atomate.stores import default_store, open_store
 
 
@@ -34,3 +35,18 @@ def test_task_id_depends_on_request(si_structure):
     assert a.task_id("CHGNet", DirectSettings()) != b.task_id("CHGNet", DirectSettings())
     with pytest.raises(ValueError, match="not a chemical element"):
         DopingTask(si_structure, ["Qq:Si:5"])
+
+
+def test_batch_runs_the_engine_its_settings_name(tmp_path, si_structure):
+    task = DopingTask(si_structure, ["Ge:Si:3", "C:Si:1.5"], seed=0, host_id="mp-149")
+    settings = EmbeddingSettings(patch_atoms=16, patches=False)
+    store = default_store(tmp_path / "ds")
+    kwargs = {"progress": False, "supercell_kwargs": {"max_atoms": 128}}
+    summary = run_batch([task], store, settings=settings, keep_modes=False, **kwargs)
+    assert summary.done == 1, summary.failures
+    with store:
+        doc = store.query_one({})
+    assert doc["settings"]["engine"] == "mass-defect"
+    assert doc["modes"] is None and doc["pdos"]["total"]
+    assert doc["config_id"] == task.task_id("CHGNet", settings, max_atoms=128)
+    assert doc["config_id"] != task.task_id("CHGNet", DirectSettings(), max_atoms=128)

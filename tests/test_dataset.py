@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from defectnet_atomate.dataset import candidate_dopants, compact, datasheet, sample_tasks
+import numpy as np
+import pytest
+
+from defectnet_atomate.dataset import (
+    candidate_dopants,
+    compact,
+    datasheet,
+    export_dataset,
+    load_dataset,
+    sample_tasks,
+)
 from defectnet_atomate.doping import make_doped_supercell
 from defectnet_atomate.hosts import load_hosts
 
@@ -38,3 +48,25 @@ def test_compact_export_and_datasheet(si_docs, tmp_path):
     assert "modes" not in small[0]
     text = datasheet(small, tmp_path / "x.json.gz")
     assert "Spectra: 3" in text and "CC-BY-4.0" in text
+
+
+def test_export_round_trip_keeps_what_the_model_needs(si_docs, tmp_path):
+    out = tmp_path / "set.json.gz"
+    result = export_dataset(si_docs, out)
+    assert result["spectra"] == 3 and out.with_name("set.md").is_file()
+    back = {d["config_id"]: d for d in load_dataset(out)}
+    for doc in si_docs:
+        small = back[doc["config_id"]]
+        for key in ("pdos", "pristine_pdos"):
+            assert np.allclose(small[key]["frequencies"], doc[key]["frequencies"], atol=1e-5)
+            assert np.allclose(small[key]["total"], doc[key]["total"], rtol=1e-3, atol=1e-6)
+        assert small["dopants"] == doc["dopants"]
+        assert small["settings"]["engine"] == doc["settings"]["engine"]
+
+
+def test_load_dataset_refuses_other_files(tmp_path):
+    from monty.serialization import dumpfn
+
+    dumpfn({"hello": 1}, tmp_path / "x.json.gz")
+    with pytest.raises(ValueError, match="export_dataset"):
+        load_dataset(tmp_path / "x.json.gz")

@@ -212,14 +212,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _load_docs(sources: Sequence[str]) -> list[dict]:
     """Documents from exported ``.json.gz`` files or store folders / URIs."""
-    from monty.serialization import loadfn
-
+    from defectnet_atomate.dataset import load_dataset
     from defectnet_atomate.stores import default_store
 
     docs: list[dict] = []
     for source in sources:
         if source.endswith((".json", ".json.gz")):
-            docs += loadfn(source)
+            docs += load_dataset(source)
         else:
             with default_store(source) as store:
                 docs += list(store.query({}))
@@ -242,15 +241,8 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     elif args.dataset_command == "export":
-        from monty.serialization import dumpfn
-
-        docs = sorted(
-            (dataset.compact(d) for d in _load_docs([args.store])), key=lambda d: d["config_id"]
-        )
-        out = Path(args.out)
-        dumpfn(docs, out)
-        out.with_name(out.name.replace(".json.gz", ".md")).write_text(dataset.datasheet(docs, out))
-        print(f"{len(docs)} spectra -> {out}")
+        result = dataset.export_dataset(_load_docs([args.store]), args.out)
+        print(f"{result['spectra']} spectra -> {result['file']}")
     else:
         docs = [dataset.compact(d) if "modes" in d else d for d in _load_docs(args.sources)]
         print(dataset.datasheet(docs, Path(args.sources[0])))

@@ -35,7 +35,15 @@ if TYPE_CHECKING:
 
     from defectnet_atomate.hosts import HostEntry
 
-__all__ = ["build_campaign", "candidate_dopants", "compact", "datasheet", "sample_tasks"]
+__all__ = [
+    "build_campaign",
+    "candidate_dopants",
+    "compact",
+    "datasheet",
+    "export_dataset",
+    "load_dataset",
+    "sample_tasks",
+]
 
 
 def candidate_dopants(entry: HostEntry, num_dopants: int = 5) -> list[tuple[str, str]]:
@@ -141,6 +149,95 @@ def compact(doc: dict) -> dict:
     }
 
 
+EXPORT_FORMAT = "defectnet-atomate/compact-v2"
+"""Format of :func:`export_dataset` files."""
+
+
+def _pack(pdos: dict) -> dict:
+    f = np.asarray(pdos["frequencies"], float)
+    step = float(np.median(np.diff(f))) if f.size > 1 else 0.0
+    if f.size > 1 and not np.allclose(np.diff(f), step, rtol=0, atol=1e-4):
+        return {"frequencies": [round(x, 4) for x in f.tolist()], "total": _round(pdos["total"])}
+    return {"f0": round(float(f[0]), 6), "step": round(step, 6), "total": _round(pdos["total"])}
+
+
+def _unpack(packed: dict) -> dict:
+    if "frequencies" in packed:
+        return {"frequencies": packed["frequencies"], "total": packed["total"]}
+    n = len(packed["total"])
+    grid = packed["f0"] + packed["step"] * np.arange(n)
+    return {"frequencies": np.round(grid, 6).tolist(), "total": packed["total"]}
+
+
+def _round(values: Iterable[float]) -> list[float]:
+    return [float(f"{x:.4g}") for x in values]
+
+
+def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
+    """Write documents as a compact dataset file (``.json.gz``) plus its datasheet (``.md``).
+
+    Each host's pristine spectrum is stored once per engine, spectra keep their total DOS
+    on their uniform grid (start, step) to 4 significant digits, and each document keeps
+    what the model needs (:func:`compact`). :func:`load_dataset` reads it back.
+
+    Returns
+    -------
+    dict
+        ``{"spectra": n, "file": path, "bytes": size}``.
+    """
+    from pathlib import Path
+
+    from monty.serialization import dumpfn
+
+    small = sorted(
+        (compact(d) if "modes" in d or "structure" in d else d for d in docs),
+        key=lambda d: d["config_id"],
+    )
+    hosts: dict[str, dict] = {}
+    spectra = []
+    for d in small:
+        key = f"{d['host']['host_id'] or d['host']['formula']}|{d['settings']['engine']}"
+        hosts.setdefault(key, {"host": d["host"], "pristine_pdos": _pack(d["pristine_pdos"])})
+        entry = {k: v for k, v in d.items() if k not in ("host", "pristine_pdos", "pdos")}
+        spectra.append({**entry, "host_key": key, "pdos": _pack(d["pdos"])})
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dumpfn({"format": EXPORT_FORMAT, "hosts": hosts, "spectra": spectra}, out)
+    out.with_name(out.name.replace(".json.gz", ".md")).write_text(datasheet(small, out))
+    return {"spectra": len(small), "file": str(out), "bytes": out.stat().st_size}
+
+
+def load_dataset(path: str | Path) -> list[dict]:
+    """Read a dataset file of :func:`export_dataset` (or an older plain list of documents).
+
+    Returns
+    -------
+    list of dict
+        Compact documents (as :func:`compact` makes them), ready for
+        :func:`~defectnet_atomate.ml.training.examples_from_docs` or
+        :meth:`~defectnet_atomate.ml.quantifier.DefectQuantifier.fit`.
+    """
+    from monty.serialization import loadfn
+
+    data = loadfn(path)
+    if isinstance(data, list):
+        return data
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise ValueError(
+            f"{path} is not a defectnet-atomate dataset (format {EXPORT_FORMAT!r}); write it "
+            "with defectnet_atomate.dataset.export_dataset or `defectnet dataset export`."
+        )
+    docs = []
+    for s in data["spectra"]:
+        host = data["hosts"][s["host_key"]]
+        doc = {k: v for k, v in s.items() if k not in ("host_key", "pdos")}
+        doc["host"] = host["host"]
+        doc["pdos"] = _unpack(s["pdos"])
+        doc["pristine_pdos"] = _unpack(host["pristine_pdos"])
+        docs.append(doc)
+    return docs
+
+
 def datasheet(docs: list[dict], out: Path) -> str:
     """Describe an exported dataset (hosts, elements, concentrations, settings, licence)."""
     hosts = collections.Counter(d["host"]["formula"] for d in docs)
@@ -158,12 +255,17 @@ def datasheet(docs: list[dict], out: Path) -> str:
         f"- Engines: {dict(collections.Counter(d['settings']['engine'] for d in docs))}.",
         f"- Calculator: {calc['name']} {calc.get('package_version')} "
         f"(weights {calc.get('model_version')}, hash {calc.get('weights_hash')}).",
-        "- Settings: 0.01 A central finite differences, symmetrised force constants, cell and "
-        "positions relaxed (fmax 5e-3 eV/A, at most 300 BFGS steps), q-mesh of phonopy length "
-        "20 A, Gaussian 0.1 THz.",
+        "- Settings (all engines): 0.01 A central finite differences, symmetrised force "
+        "constants, q-mesh of phonopy length 20 A on the supercell, Gaussian 0.1 THz.",
+        "- `direct`: the whole doped supercell displaced; cell and positions relaxed (fmax "
+        "5e-3 eV/A, at most 300 BFGS steps).",
+        "- `mass-defect`: the host's force constants (from a 216+ atom host cell) with dopant "
+        "masses; no relaxation, no change of bonding around dopants (the cheap fidelity level).",
         "- Requests: `scripts/build_dataset.py` (seed 2026; hosts with Born charges and <= 6 "
-        "atoms per primitive cell, in random order; 1-6 dopants from the recommender and "
-        "periodic-table neighbours; concentrations log-uniform 2-25 at.%; supercells <= 96 atoms).",
+        "atoms per primitive cell, in one seeded random order; 1-6 dopants from the recommender "
+        "and periodic-table neighbours; concentrations log-uniform, direct 2-25 at.% in "
+        "supercells <= 96 atoms, mass-defect 0.2-25 at.% in supercells <= 600 atoms).",
+        "- Concentration convention: at.% of all atoms of the supercell.",
         f"- Imaginary modes: {flagged} spectra have more than 2 % of their modes below -0.1 THz; "
         "they are kept and flagged (`imaginary_fraction`), and training leaves them out.",
         f"- Dopants per spectrum: {dict(sorted(n_dop.items()))}.",

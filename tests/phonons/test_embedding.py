@@ -73,3 +73,25 @@ def test_close_dopants_are_refused(host):
     doped = make_doped_supercell(host, ["Ge:Si:6.25", "Sn:Si:6.25"], supercell_matrix=matrix)
     with pytest.raises(SeparationError, match="direct engine"):
         engine.run_supercell(doped)
+
+
+def test_mass_defect_level_has_no_separation_rule_and_follows_the_masses(host):
+    """Mass-defect model: neighbouring dopants allowed; heavier dopants soften the spectrum."""
+    engine = EmbeddingEngine(settings=EmbeddingSettings(patch_atoms=16, patches=False))
+    matrix = engine.host_data(host)["matrix"]
+    doped = make_doped_supercell(host, ["Sn:Si:12.5", "Ge:Si:12.5"], supercell_matrix=matrix)
+    doc = engine.run_supercell(doped)  # would be refused with patches (min_separation 7 A)
+    assert doc.settings.engine == "mass-defect"
+    assert any("mass-defect" in a for a in doc.settings.approximations)
+    assert engine.stats["patches_computed"] == 0
+    assert doc.pdos.integral() == pytest.approx(3.0, rel=0.02)
+
+    def mean_frequency(p):
+        f, d = np.asarray(p.frequencies), np.asarray(p.total)
+        return float((f * d).sum() / d.sum())
+
+    assert mean_frequency(doc.pdos) < 0.97 * mean_frequency(doc.pristine_pdos)
+    # the host atoms keep their force constants: same positions as the pristine cell
+    _, fc, masses = engine.force_constants(doped)
+    assert np.allclose(fc, engine.host_force_constants(host, matrix)[1])
+    assert sorted(np.round(masses, 0))[-1] == 119

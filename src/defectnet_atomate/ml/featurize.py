@@ -31,7 +31,9 @@ __all__ = [
     "Features",
     "bin_spectrum",
     "featurize",
+    "featurize_spectra",
     "host_scale",
+    "with_candidates",
 ]
 
 N_BINS = 256
@@ -79,6 +81,71 @@ class Features:
     candidates: list[str]
 
 
+def featurize_spectra(
+    doped: Spectrum, pristine: Spectrum, composition: Mapping[str, float]
+) -> Features:
+    """Return the inputs of one spectrum that do not depend on the candidates.
+
+    Training reuses them for every candidate set it draws; :func:`featurize` adds the
+    candidates.
+    """
+    host = {validate_element(k): float(v) for k, v in composition.items() if v > 0}
+    if not host or len(host) > MAX_HOST_ELEMENTS:
+        raise ValueError(
+            f"The host composition must have 1 to {MAX_HOST_ELEMENTS} elements, got {len(host)}."
+        )
+    scale = host_scale(pristine)
+    d = bin_spectrum(doped.frequencies, doped.densities, scale)
+    p = bin_spectrum(pristine.frequencies, pristine.densities, scale)
+    spectra = np.stack([d, p, d - p]) * (N_BINS / X_MAX)
+    total = sum(host.values())
+    host_z = np.full(MAX_HOST_ELEMENTS, -1, dtype=np.int64)
+    host_frac = np.zeros(MAX_HOST_ELEMENTS, dtype=np.float32)
+    for i, (el, amount) in enumerate(sorted(host.items())):
+        host_z[i] = element_index(el)
+        host_frac[i] = amount / total
+    return Features(
+        spectra=spectra.astype(np.float32),
+        log_scale=float(np.log(scale)),
+        host_z=host_z,
+        host_frac=host_frac,
+        cand_z=np.full(MAX_CANDIDATES, -1, dtype=np.int64),
+        candidates=[],
+    )
+
+
+def with_candidates(
+    base: Features, composition: Mapping[str, float], candidates: Sequence[str]
+) -> Features:
+    """Return ``base`` (from :func:`featurize_spectra`) with its candidates filled in."""
+    candidates = [validate_element(c) for c in candidates]
+    if not candidates:
+        raise ValueError("No candidate dopants; give at least one element, e.g. ['Ge'].")
+    if len(candidates) > MAX_CANDIDATES:
+        raise ValueError(
+            f"{len(candidates)} candidates given; at most {MAX_CANDIDATES} at once (split them)."
+        )
+    if len(set(candidates)) != len(candidates):
+        raise ValueError("A candidate element is listed twice; list each element once.")
+    host = {validate_element(k) for k, v in composition.items() if v > 0}
+    clash = sorted(set(candidates) & host)
+    if clash:
+        raise ValueError(
+            f"Candidate(s) {clash} are host elements; substitutional dopants must be foreign."
+        )
+    cand_z = np.full(MAX_CANDIDATES, -1, dtype=np.int64)
+    for i, el in enumerate(candidates):
+        cand_z[i] = element_index(el)
+    return Features(
+        spectra=base.spectra,
+        log_scale=base.log_scale,
+        host_z=base.host_z,
+        host_frac=base.host_frac,
+        cand_z=cand_z,
+        candidates=candidates,
+    )
+
+
 def featurize(
     doped: Spectrum,
     pristine: Spectrum,
@@ -98,43 +165,8 @@ def featurize(
     candidates
         Candidate dopant elements (1 to ``MAX_CANDIDATES``).
     """
-    candidates = [validate_element(c) for c in candidates]
     if not candidates:
         raise ValueError("No candidate dopants; give at least one element, e.g. ['Ge'].")
-    if len(candidates) > MAX_CANDIDATES:
-        raise ValueError(
-            f"{len(candidates)} candidates given; at most {MAX_CANDIDATES} at once (split them)."
-        )
-    if len(set(candidates)) != len(candidates):
-        raise ValueError("A candidate element is listed twice; list each element once.")
-    host = {validate_element(k): float(v) for k, v in composition.items() if v > 0}
-    if not host or len(host) > MAX_HOST_ELEMENTS:
-        raise ValueError(
-            f"The host composition must have 1 to {MAX_HOST_ELEMENTS} elements, got {len(host)}."
-        )
-    clash = sorted(set(candidates) & set(host))
-    if clash:
-        raise ValueError(
-            f"Candidate(s) {clash} are host elements; substitutional dopants must be foreign."
-        )
-    scale = host_scale(pristine)
-    d = bin_spectrum(doped.frequencies, doped.densities, scale)
-    p = bin_spectrum(pristine.frequencies, pristine.densities, scale)
-    spectra = np.stack([d, p, d - p]) * (N_BINS / X_MAX)
-    total = sum(host.values())
-    host_z = np.full(MAX_HOST_ELEMENTS, -1, dtype=np.int64)
-    host_frac = np.zeros(MAX_HOST_ELEMENTS, dtype=np.float32)
-    for i, (el, amount) in enumerate(sorted(host.items())):
-        host_z[i] = element_index(el)
-        host_frac[i] = amount / total
-    cand_z = np.full(MAX_CANDIDATES, -1, dtype=np.int64)
-    for i, el in enumerate(candidates):
-        cand_z[i] = element_index(el)
-    return Features(
-        spectra=spectra.astype(np.float32),
-        log_scale=float(np.log(scale)),
-        host_z=host_z,
-        host_frac=host_frac,
-        cand_z=cand_z,
-        candidates=candidates,
-    )
+    for c in candidates:
+        validate_element(c)
+    return with_candidates(featurize_spectra(doped, pristine, composition), composition, candidates)

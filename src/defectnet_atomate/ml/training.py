@@ -19,7 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from defectnet_atomate.ml.featurize import MAX_CANDIDATES, featurize
+from defectnet_atomate.ml.featurize import (
+    MAX_CANDIDATES,
+    Features,
+    featurize_spectra,
+    with_candidates,
+)
 from defectnet_atomate.spectra import Spectrum
 
 if TYPE_CHECKING:
@@ -52,6 +57,13 @@ class Example:
     host_id: str
     pool: list[str] = field(default_factory=list)  # host-specific distractors
     engine: str = "direct"
+    _features: Features | None = field(default=None, repr=False, compare=False)
+
+    def features(self, candidates: Sequence[str]) -> Features:
+        """Model inputs with ``candidates`` (the spectral part is computed once)."""
+        if self._features is None:
+            self._features = featurize_spectra(self.doped, self.pristine, self.composition)
+        return with_candidates(self._features, self.composition, candidates)
 
 
 def _spectrum(pdos: dict, source: str) -> Spectrum:
@@ -135,10 +147,7 @@ def _candidates(
 def _batch(
     examples: Sequence[Example], candidate_sets: Sequence[Sequence[str]]
 ) -> dict[str, torch.Tensor]:
-    feats = [
-        featurize(e.doped, e.pristine, e.composition, c)
-        for e, c in zip(examples, candidate_sets, strict=True)
-    ]
+    feats = [e.features(c) for e, c in zip(examples, candidate_sets, strict=True)]
     k = MAX_CANDIDATES
     present = np.zeros((len(examples), k), dtype=np.float32)
     log_conc = np.zeros((len(examples), k), dtype=np.float32)
