@@ -64,6 +64,12 @@ def si_docs() -> list[dict]:
     return loadfn(TEST_DATA / "si_doped_docs.json.gz")
 
 
+@pytest.fixture(scope="session")
+def ml_docs() -> list[dict]:
+    """84 compact documents of 12 hosts (CHGNet, direct engine), for the model's tests."""
+    return loadfn(TEST_DATA / "ml_docs.json.gz")
+
+
 @pytest.fixture
 def memory_jobstore():
     from jobflow import JobStore

@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pytest
-from monty.serialization import loadfn
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.ml import DefectPrediction, split_by_host
@@ -13,11 +12,6 @@ from defectnet_atomate.schemas import DefectPhononDoc
 from defectnet_atomate.spectra import SpectrumError
 
 TINY = {"width": 64, "heads": 4, "layers": 2}
-
-
-@pytest.fixture(scope="module")
-def ml_docs(test_dir):
-    return loadfn(test_dir / "ml_docs.json.gz")
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,8 @@ from defectnet_atomate.spectra import Spectrum, SpectrumError, as_spectrum, chec
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from defectnet_atomate.ml.augment import MeasurementAugmentation
+
 __all__ = ["PRETRAINED_DIR", "DefectQuantifier"]
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
@@ -467,8 +469,14 @@ class DefectQuantifier(MSONable):
         seed: int = 0,
         checkpoint_dir: str | Path | None = None,
         progress: bool = True,
+        augment: MeasurementAugmentation | None = None,
     ) -> dict[str, list[float]]:
         """Train on documents (a maggma store, ``DefectPhononDoc``s or dicts) or examples.
+
+        ``augment`` (a :class:`~defectnet_atomate.ml.augment.MeasurementAugmentation`)
+        distorts training spectra at random like a measurement would (resolution, noise,
+        background, multiphonon tail, energy-scale error), for models meant for measured
+        data; validation spectra stay clean.
 
         Split by host yourself (see :func:`defectnet_atomate.ml.split_by_host`): spectra
         of one host in both sets overstate accuracy. The best weights by validation loss
@@ -488,6 +496,7 @@ class DefectQuantifier(MSONable):
             seed=seed,
             checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
             progress=progress,
+            augment=augment,
         )
         history = train_network(self.network, train_ex, val_ex or None, config)
         if val_ex:

@@ -30,6 +30,7 @@ from defectnet_atomate.spectra import Spectrum
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from defectnet_atomate.ml.augment import MeasurementAugmentation
     from defectnet_atomate.ml.network import DefectNet
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "evaluate_network",
     "examples_from_docs",
     "split_by_host",
+    "split_levels_by_host",
     "train_network",
 ]
 
@@ -145,9 +147,22 @@ def _candidates(
 
 
 def _batch(
-    examples: Sequence[Example], candidate_sets: Sequence[Sequence[str]]
+    examples: Sequence[Example],
+    candidate_sets: Sequence[Sequence[str]],
+    augment: MeasurementAugmentation | None = None,
+    rng: np.random.Generator | None = None,
 ) -> dict[str, torch.Tensor]:
-    feats = [e.features(c) for e, c in zip(examples, candidate_sets, strict=True)]
+    feats = []
+    for e, c in zip(examples, candidate_sets, strict=True):
+        if augment is None or rng is None:
+            feats.append(e.features(c))
+            continue
+        doped, pristine = augment(e.doped, e.pristine, rng)
+        if doped is e.doped and pristine is e.pristine:
+            feats.append(e.features(c))
+        else:
+            base = featurize_spectra(doped, pristine, e.composition)
+            feats.append(with_candidates(base, e.composition, c))
     k = MAX_CANDIDATES
     present = np.zeros((len(examples), k), dtype=np.float32)
     log_conc = np.zeros((len(examples), k), dtype=np.float32)
@@ -202,6 +217,7 @@ class TrainingConfig:
     max_distractors: int = 5
     checkpoint_dir: str | None = None
     progress: bool = True
+    augment: MeasurementAugmentation | None = None
 
 
 def train_network(
@@ -255,7 +271,7 @@ def train_network(
         for start in range(0, len(order), config.batch_size):
             chunk = [train[i] for i in order[start : start + config.batch_size]]
             sets = [_candidates(e, rng, global_pool, config.max_distractors) for e in chunk]
-            loss = _loss(network, _batch(chunk, sets))
+            loss = _loss(network, _batch(chunk, sets, config.augment, rng))
             optimiser.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(params, 5.0)
@@ -417,6 +433,22 @@ def calibrate_sigma(network: DefectNet, examples: Sequence[Example], seed: int =
     return float(np.quantile(ratios, 0.683)) if ratios else 1.0
 
 
+def _host_of(d: Any) -> str:
+    host = d["host"] if isinstance(d, dict) else d.host.model_dump()
+    return host.get("host_id") or host["formula"]
+
+
+def _split_hosts(hosts: Sequence[str], fractions: Sequence[float], seed: int) -> list[set[str]]:
+    hosts = sorted(hosts)
+    order = np.random.default_rng(seed).permutation(len(hosts))
+    bounds = np.round(np.cumsum(fractions) / np.sum(fractions) * len(hosts)).astype(int)
+    groups, start = [], 0
+    for stop in bounds:
+        groups.append({hosts[i] for i in order[start:stop]})
+        start = stop
+    return groups
+
+
 def split_by_host(
     docs: Sequence[Any], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
 ) -> list[list[Any]]:
@@ -431,16 +463,38 @@ def split_by_host(
     seed
         Seed of the host shuffle.
     """
+    groups = _split_hosts({_host_of(d) for d in docs}, fractions, seed)
+    return [[d for d in docs if _host_of(d) in g] for g in groups]
 
-    def host_of(d: Any) -> str:
-        host = d["host"] if isinstance(d, dict) else d.host.model_dump()
-        return host.get("host_id") or host["formula"]
 
-    hosts = sorted({host_of(d) for d in docs})
-    order = np.random.default_rng(seed).permutation(len(hosts))
-    bounds = np.round(np.cumsum(fractions) / np.sum(fractions) * len(hosts)).astype(int)
-    groups, start = [], 0
-    for stop in bounds:
-        groups.append({hosts[i] for i in order[start:stop]})
-        start = stop
-    return [[d for d in docs if host_of(d) in g] for g in groups]
+def split_levels_by_host(
+    high: Sequence[Any],
+    low: Sequence[Any],
+    fractions: Sequence[float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Split two fidelity levels by host together (a host falls in one set in both).
+
+    The hosts that have high-fidelity spectra (e.g. the direct engine's) are shuffled and
+    split first, so that every set gets its share of them although they are few; the
+    hosts that only the low level has (e.g. mass-defect spectra) are split after them.
+
+    Returns
+    -------
+    tuple
+        ``(high_sets, low_sets)``, each a list of one list of documents per fraction.
+    """
+    high_hosts = {_host_of(d) for d in high}
+    low_only = {_host_of(d) for d in low} - high_hosts
+    groups = [
+        a | b
+        for a, b in zip(
+            _split_hosts(high_hosts, fractions, seed),
+            _split_hosts(low_only, fractions, seed),
+            strict=True,
+        )
+    ]
+    return (
+        [[d for d in high if _host_of(d) in g] for g in groups],
+        [[d for d in low if _host_of(d) in g] for g in groups],
+    )

@@ -1,0 +1,155 @@
+"""Measurement-like distortions of simulated spectra, for robust training and for tests.
+
+A measured spectrum is not the simulated PDoS: it is broadened by the instrument, noisy,
+sits on a background, carries a multiphonon tail, and its energy axis may be off by a few
+percent. :class:`MeasurementAugmentation` draws those effects at random (seeded) and
+applies them to a simulated pair (doped, pristine); training with it (``fit(...,
+augment=...)``) makes the model robust to them, and ``benchmarks/measured_robustness.py``
+measures how much that buys on measurement-like spectra of unseen hosts.
+
+Each effect, in the order applied to the doped spectrum:
+
+1. **energy-axis scale error**: frequencies times ``1 + e``, ``|e| <= scale_error``;
+2. **multiphonon tail**: a fraction of the area moved into the two-phonon spectrum (the
+   self-convolution of the DOS, which extends to twice the highest frequency);
+3. **instrument resolution**: energy-dependent Gaussian, FWHM ``a + b f`` with ``a`` and
+   ``b f_max`` drawn as fractions of the host's highest frequency ``f_max``
+   (:func:`~defectnet_atomate.measurement.apply_resolution`);
+4. **background**: a constant plus an elastic-line tail decaying from zero frequency;
+5. **counting noise**: Gaussian with a variance proportional to the signal (Poisson-like).
+
+The pristine reference gets the same resolution with probability ``pristine_same_instrument``
+(a measured reference), and is otherwise left as simulated (a simulated reference with a
+measured sample, the usual case).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from monty.json import MSONable
+
+from defectnet_atomate.measurement import apply_resolution
+from defectnet_atomate.spectra import Spectrum
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["MeasurementAugmentation"]
+
+
+@dataclass
+class MeasurementAugmentation(MSONable):
+    """Random measurement-like distortions of a (doped, pristine) pair of spectra.
+
+    Parameters
+    ----------
+    probability
+        Fraction of training examples distorted (the others stay clean).
+    resolution
+        Range of the resolution FWHM at zero frequency, as a fraction of ``f_max``.
+    resolution_slope
+        Range of the FWHM growth up to ``f_max``, as a fraction of ``f_max``.
+    noise
+        Range of the relative noise level (standard deviation over the peak height at the
+        peak).
+    background
+        Range of the background level, as a fraction of the peak height.
+    multiphonon
+        Range of the fraction of the area in the two-phonon tail.
+    scale_error
+        Largest relative error of the energy axis.
+    pristine_same_instrument
+        Probability that the pristine reference is broadened alike.
+    """
+
+    probability: float = 0.6
+    resolution: tuple[float, float] = (0.005, 0.04)
+    resolution_slope: tuple[float, float] = (0.0, 0.03)
+    noise: tuple[float, float] = (0.0, 0.04)
+    background: tuple[float, float] = (0.0, 0.03)
+    multiphonon: tuple[float, float] = (0.0, 0.08)
+    scale_error: float = 0.02
+    pristine_same_instrument: float = 0.5
+
+    def __call__(
+        self, doped: Spectrum, pristine: Spectrum, rng: np.random.Generator
+    ) -> tuple[Spectrum, Spectrum]:
+        """Return a distorted copy of the pair (or the pair itself, with 1 - probability)."""
+        if rng.random() >= self.probability:
+            return doped, pristine
+        f_max = pristine.quantile_frequency(0.999)
+        a = rng.uniform(*self.resolution) * f_max
+        b = rng.uniform(*self.resolution_slope)
+        out = self.distort(
+            doped,
+            f_max,
+            fwhm=(a, b),
+            scale=1 + rng.uniform(-self.scale_error, self.scale_error),
+            multiphonon=rng.uniform(*self.multiphonon),
+            background=rng.uniform(*self.background),
+            noise=rng.uniform(*self.noise),
+            rng=rng,
+        )
+        if rng.random() < self.pristine_same_instrument:
+            pristine = self.distort(pristine, f_max, fwhm=(a, b))
+        return out, pristine
+
+    @staticmethod
+    def distort(
+        spectrum: Spectrum,
+        f_max: float,
+        fwhm: tuple[float, float] | None = None,
+        scale: float = 1.0,
+        multiphonon: float = 0.0,
+        background: float = 0.0,
+        noise: float = 0.0,
+        rng: np.random.Generator | None = None,
+    ) -> Spectrum:
+        """Apply given distortions to one spectrum (deterministic except for the noise).
+
+        Parameters
+        ----------
+        spectrum
+            The spectrum (THz).
+        f_max
+            Highest frequency of the host, THz (sets the grid and the background decay).
+        fwhm
+            ``(a, b)``: FWHM ``a + b f`` in THz; ``None`` for no resolution.
+        scale
+            Factor of the energy axis.
+        multiphonon
+            Fraction of the area moved into the two-phonon tail.
+        background
+            Background level over the peak height.
+        noise
+            Noise level over the peak height, at the peak.
+        rng
+            Generator of the noise.
+        """
+        step = max(f_max / 200, 1e-3)
+        top = 2.2 * f_max if multiphonon > 0 else max(spectrum.frequencies[-1], 1.1 * f_max)
+        grid = np.arange(0.0, top + step, step)
+        d = np.interp(grid, spectrum.frequencies * scale, spectrum.densities, left=0, right=0)
+        area = np.trapezoid(d, grid)
+        if multiphonon > 0:
+            two = _self_convolution(d, step)[: grid.size]
+            two *= area / max(np.trapezoid(two, grid), 1e-12)
+            d = (1 - multiphonon) * d + multiphonon * two
+        if fwhm is not None:
+            a, b = fwhm
+            d = apply_resolution(grid, d, [a, b], unit="THz")
+        peak = d.max()
+        if background > 0:
+            d = d + background * peak * (0.5 + np.exp(-grid / (0.1 * f_max)))
+        if noise > 0:
+            gen = rng or np.random.default_rng()
+            d = d + noise * np.sqrt(peak * np.clip(d, 0, None)) * gen.standard_normal(d.size)
+        d = np.clip(d, 0, None)
+        return Spectrum(grid, d, "THz", source=f"distorted {spectrum.source}")
+
+
+def _self_convolution(d: NDArray[np.float64], step: float) -> NDArray[np.float64]:
+    return np.convolve(d, d) * step
