@@ -276,3 +276,39 @@ def torch_equal(a, b):
     import torch
 
     return bool(torch.equal(a, b))
+
+
+def test_spectrum_kinds_make_a_matching_reference(trained, si_docs):
+    """kind='neutron'/'partial:X' weight the document's spectra and its reference alike."""
+    from defectnet_atomate.measurement import neutron_weighted_dos
+    from defectnet_atomate.ml.quantifier import _spectrum_of_kind
+    from defectnet_atomate.schemas import PhononDosData
+
+    doc = si_docs[2]  # Si with Ge and Sn
+    pdos = PhononDosData(**doc["pdos"])
+    neutron = _spectrum_of_kind(doc["pdos"], "neutron", "doc")
+    assert np.allclose(neutron.densities, np.clip(neutron_weighted_dos(pdos), 0, None))
+    partial = _spectrum_of_kind(doc["pristine_pdos"], "partial:Si", "doc")
+    assert np.allclose(partial.densities, doc["pristine_pdos"]["projected"]["Si"])
+    q, _, _ = trained
+    by_kind = {
+        kind: q.predict(doc, candidates=["Ge", "Sn", "C"], kind=kind).as_dict()
+        for kind in ("pdos", "neutron", "partial:Si")
+    }
+    assert by_kind["pdos"] != by_kind["neutron"]
+    with pytest.raises(SpectrumError, match="partial:Fe"):
+        q.predict(doc, candidates=["Ge"], kind="xray")
+    with pytest.raises(SpectrumError, match="no element projections"):
+        _spectrum_of_kind(
+            {"frequencies": [0, 1, 2, 3, 4], "total": [0, 1, 2, 1, 0]}, "neutron", "x"
+        )
+
+
+def test_resolution_broadens_a_simulated_reference(trained, si_docs):
+    q, _, _ = trained
+    doc = si_docs[0]
+    sharp = q._resolve(doc, None, ["Ge"], None, None)[1]
+    broad = q._resolve(doc, None, ["Ge"], None, None, "pdos", 4.0)[1]  # 4 meV FWHM
+    assert broad.densities.max() < 0.9 * sharp.densities.max()
+    area = np.trapezoid(broad.densities, broad.frequencies)
+    assert area == pytest.approx(np.trapezoid(sharp.densities, sharp.frequencies), rel=0.01)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from defectnet_atomate.ml.augment import MeasurementAugmentation
+    from defectnet_atomate.schemas import PhononDosData
 
 __all__ = ["PRETRAINED_DIR", "DefectQuantifier"]
 
@@ -55,6 +56,43 @@ def _weights_from_bytes(data: bytes) -> dict[str, torch.Tensor]:
     from safetensors.torch import load
 
     return load(data)
+
+
+KINDS = ("pdos", "neutron", "partial:<element>")
+"""Spectrum kinds :meth:`DefectQuantifier.predict` understands."""
+
+
+def _check_kind(kind: str) -> str:
+    if kind in ("pdos", "neutron") or (kind.startswith("partial:") and len(kind) > 8):
+        return kind
+    raise SpectrumError(
+        f"Unknown spectrum kind {kind!r}; use 'pdos' (phonon DOS), 'neutron' (neutron-weighted "
+        "DOS from inelastic neutron scattering) or 'partial:Fe' (one element's partial DOS, "
+        "e.g. from nuclear resonant scattering)."
+    )
+
+
+def _spectrum_of_kind(dos: Any, kind: str, source: str) -> Spectrum:
+    """Make a spectrum of ``kind`` from a total + projected DOS (``PhononDosData`` or dict)."""
+    from defectnet_atomate.measurement import neutron_weighted_dos, partial_dos
+    from defectnet_atomate.schemas import PhononDosData
+
+    if isinstance(dos, dict):
+        dos = PhononDosData(
+            **{k: dos[k] for k in ("frequencies", "total", "projected") if k in dos}
+        )
+    if kind == "pdos":
+        values = dos.total
+    elif not dos.projected:
+        raise SpectrumError(
+            f"The {source} has no element projections, so its {kind!r} form cannot be made; "
+            "give the reference spectrum of that kind yourself (host=...)."
+        )
+    elif kind == "neutron":
+        values = neutron_weighted_dos(dos)
+    else:
+        values = partial_dos(dos, kind.split(":", 1)[1])
+    return Spectrum(dos.frequencies, values, "THz", f"{source} ({kind})")
 
 
 def _structure_key(structure: Structure) -> str:
@@ -107,7 +145,7 @@ class DefectQuantifier(MSONable):
         self.threshold = float(threshold)
         self.sigma_scale = float(sigma_scale)
         self.seed = seed
-        self._pristine_cache: dict[str, Spectrum] = {}
+        self._pristine_cache: dict[str, PhononDosData] = {}
         self._candidate_cache: dict[str, list[str]] = {}
         self.cache_dir: Path | None = None
 
@@ -271,10 +309,15 @@ class DefectQuantifier(MSONable):
 
     # ------------------------------------------------------------------ inputs
 
-    def pristine_spectrum(self, host: Structure) -> Spectrum:
-        """Simulate (once, then cache) a host's pristine DOS with the direct engine (CHGNet)."""
+    def pristine_dos(self, host: Structure) -> PhononDosData:
+        """Simulate (once, then cache) a host's pristine DOS with the direct engine (CHGNet).
+
+        Returns the total and element-projected DOS, from which :meth:`pristine_spectrum`
+        makes the reference of any spectrum kind.
+        """
         from defectnet_atomate.doping import _near_cubic_supercell
         from defectnet_atomate.phonons.direct import DirectEngine
+        from defectnet_atomate.schemas import PhononDosData
 
         key = _structure_key(host)
         if key in self._pristine_cache:
@@ -282,7 +325,11 @@ class DefectQuantifier(MSONable):
         cached = self.cache_dir / f"pristine-{key}.json" if self.cache_dir else None
         if cached is not None and cached.is_file():
             data = json.loads(cached.read_text())
-            spectrum = Spectrum(data["frequencies"], data["densities"], "THz", "cached host DOS")
+            dos = PhononDosData(
+                frequencies=data["frequencies"],
+                total=data.get("total", data.get("densities")),
+                projected=data.get("projected", {}),
+            )
         else:
             engine = DirectEngine()
             relaxed = engine.relax_host(host)
@@ -290,14 +337,17 @@ class DefectQuantifier(MSONable):
             lattice = tuple(np.round(relaxed.lattice.matrix, 4).ravel())
             matrix, _ = _near_cubic_supercell(lattice, n_cells)
             dos = engine.pristine_modes(relaxed, matrix).dos()
-            spectrum = Spectrum(dos.frequencies, dos.total, "THz", "simulated host DOS")
             if cached is not None:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.write_text(
-                    json.dumps({"frequencies": dos.frequencies, "densities": dos.total})
+                    dos.model_dump_json(include={"frequencies", "total", "projected"})
                 )
-        self._pristine_cache[key] = spectrum
-        return spectrum
+        self._pristine_cache[key] = dos
+        return dos
+
+    def pristine_spectrum(self, host: Structure, kind: str = "pdos") -> Spectrum:
+        """Return the host's simulated pristine spectrum of one ``kind`` (see :meth:`predict`)."""
+        return _spectrum_of_kind(self.pristine_dos(host), kind, "simulated host DOS")
 
     def recommended_candidates(self, structure: Structure) -> list[str]:
         """Candidate dopants of a host from the recommender (cached per structure)."""
@@ -318,19 +368,27 @@ class DefectQuantifier(MSONable):
         candidates: Sequence[str] | None,
         unit: str | None,
         composition: Mapping[str, float] | None,
+        kind: str = "pdos",
+        resolution: Any = None,
     ) -> tuple[Spectrum, Spectrum, dict[str, float], list[str], str | None]:
+        from defectnet_atomate.measurement import apply_resolution
+
         doc = pdos if isinstance(pdos, dict) and "config_id" in pdos else None
         if doc is None and hasattr(pdos, "config_id") and hasattr(pdos, "pristine_pdos"):
             doc = pdos.model_dump()
-        spectrum = as_spectrum(pdos, unit)
+        if doc is not None and kind != "pdos":
+            spectrum = _spectrum_of_kind(doc["pdos"], kind, "document's spectrum")
+        else:
+            spectrum = as_spectrum(pdos, unit)
         pristine = None
+        simulated_reference = False
         structure = None
         if host is None and doc is not None:
             structure = doc["host"]["structure"]
             structure = Structure.from_dict(structure) if isinstance(structure, dict) else structure
             if doc.get("pristine_pdos"):
-                p = doc["pristine_pdos"]
-                pristine = Spectrum(p["frequencies"], p["total"], "THz", "pristine spectrum")
+                pristine = _spectrum_of_kind(doc["pristine_pdos"], kind, "pristine spectrum")
+                simulated_reference = True
         elif isinstance(host, Structure):
             structure = host
         elif host is not None:
@@ -357,7 +415,16 @@ class DefectQuantifier(MSONable):
                 raise SpectrumError(
                     "No pristine host spectrum: pass host=Structure or the host's pristine DOS."
                 )
-            pristine = self.pristine_spectrum(structure)
+            pristine = self.pristine_spectrum(structure, kind)
+            simulated_reference = True
+        if resolution is not None and simulated_reference:
+            # the simulated reference goes through the sample's instrument too
+            pristine = Spectrum(
+                pristine.frequencies,
+                apply_resolution(pristine.frequencies, pristine.densities, resolution, "meV"),
+                "THz",
+                f"{pristine.source} with the instrument resolution",
+            )
         check_against_host(spectrum, pristine, unit or "THz")
         if candidates is None:
             if structure is None:
@@ -380,6 +447,8 @@ class DefectQuantifier(MSONable):
         unit: str | None = None,
         composition: Mapping[str, float] | None = None,
         batch_size: int = 64,
+        kind: str = "pdos",
+        resolution: Any = None,
     ) -> DefectPrediction | list[DefectPrediction]:
         """Estimate which candidates are present and at what concentration.
 
@@ -402,16 +471,31 @@ class DefectQuantifier(MSONable):
             Host composition (element -> fraction) when ``host`` is a plain DOS.
         batch_size
             Spectra per forward pass.
+        kind
+            What the spectrum is: ``"pdos"`` (phonon DOS), ``"neutron"`` (neutron-weighted
+            DOS of inelastic neutron scattering) or ``"partial:Fe"`` (one element's partial
+            DOS, as nuclear resonant scattering gives). A reference that the quantifier
+            simulates (from a host ``Structure`` or a document) is made of the same kind; a
+            reference you pass must already be of that kind. A document passed with
+            ``kind="neutron"`` is read as the neutron measurement it would give.
+        resolution
+            Instrument resolution of the spectrum, FWHM in meV: a number, polynomial
+            coefficients in energy (meV) or a function of energy (see
+            :func:`~defectnet_atomate.measurement.apply_resolution`). A simulated reference
+            is broadened alike; a reference you pass is used as it is.
 
         Returns
         -------
         DefectPrediction or list of DefectPrediction
         """
+        kind = _check_kind(kind)
         batch = isinstance(pdos, list)
         items = pdos if batch else [pdos]
         if not items:
             raise SpectrumError("An empty list of spectra was given; pass at least one.")
-        resolved = [self._resolve(p, host, candidates, unit, composition) for p in items]
+        resolved = [
+            self._resolve(p, host, candidates, unit, composition, kind, resolution) for p in items
+        ]
         feats = [featurize(s, p, c, cands) for s, p, c, cands, _ in resolved]
         out: list[DefectPrediction] = []
         self.network.eval()
