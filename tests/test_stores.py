@@ -93,3 +93,14 @@ def test_docs_to_arrays(si_docs):
     assert not np.isnan(arrays["pristine"]).any()
     with pytest.raises(ValueError, match="No documents"):
         docs_to_arrays([])
+
+
+def test_insert_new_writes_to_the_embedded_store(tmp_path):
+    from defectnet_atomate.stores import insert_new
+
+    store = default_store(tmp_path / "s")
+    with store:
+        insert_new(store, [{"config_id": f"dpd-{i}", "x": i} for i in range(3)])
+        insert_new(store, [])
+        assert sorted(store.distinct("config_id")) == ["dpd-0", "dpd-1", "dpd-2"]
+        assert store.query_one({"config_id": "dpd-2"})["x"] == 2

@@ -191,6 +191,8 @@ def run_batch(
     """
     from tqdm.auto import tqdm
 
+    from defectnet_atomate.stores import insert_new
+
     settings = settings or DirectSettings()
     supercell_kwargs = dict(supercell_kwargs or {})
     summary = BatchSummary()
@@ -214,7 +216,7 @@ def run_batch(
         results = _results(todo, init, n_workers)
         for task_id, doc, error in results:
             if doc is not None:
-                store.update([doc], key="config_id")
+                insert_new(store, [doc])  # its id is not in the store (checked above)
                 summary.done += 1
             else:
                 summary.failed += 1

@@ -29,6 +29,7 @@ __all__ = [
     "default_job_store",
     "default_store",
     "docs_to_arrays",
+    "insert_new",
     "open_store",
     "query_docs",
 ]
@@ -87,6 +88,26 @@ def open_store(location: str | Path, collection: str, key: str) -> Store:
         storage="sqlite",
         key=key,
     )
+
+
+def insert_new(store: Store, docs: list[dict]) -> None:
+    """Write documents whose keys ``store`` does not hold yet (connected store).
+
+    On the embedded store this inserts directly: maggma's ``update`` upserts one document
+    at a time, and montydb, which has no indexes, scans the whole collection for each, so
+    writes slow down with the square of the store's size (minutes per document past a few
+    thousand). Elsewhere (MongoDB, memory) it is ``store.update``. Callers must have
+    checked the keys (e.g. against ``store.distinct(store.key)``).
+    """
+    from maggma.stores import MontyStore
+    from monty.json import jsanitize
+
+    if not docs:
+        return
+    if isinstance(store, MontyStore):
+        store._collection.insert_many([jsanitize(d, allow_bson=True) for d in docs])
+    else:
+        store.update(docs, key=store.key)
 
 
 def default_store(location: str | Path | None = None) -> Store:
