@@ -12,6 +12,8 @@ Every spectrum the package writes uses the same conventions:
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +25,7 @@ __all__ = [
     "GRID_STEP_THZ",
     "IMAGINARY_TOLERANCE_THZ",
     "SIGMA_THZ",
+    "UNIT_ALIASES",
     "UNIT_TO_THZ",
     "Spectrum",
     "SpectrumError",
@@ -160,7 +163,8 @@ class Spectrum:
     source
         What the spectrum came from (used in error messages).
     errors
-        Optional one-sigma error bars of the densities.
+        Optional one-sigma error bars of the densities (same length, finite, >= 0), in the
+        densities' units; kept as given.
     """
 
     def __init__(
@@ -204,9 +208,26 @@ class Spectrum:
                 f"The {source} has negative densities (down to {dens.min():.3g}); a DOS cannot be "
                 "negative: subtract the background with care or clip noise at zero first."
             )
+        errs = None if errors is None else np.asarray(errors, dtype=float).ravel()
+        if errs is not None:
+            if errs.size != freqs.size:
+                raise SpectrumError(
+                    f"The {source} has {errs.size} error bars for {freqs.size} points; give one "
+                    "error per density (or none)."
+                )
+            if not np.isfinite(errs).all():
+                raise SpectrumError(
+                    f"The {source}'s error bars contain NaN or infinite values; replace them "
+                    "(e.g. by the largest finite error) or drop the error column."
+                )
+            if (errs < 0).any():
+                raise SpectrumError(
+                    f"The {source} has negative error bars (down to {errs.min():.3g}); errors "
+                    "are one-sigma widths, >= 0: check the error column."
+                )
         self.frequencies = to_thz(freqs, unit)
         self.densities = np.clip(dens, 0, None)
-        self.errors = None if errors is None else np.asarray(errors, dtype=float).ravel()
+        self.errors = errs
         self.source = source
 
     def quantile_frequency(self, q: float = 0.999) -> float:
@@ -254,87 +275,563 @@ def check_against_host(spectrum: Spectrum, host: Spectrum, unit: str = "THz") ->
     )
 
 
-def read_spectrum_file(path: str, unit: str | None = None) -> Spectrum:
-    """Read a spectrum from a CSV/whitespace table or a JSON file.
+UNIT_ALIASES: dict[str, tuple[str, float]] = {
+    "thz": ("THz", 1.0),
+    "terahertz": ("THz", 1.0),
+    "mev": ("meV", 1.0),
+    "uev": ("meV", 1e-3),
+    "microev": ("meV", 1e-3),
+    "micro-ev": ("meV", 1e-3),
+    "ev": ("meV", 1e3),
+    "cm-1": ("cm-1", 1.0),
+    "cm^-1": ("cm-1", 1.0),
+    "1/cm": ("cm-1", 1.0),
+    "/cm": ("cm-1", 1.0),
+    "invcm": ("cm-1", 1.0),
+    "wavenumber": ("cm-1", 1.0),
+    "wavenumbers": ("cm-1", 1.0),
+}
+"""Unit spellings :func:`read_spectrum_file` accepts (lower case, spaces removed).
 
-    Tables: columns frequency, density[, error]; lines starting with ``#`` are comments; a
-    header line may name the unit (``meV``, ``THz``, ``cm-1``). JSON: ``{"frequencies": [...],
-    "densities": [...], "unit": "meV"}`` or a serialised pymatgen ``PhononDos``.
-    """
-    from pathlib import Path
+Each maps to a unit of :data:`UNIT_TO_THZ` and the factor that turns values into it
+(micro-eV and eV are rescaled to meV).
+"""
 
-    file = Path(path)
-    if not file.is_file():
-        raise SpectrumError(f"Spectrum file {file} does not exist.")
-    text = file.read_text(errors="replace")
-    if file.suffix.lower() == ".json" or text.lstrip().startswith("{"):
-        import json
+_UNIT_TOKEN = re.compile(
+    r"(?P<uev>(?<![a-z])(?:µ|μ|u|micro[\s-]?)ev(?![a-z]))"
+    r"|(?P<mev>(?<![a-zµμ])mev(?![a-z]))"
+    r"|(?P<ev>(?<![a-zµμ])ev(?![a-z]))"
+    r"|(?P<thz>(?<![a-z])thz(?![a-z]))"
+    r"|(?P<cm>cm\s*(?:\^|\*\*)?\s*\{?\s*[-−]\s*1\}?|cm⁻¹|(?<![\d.])1\s*/\s*cm(?![a-z])"
+    r"|(?<![a-z])wave\s*numbers?(?![a-z]))",
+    re.IGNORECASE,
+)
+_GROUP_UNIT = {"uev": "uev", "mev": "mev", "ev": "ev", "thz": "thz", "cm": "cm-1"}
+_AXIS_BRACKET = re.compile(
+    r"(?<![a-z])(?:energy(?:[\s_-]*transfer)?|frequency|freq|omega|ω|ħω|hw|deltae|e|x)"
+    r"\s*[\(\[]([^()\[\]]*)[\)\]]",
+    re.IGNORECASE,
+)
+_UNIT_STATEMENT = re.compile(
+    r"(?:^|(?<![a-z])(?:x|energy|frequency|freq)[\s_-]*)units?\s*[:=]\s*([^,;\t]+?)\s*(?:[,;\t]|$)",
+    re.IGNORECASE,
+)
+_MANTID_HEADER = re.compile(
+    r"^X\s*[,;:\t ]\s*Y\s*[,;:\t ]\s*E(?:\s*[,;:\t ]\s*DX)?(?:\s+Distribution=\w+)?\s*$"
+)
+_ERROR_WORDS = ("err", "uncert", "sigma", "std", "dev", "±", "+/-", "σ")
+_COMMENT = "#%!"
+_MIN_POINTS = 5
 
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+
+def _unit_key(text: str) -> str | None:
+    """Return the :data:`UNIT_ALIASES` key of a unit spelling, or None if unknown."""
+    key = text.strip().lower().replace("µ", "u").replace("μ", "u").replace("−", "-")
+    key = key.replace("⁻¹", "-1").replace("**", "^").replace("{", "").replace("}", "")
+    key = re.sub(r"\s+", "", key)
+    return key if key in UNIT_ALIASES else None
+
+
+def _token_unit(text: str) -> str | None:
+    """Return the key of the first unit spelled anywhere in ``text``."""
+    match = _UNIT_TOKEN.search(text)
+    return None if match is None else _GROUP_UNIT[match.lastgroup or ""]
+
+
+def _split_labels(text: str, separator: str) -> list[str]:
+    """Split a header at ``separator`` (a regex), never inside brackets."""
+    masked, depth = [], 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+        masked.append("_" if depth and char not in "([{" else char)
+    parts, last = [], 0
+    for match in re.finditer(separator, "".join(masked)):
+        parts.append(text[last : match.start()])
+        last = match.end()
+    parts.append(text[last:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _labels(text: str, n_columns: int) -> list[str] | None:
+    """Column labels of a header line if it names exactly ``n_columns`` columns."""
+    for separator in (r"[,;\t]", r"\s{2,}", r"\s+"):
+        labels = _split_labels(text, separator)
+        if len(labels) == n_columns:
+            return labels
+    return None
+
+
+def _is_error_label(label: str) -> bool:
+    text = label.lower().strip()
+    return (
+        text in {"e", "sd"}
+        or bool(re.fullmatch(r"(d|delta[\s_]?)(dos|g|gdos|i|y|s|e|int|intensity|counts?)", text))
+        or any(w in text for w in _ERROR_WORDS)
+    )
+
+
+def _to_float(token: str) -> float:
+    return float(re.sub(r"(?<=\d)[dD](?=[-+]?\d)", "e", token))
+
+
+def _is_number(token: str) -> bool:
+    try:
+        _to_float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _uses_decimal_comma(line: str) -> bool:
+    """Whether a data line writes ``0,5`` for 0.5 (fields split by ``;``, tabs or spaces)."""
+    if "." in line or "," not in line:
+        return False
+    fields = [f for f in re.split(r"[;\s]+", line.strip()) if f]
+    return len(fields) >= 2 and all(
+        re.fullmatch(r"[-+]?\d+(,\d+)?([eE][-+]?\d+)?", f) for f in fields
+    )
+
+
+def _numbers(line: str, decimal_comma: bool) -> list[float]:
+    text = line.replace(",", ".") if decimal_comma else line
+    tokens = [t for t in re.split(r"[;\s]+" if decimal_comma else r"[,;\s]+", text.strip()) if t]
+    return [_to_float(t) for t in tokens]
+
+
+class _Table:
+    """Columns read from a text file, with what the file says about its unit."""
+
+    def __init__(self) -> None:
+        self.columns: NDArray[np.float64] = np.empty((0, 2))
+        self.lines: list[int] = []
+        self.error_column = False
+        self.units: list[tuple[str | None, str, str]] = []  # (key or None, text, where)
+        self.unit_hint = ""
+
+    def state_unit(self, text: str, where: str, token: bool = False) -> None:
+        key = _token_unit(text) if token else _unit_key(text)
+        if key is not None or not token:
+            self.units.append((key, text.strip(), where))
+
+
+def _refuse_binary(raw: bytes, file: Path) -> None:
+    head = raw[:8192]
+    kinds = {
+        b"\x89HDF\r\n\x1a\n": "an HDF5/NeXus file (.nxs, .h5)",
+        b"\x1f\x8b": "a gzip-compressed file",
+        b"PK\x03\x04": "a zip archive or Excel workbook (.xlsx)",
+        b"\xd0\xcf\x11\xe0": "an old Excel/Office file (.xls)",
+        b"%PDF": "a PDF",
+        b"\x89PNG": "a PNG image",
+    }
+    kind = next((k for magic, k in kinds.items() if head.startswith(magic)), None)
+    if kind is None:
+        controls = sum(b < 32 and b not in (9, 10, 12, 13) for b in head)
+        if b"\x00" not in head and controls <= 0.01 * len(head):
+            return
+        kind = "a binary file"
+    raise SpectrumError(
+        f"{file} is {kind}, not a text table; export the spectrum as text first (columns "
+        "frequency, density[, error], e.g. Mantid SaveAscii, or 'Save as CSV')."
+    )
+
+
+def _read_dave_grp(lines: list[tuple[int, str]], file: Path) -> _Table:
+    """Read a DAVE grouped ASCII file (DAVE, Mantid ``SaveDaveGrp``)."""
+    table = _Table()
+    position = 0
+
+    def comment() -> str:
+        nonlocal position
+        if position >= len(lines) or not lines[position][1].startswith("#"):
+            where = "its end" if position >= len(lines) else f"line {lines[position][0]}"
             raise SpectrumError(
-                f"{file} is not valid JSON ({exc.msg}, line {exc.lineno})."
-            ) from None
-        if "@class" in data:
-            from monty.json import MontyDecoder
+                f"{file} starts like a DAVE grouped file but has no '#' section line at "
+                f"{where}; the file looks truncated or edited."
+            )
+        position += 1
+        return lines[position - 1][1].lstrip("#").strip()
 
-            return as_spectrum(MontyDecoder().process_decoded(data))
-        try:
-            freqs, dens = data["frequencies"], data["densities"]
-        except KeyError as exc:
-            raise SpectrumError(
-                f"{file} lacks the key {exc.args[0]!r}; write {{'frequencies': [...], "
-                "'densities': [...], 'unit': 'THz'}."
-            ) from None
-        return Spectrum(freqs, dens, unit or data.get("unit", "THz"), source=str(file))
-    rows, header_unit = [], None
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped:
+    def numbers(count: int, width: int, what: str) -> list[list[float]]:
+        nonlocal position
+        out = []
+        for _ in range(count):
+            if position >= len(lines) or lines[position][1].startswith("#"):
+                raise SpectrumError(
+                    f"{file}: the DAVE section '{what}' ends after {len(out)} of the {count} "
+                    "values announced in its header; the file looks truncated."
+                )
+            number, text = lines[position]
+            try:
+                values = _numbers(text, False)
+            except ValueError:
+                values = []
+            if len(values) < width:
+                raise SpectrumError(
+                    f"{file}, line {number}: cannot read numbers from {text!r}; DAVE section "
+                    f"'{what}' expects {width} number(s) a line."
+                ) from None
+            out.append(values[:width])
+            table.lines.append(number)
+            position += 1
+        return out
+
+    comment()
+    n_x = int(numbers(1, 1, "number of x values")[0][0])
+    comment()
+    n_groups = int(numbers(1, 1, "number of groups")[0][0])
+    table.lines.clear()
+    if n_groups != 1:
+        raise SpectrumError(
+            f"{file} is a DAVE grouped file with {n_groups} groups (one spectrum per Q or "
+            "angle bin); a DOS is a single spectrum: sum the groups (e.g. Mantid SumSpectra) "
+            "and save again."
+        )
+    x_caption = comment()
+    inside = re.search(r"\(([^()]*)\)\s*values", x_caption, re.IGNORECASE)
+    if inside and inside.group(1).strip():
+        table.state_unit(inside.group(1), f"its x-axis line '# {x_caption}'")
+    else:
+        table.state_unit(x_caption, f"its x-axis line '# {x_caption}'", token=True)
+    table.unit_hint = (
+        " DAVE grouped files hold energy transfer, usually in meV (micro-eV with ToMicroEV): "
+        "pass unit='meV' if so."
+    )
+    x = [v[0] for v in numbers(n_x, 1, x_caption)]
+    table.lines.clear()
+    comment()
+    numbers(n_groups, 1, "group axis")
+    table.lines.clear()
+    comment()
+    data = numbers(n_x, 2, "group 0")
+    table.columns = np.column_stack([x, np.asarray(data)])
+    table.error_column = True
+    return table
+
+
+def _read_columns(lines: list[tuple[int, str]], file: Path) -> _Table:
+    """Read a delimited table (plain columns, Mantid ``SaveAscii``, headered CSV/TXT)."""
+    header: list[tuple[int, str]] = []
+    rows: list[list[float]] = []
+    row_lines: list[int] = []
+    mantid_blocks: list[int] = []
+    mantid = False
+    decimal_comma: bool | None = None
+    for number, text in lines:
+        if text[0] in _COMMENT:
+            body = text.lstrip(_COMMENT).strip()
+            if not rows and body:
+                header.append((number, body))
+                mantid = mantid or bool(_MANTID_HEADER.match(body))
             continue
-        if stripped.startswith(("#", "%", "!")) or not (
-            stripped[0].isdigit() or stripped[0] in "+-."
-        ):
-            lowered = stripped.lower()
-            for name in ("mev", "thz", "cm-1", "cm^-1", "1/cm"):
-                if name in lowered:
-                    header_unit = {"mev": "meV", "thz": "THz"}.get(name, "cm-1")
-                    break
+        first = re.split(r"[\s,;]+", text, maxsplit=1)[0]
+        if not _is_number(first):
             if rows:
                 raise SpectrumError(
-                    f"{file}, line {number}: text after the data starts: {stripped!r}."
+                    f"{file}, line {number}: text {text!r} in the middle of the data; only "
+                    "comment lines (starting with #, % or !) may follow the first data row."
                 )
+            header.append((number, text))
             continue
+        if decimal_comma is None:
+            decimal_comma = _uses_decimal_comma(text)
         try:
-            values = [float(x) for x in stripped.replace(",", " ").replace(";", " ").split()]
+            values = _numbers(text, decimal_comma)
         except ValueError:
             raise SpectrumError(
-                f"{file}, line {number}: cannot read numbers from {stripped!r}; expected columns "
+                f"{file}, line {number}: cannot read numbers from {text!r}; expected columns "
                 "frequency, density[, error]."
             ) from None
-        if len(values) < 2:
-            raise SpectrumError(
-                f"{file}, line {number}: needs at least two columns (frequency, density)."
-            )
-        rows.append(values[:3])
+        if mantid and (len(values) < 3 or " , " in text):  # spectrum number (and Q, angle)
+            mantid_blocks.append(number)
+            continue
+        rows.append(values)
+        row_lines.append(number)
     if not rows:
         raise SpectrumError(
             f"{file} holds no numeric rows; expected columns frequency, density[, error]."
         )
-    if len({len(r) for r in rows}) != 1:
-        raise SpectrumError(f"{file}: rows have different numbers of columns.")
-    table = np.asarray(rows)
-    if unit is None and header_unit is None:
+    n_columns = len(rows[0])
+    for values, number in zip(rows, row_lines, strict=True):
+        if len(values) != n_columns:
+            raise SpectrumError(
+                f"{file}, line {number}: {len(values)} columns, but line {row_lines[0]} has "
+                f"{n_columns}; every row must hold frequency, density[, error]."
+            )
+    if n_columns == 1:
         raise SpectrumError(
-            f"{file} does not say its frequency unit; pass unit='THz', 'meV' or 'cm-1'."
+            f"{file} has a single column (line {row_lines[0]} onwards); a spectrum needs two: "
+            "frequency and density[, error]. Add the frequency column."
         )
+    table = _Table()
+    table.lines = row_lines
+    table.columns = np.asarray(rows)
+    if mantid:
+        if len(mantid_blocks) > 1:
+            raise SpectrumError(
+                f"{file} holds {len(mantid_blocks)} spectra (Mantid SaveAscii of a workspace "
+                "with several histograms, blocks starting at lines "
+                f"{', '.join(map(str, mantid_blocks))}); a DOS file holds one: sum them "
+                "(SumSpectra) or save one (SaveAscii(..., SpectrumList=[index]))."
+            )
+        table.columns = table.columns[:, :3]  # X, Y, E (and DX, dropped)
+        table.error_column = True
+        table.unit_hint = (
+            " Mantid's SaveAscii does not record the X unit (ComputeIncoherentDOS gives energy "
+            "transfer in meV, Abins gives cm-1): pass the unit of the workspace's X axis, e.g. "
+            "unit='meV'."
+        )
+    else:
+        _columns_from_header(table, header, n_columns, file)
+    for number, body in header:
+        for match in _UNIT_STATEMENT.finditer(body):
+            table.state_unit(match.group(1), f"line {number}")
+    return table
+
+
+def _columns_from_header(
+    table: _Table, header: list[tuple[int, str]], n_columns: int, file: Path
+) -> None:
+    """Find the column header, its frequency unit and whether a third column is an error."""
+    texts = [(n, t) for n, t in header if re.search(r"[^\W\d_]", t)]  # lines with letters
+    line = (*texts[-1], _labels(texts[-1][1], n_columns)) if texts else None
+    if n_columns > 3:
+        names = f" ({', '.join(line[2])})" if line and line[2] else ""
+        raise SpectrumError(
+            f"{file} has {n_columns} columns{names}; this reader takes frequency, density[, "
+            "error]: keep those three columns (density second, error third)."
+        )
+    if line is not None:
+        number, text, labels = line
+        where = f"line {number}"
+        # the frequency column's label: the first label, else the first word
+        first = labels[0] if labels else text.split()[0]
+        bracket = (
+            re.search(r"[\(\[]([^()\[\]]*)[\)\]]", first) if labels else _AXIS_BRACKET.search(text)
+        )
+        if _token_unit(first):
+            table.state_unit(first, where, token=True)
+        elif bracket and bracket.group(1).strip():
+            table.state_unit(bracket.group(1), where)
+    if n_columns == 3:
+        if line is None:
+            table.error_column = True  # documented convention: frequency, density, error
+        else:
+            number, text, labels = line
+            third = labels[2] if labels else ""
+            table.error_column = (
+                _is_error_label(third)
+                if labels
+                else any(_is_error_label(w) for w in text.split()[1:])
+            )
+            if not table.error_column:
+                raise SpectrumError(
+                    f"{file} has 3 columns but its header (line {number}) does not name the "
+                    f"third an error{f' (it is {third!r})' if third else ''}; keep frequency, "
+                    "density and optionally an error column named 'error'."
+                )
+
+
+def read_spectrum_file(
+    path: str | Path, unit: str | None = None, *, clip_negative: bool = False
+) -> Spectrum:
+    """Read a measured or simulated spectrum from a text table or a JSON file.
+
+    Parameters
+    ----------
+    path
+        The file.
+    unit
+        Frequency unit of the file's first column (``"THz"``, ``"meV"``, ``"cm-1"``; also
+        ``"cm^-1"``, ``"1/cm"``, ``"wavenumber"``, ``"ueV"``, ``"eV"``). Needed when the file
+        does not say; refused when it contradicts what the file says.
+    clip_negative
+        Set negative densities (noise left by background subtraction) to zero instead of
+        refusing the file.
+
+    Returns
+    -------
+    Spectrum
+        Frequencies in THz; ``errors`` holds the error column when the file has one.
+
+    Raises
+    ------
+    SpectrumError
+        For a file that cannot be read as a spectrum; the message names the problem and the
+        fix.
+
+    Notes
+    -----
+    Recognised layouts (comment lines start with ``#``, ``%`` or ``!``; columns are split by
+    whitespace, commas, semicolons or tabs; ``0,5;1,2`` decimal commas are read too):
+
+    ============================ ======================================= ===================
+    Layout                       Recognised by                           Unit from
+    ============================ ======================================= ===================
+    plain columns                numbers only: frequency, density[, err] ``unit=`` only
+    headered table (CSV, TXT,    a header line naming the columns, e.g.  first column's
+    DAVE/PAN-like exports,       ``# Energy (meV)  g(E)  error`` or      label, or a
+    two-column CSV)              ``Frequency [THz],DOS``; a third        ``# unit: meV``
+                                 column must be named like an error      line
+    Mantid ``SaveAscii``         ``# X , Y , E`` line (``, DX``,         ``unit=`` (Mantid
+    (e.g. of                     ``Distribution=``), spectrum-number     does not write it)
+    ``ComputeIncoherentDOS``)    line; one spectrum only
+    DAVE grouped ASCII           ``# Number of ... values`` / count      ``# Energy transfer
+    (DAVE, Mantid                lines; one group only                   (meV) values``
+    ``SaveDaveGrp``)
+    JSON                         ``{"frequencies", "densities"[,         ``"unit"`` (default
+                                 "errors"], "unit"}`` or a pymatgen      THz)
+                                 ``PhononDos``
+    ============================ ======================================= ===================
+
+    The column header is the last text line before the data. A unit is never guessed: a
+    table that does not state it needs ``unit=``. Units are read from the frequency column's
+    label (``meV``, ``THz``, ``cm-1``, ``cm^-1``, ``1/cm``, ``wavenumber``, ``ueV``/``micro
+    eV``, ``eV``) or a ``unit: ...`` comment; other unit text there is refused. Without a
+    header a third column is the error; more than three columns are refused. Strictly
+    decreasing frequencies are reversed. Binary files (NeXus/HDF5, Excel, gzip) are refused.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise SpectrumError(f"Spectrum file {file} does not exist.")
+    raw = file.read_bytes()
+    if not raw.strip():
+        raise SpectrumError(
+            f"{file} is empty; write the spectrum as columns frequency, density[, error]."
+        )
+    _refuse_binary(raw, file)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    if file.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        return _read_json(text, file, unit, clip_negative)
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if not lines:
+        raise SpectrumError(
+            f"{file} is empty; write the spectrum as columns frequency, density[, error]."
+        )
+    dave = (
+        len(lines) >= 4
+        and lines[0][1].startswith("#")
+        and lines[2][1].startswith("#")
+        and all(re.fullmatch(r"\d+", lines[i][1]) for i in (1, 3))
+    )
+    table = _read_dave_grp(lines, file) if dave else _read_columns(lines, file)
+    return _table_spectrum(table, file, unit, clip_negative)
+
+
+def _resolve_unit(table: _Table, file: Path, unit: str | None) -> tuple[str, float]:
+    """Return the table's frequency unit and scale: what the file says, checked with ``unit``."""
+    stated = {key for key, _, _ in table.units if key is not None}
+    said = "; ".join(f"{text!r} ({where})" for key, text, where in table.units if key)
+    if unit is not None:
+        key = _unit_key(unit)
+        if key is None:
+            raise SpectrumError(
+                f"Unknown frequency unit {unit!r}; use 'THz', 'meV' or 'cm-1' (also accepted: "
+                f"{', '.join(sorted(UNIT_ALIASES))})."
+            )
+        if stated and stated != {key}:
+            raise SpectrumError(
+                f"{file} states its frequency unit as {said}, but unit={unit!r} was passed; "
+                "drop unit= or correct the file's header."
+            )
+        return UNIT_ALIASES[key]
+    unknown = [(text, where) for key, text, where in table.units if key is None]
+    if unknown:
+        text, where = unknown[0]
+        raise SpectrumError(
+            f"{file} gives its frequency unit as {text!r} ({where}), which is not a unit this "
+            "reader knows; convert the column to 'THz', 'meV' or 'cm-1' or, if the header is "
+            "wrong, pass unit=..."
+        )
+    if len(stated) > 1:
+        raise SpectrumError(
+            f"{file} states conflicting frequency units: {said}; correct the header or pass "
+            "unit=..."
+        )
+    if not stated:
+        raise SpectrumError(
+            f"{file} does not say its frequency unit; pass unit='THz', 'meV' or 'cm-1' (or add "
+            f"a header such as '# Energy (meV)  DOS  error').{table.unit_hint}"
+        )
+    return UNIT_ALIASES[stated.pop()]
+
+
+def _table_spectrum(table: _Table, file: Path, unit: str | None, clip_negative: bool) -> Spectrum:
+    """Turn a table into a :class:`Spectrum`, with measured-data checks."""
+    columns = table.columns
+    if len(columns) < _MIN_POINTS:
+        lines = f" (lines {table.lines[0]}-{table.lines[-1]})" if table.lines else ""
+        raise SpectrumError(
+            f"{file} holds only {len(columns)} data rows{lines}; a spectrum needs at least "
+            f"{_MIN_POINTS} points. Check that the whole spectrum was saved."
+        )
+    name, factor = _resolve_unit(table, file, unit)
+    freqs, dens = columns[:, 0] * factor, columns[:, 1].copy()
+    errors = columns[:, 2] if table.error_column and columns.shape[1] > 2 else None
+    if len(freqs) > 1 and (np.diff(freqs) < 0).all():  # written high to low
+        freqs, dens = freqs[::-1], dens[::-1]
+        errors = None if errors is None else errors[::-1]
+        table.lines = table.lines[::-1]
+    dens = _check_negative(dens, freqs, name, table.lines, file, clip_negative)
+    return Spectrum(freqs, dens, name, source=str(file), errors=errors)
+
+
+def _check_negative(
+    dens: NDArray[np.float64],
+    freqs: NDArray[np.float64],
+    unit: str,
+    lines: list[int],
+    file: Path,
+    clip_negative: bool,
+) -> NDArray[np.float64]:
+    """Refuse (or clip) negative densities beyond the tolerance of :class:`Spectrum`."""
+    finite = np.isfinite(dens)
+    if not finite.any():
+        return dens
+    scale = np.abs(dens[finite]).max()
+    negative = finite & (dens < -1e-3 * scale)
+    if clip_negative:
+        return np.where(finite, np.clip(dens, 0, None), dens)
+    if negative.any():
+        worst = int(np.argmin(np.where(finite, dens, np.inf)))
+        where = f", line {lines[worst]}" if len(lines) == len(dens) else ""
+        raise SpectrumError(
+            f"{file} has {int(negative.sum())} negative densities (down to {dens[worst]:.3g} at "
+            f"{freqs[worst]:.4g} {unit}{where}), as background subtraction leaves in measured "
+            "data; a DOS cannot be negative: check the background, or pass clip_negative=True "
+            "to read_spectrum_file to set them to zero."
+        )
+    return dens
+
+
+def _read_json(text: str, file: Path, unit: str | None, clip_negative: bool) -> Spectrum:
+    import json
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpectrumError(f"{file} is not valid JSON ({exc.msg}, line {exc.lineno}).") from None
+    if "@class" in data:
+        from monty.json import MontyDecoder
+
+        return as_spectrum(MontyDecoder().process_decoded(data))
+    try:
+        freqs, dens = data["frequencies"], data["densities"]
+    except KeyError as exc:
+        raise SpectrumError(
+            f"{file} lacks the key {exc.args[0]!r}; write {{'frequencies': [...], "
+            "'densities': [...], 'unit': 'THz'}."
+        ) from None
+    if clip_negative:
+        dens = np.clip(np.asarray(dens, dtype=float), 0, None)
     return Spectrum(
-        table[:, 0],
-        table[:, 1],
-        unit or header_unit,
-        source=str(file),
-        errors=table[:, 2] if table.shape[1] > 2 else None,
+        freqs, dens, unit or data.get("unit", "THz"), source=str(file), errors=data.get("errors")
     )
 
 
