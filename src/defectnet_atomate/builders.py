@@ -30,7 +30,7 @@ class DefectPhononBuilder(Builder):
     flow and job uuids, and writes them to ``documents`` under the key ``config_id``.
 
     It is incremental: a job whose document is already in the target (same
-    ``config_id``, written after the job completed) is skipped, and every chunk of
+    ``config_id``) is skipped, and every chunk of
     ``chunk_size`` documents is written as soon as it is processed, so an interrupted
     run loses nothing and a re-run only processes new results.
 

@@ -171,7 +171,7 @@ def query_docs(
     n_dopants
         Number of dopant elements.
     engine
-        ``"atomate2"``, ``"direct"`` or ``"embedding"``.
+        ``"atomate2"``, ``"direct"``, ``"embedding"`` or ``"mass-defect"``.
     criteria
         Further MongoDB-style criteria.
     properties
