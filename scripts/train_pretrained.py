@@ -1,12 +1,16 @@
-"""Train a candidate for the model shipped in the package, on spectra this package simulated.
+"""Train the model shipped in the package, on spectra this package simulated.
 
-python scripts/train_pretrained.py [--ship]
+python scripts/train_pretrained.py [--recipe pretrain+finetune] [--epochs 30] [--ship]
 
-Data: the committed exports in data/dataset/*.json.gz plus tests/test_data/ml_docs.json.gz
-(all CHGNet, direct engine). Split by host (70/15/15, seed 0): test hosts never appear in
-training. Writes the held-out metrics to benchmarks/results/pretrained_metrics.json and the
-model to scratch/models/<name>/; only with --ship does it go to
-src/defectnet_atomate/pretrained/<name>/ and become the default of from_pretrained().
+Data: the committed exports in ``data/dataset/*.json.gz`` (direct and mass-defect
+levels) plus ``tests/test_data/ml_docs.json.gz`` (direct), split by host over both levels
+(70/15/15, seed 0, :func:`defectnet_atomate.ml.split_levels_by_host`), as in
+``benchmarks/training_recipes.py``, whose measurement picks the recipe. Training uses
+measurement-like augmentation (``--no-augment`` to switch it off). The held-out metrics
+(direct spectra of unseen hosts, and mass-defect spectra of unseen hosts for the dilute
+bin) go to ``benchmarks/results/pretrained_metrics.json`` and into the model card; the
+model goes to ``scratch/models/<name>/``, and with ``--ship`` to
+``src/defectnet_atomate/pretrained/<name>/`` as the default of ``from_pretrained()``.
 """
 
 from __future__ import annotations
@@ -14,51 +18,72 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import sys
 from pathlib import Path
 
-from monty.serialization import loadfn
-
 from defectnet_atomate import DefectQuantifier
-from defectnet_atomate.ml import split_by_host
+from defectnet_atomate.ml import split_levels_by_host
+from defectnet_atomate.ml.augment import MeasurementAugmentation
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from training_recipes import load_levels  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--recipe", default="pretrain+finetune", choices=["joint", "pretrain+finetune"]
+    )
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
-    files = sorted((ROOT / "data" / "dataset").glob("*.json.gz"))
-    files.append(ROOT / "tests" / "test_data" / "ml_docs.json.gz")
-    docs = [d for f in files for d in loadfn(f)]
-    train, val, test = split_by_host(docs, (0.7, 0.15, 0.15), seed=0)
-    hosts = {d["host"]["host_id"] for d in docs}
+    high, low = load_levels()
+    (h_train, h_val, h_test), (l_train, l_val, l_test) = split_levels_by_host(high, low, seed=0)
+    hosts = {d["host"]["host_id"] for d in high + low}
     date = datetime.date.today().strftime("%Y.%m")
-    name = f"defectnet-chgnet-direct-{date}-n{len(docs)}"
+    name = f"defectnet-chgnet-md{len(low)}-direct{len(high)}-{date}"
+    augment = None if args.no_augment else MeasurementAugmentation()
+    fit = {"epochs": args.epochs, "patience": max(4, args.epochs // 4), "seed": 0}
+    fit |= {"progress": False, "augment": augment}
     q = DefectQuantifier(seed=0)
-    history = q.fit(train, val, epochs=80, patience=15, seed=0, progress=False)
-    metrics = q.evaluate(test)
+    if args.recipe == "joint":
+        history = q.fit(h_train + l_train, h_val + l_val, **fit)
+    else:
+        history = q.fit(l_train, l_val, **fit)
+        tuned = q.fit(h_train, h_val, lr=5e-4, **fit)
+        history = {k: history[k] + tuned[k] for k in history}
+    metrics = q.evaluate(h_test)
+    metrics_low = q.evaluate(l_test) if l_test else None
     q.metadata.update(
         {
             "name": name,
             "description": (
                 "DefectNet attention model of defectnet-atomate, trained on phonon DOS of doped "
-                "supercells simulated by this package (CHGNet, direct engine)."
+                "supercells simulated by this package with CHGNet: the mass-defect level over "
+                "many hosts and the direct (whole-cell finite displacement) level."
             ),
             "data": (
-                f"{len(docs)} spectra of {len(hosts)} hosts (phonondb 2018, CC-BY-4.0) from "
-                f"{', '.join(f.name for f in files)}; split by host: {len(train)} train, "
-                f"{len(val)} validation, {len(test)} test spectra. Concentrations 2-25 at.%, "
-                "1-6 dopants, supercells of 16-96 atoms. Pristine spectra of every host are added "
-                "as negatives."
+                f"{len(high)} direct and {len(low)} mass-defect spectra of {len(hosts)} hosts "
+                "(phonondb 2018, CC-BY-4.0), committed in data/dataset/ with datasheets; split "
+                f"by host over both levels: {len(h_train)}+{len(l_train)} train, "
+                f"{len(h_val)}+{len(l_val)} validation, {len(h_test)}+{len(l_test)} test "
+                "spectra (direct+mass-defect). Pristine spectra of every host are added as "
+                f"negatives. Recipe: {args.recipe}; measurement-like augmentation: "
+                f"{'on' if augment else 'off'}."
             ),
             "metrics": metrics,
+            "metrics_mass_defect_test": metrics_low,
             "limitations": (
-                "A first model on a small dataset: it has seen few hosts and no dilute (< 2 at.%) "
-                "spectra, and was trained on clean simulated DOS only (no neutron weighting or "
-                "instrument resolution). Its held-out numbers above are far from the project's "
-                "targets; treat its predictions as indicative. Larger datasets (embedding engine "
-                "for dilute dopants) will replace it."
+                "Trained on a few thousand spectra of about a hundred hosts, far fewer than the "
+                "project's target (20,000 spectra of 500+ hosts); the held-out numbers above "
+                "miss the targets (F1 >= 0.95, MAE <= 0.1 at.% below 1 at.%). Dilute (< 2 at.%) "
+                "spectra come only from the mass-defect model, which ignores the change of "
+                "bonding around a dopant. Identification between dopants of similar mass is "
+                "weak. Not trained on neutron-weighted or partial DOS. Treat predictions as "
+                "indicative and check them against a simulation of the suggested composition."
             ),
             "history": {k: [round(x, 4) for x in v] for k, v in history.items()},
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -74,10 +99,14 @@ def main() -> None:
     summary = {
         "model": name,
         "shipped": args.ship,
-        "n_spectra": len(docs),
+        "recipe": args.recipe,
+        "augmentation": augment is not None,
+        "n_direct": len(high),
+        "n_mass_defect": len(low),
         "n_hosts": len(hosts),
-        "test_hosts": sorted({d["host"]["formula"] for d in test}),
-        **metrics,
+        "test_hosts": sorted({d["host"]["formula"] for d in h_test + l_test}),
+        "direct_unseen_hosts": metrics,
+        "mass_defect_unseen_hosts": metrics_low,
     }
     results.write_text(json.dumps(summary, indent=1))
     print(json.dumps({"model": name, "f1": metrics["f1"], "mae": metrics.get("mae_at_percent")}))

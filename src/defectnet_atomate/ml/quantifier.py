@@ -232,10 +232,24 @@ class DefectQuantifier(MSONable):
             "",
             "## Held-out metrics",
             "",
+            "Hosts never seen in training, with distractor candidates"
+            + (" (direct-engine spectra):" if "metrics_mass_defect_test" in m else ":"),
+            "",
             "```json",
             json.dumps(metrics, indent=1, default=str),
             "```",
             "",
+        ]
+        if m.get("metrics_mass_defect_test"):
+            lines += [
+                "Mass-defect spectra of the same unseen hosts (the only dilute, < 2 at.%, ones):",
+                "",
+                "```json",
+                json.dumps(m["metrics_mass_defect_test"], indent=1, default=str),
+                "```",
+                "",
+            ]
+        lines += [
             f"Decision threshold {self.threshold}; one-sigma scale {self.sigma_scale:.3f}.",
             "",
             "## Limitations",
