@@ -63,6 +63,7 @@ def sample_tasks(
     max_atoms: int = 96,
     max_sublattice_fraction: float = 0.5,
     tries: int = 20,
+    search_range: int = 2,
 ) -> Iterator[DopingTask]:
     """Yield reproducible random doping requests for each host.
 
@@ -84,6 +85,9 @@ def sample_tasks(
         Largest fraction of a sublattice that dopants may occupy.
     tries
         Redraws per request before giving up on it.
+    search_range
+        Passed to :func:`~defectnet_atomate.doping.make_doped_supercell` (1: fast shape
+        search, for large cells).
     """
     for h, entry in enumerate(hosts):
         rng = np.random.default_rng([seed, h])
@@ -114,7 +118,9 @@ def sample_tasks(
                 if not fits:
                     continue
                 try:
-                    make_doped_supercell(entry.structure, dopings, max_atoms=max_atoms)
+                    make_doped_supercell(
+                        entry.structure, dopings, max_atoms=max_atoms, search_range=search_range
+                    )
                 except DopingError:
                     continue
                 yield DopingTask(entry.structure, dopings, seed=1000 * h + r, host_id=entry.host_id)
@@ -330,6 +336,11 @@ def build_campaign(
         if engine == "direct"
         else EmbeddingSettings(patches=engine != "mass-defect")
     )
+    # the mass-defect level samples large cells (up to 600 atoms): ASE's faster shape search
+    search_range = 1 if engine == "mass-defect" else 2
+    supercell_kwargs: dict = {"max_atoms": max_atoms}
+    if search_range != 2:
+        supercell_kwargs["search_range"] = search_range
     hosts = list(iter_hosts(hosts_file, semiconductors_only=True, max_sites=max_host_sites))
     order = np.random.default_rng(seed).permutation(len(hosts))
     chosen = [hosts[i] for i in order]
@@ -343,6 +354,7 @@ def build_campaign(
                 max_atoms=max_atoms,
                 min_percent=min_percent,
                 max_percent=max_percent,
+                search_range=search_range,
             )
         )
         summary = run_batch(
@@ -352,7 +364,7 @@ def build_campaign(
             settings=settings,
             n_workers=workers,
             failures=open_store(store_location, "failed_requests", key="config_id"),
-            supercell_kwargs={"max_atoms": max_atoms},
+            supercell_kwargs=supercell_kwargs,
             progress=False,
             cache_dir=cache_dir,
             keep_modes=engine == "direct",
