@@ -291,7 +291,8 @@ def _near_cubic_supercell(
     """ASE's most cubic supercell of ``n_cells`` cells (cached).
 
     ASE screens integer matrices within ``search_range`` of the ideal one in every entry:
-    2 (ASE's default) takes ~0.5 s, 1 about 100 times less with slightly less cubic cells.
+    2 (ASE's default) takes ~0.5 s, 1 about 100 times less with slightly less cubic cells
+    (falling back to 2 where range 1 holds no matrix of that size).
     """
     from ase.build import find_optimal_cell_shape
 
@@ -301,12 +302,13 @@ def _near_cubic_supercell(
         from ase.build.supercells import get_deviation_from_optimal_cell_shape as deviation
 
     cell = np.reshape(lattice, (3, 3))
-    matrix = np.asarray(
-        find_optimal_cell_shape(
+    try:
+        found = find_optimal_cell_shape(
             cell, n_cells, "sc", lower_limit=-search_range, upper_limit=search_range
-        ),
-        dtype=int,
-    )
+        )
+    except ValueError:  # no matrix of that size within the range: ASE's default range
+        found = find_optimal_cell_shape(cell, n_cells, "sc")
+    matrix = np.asarray(found, dtype=int)
     if np.linalg.det(matrix) < 0:  # keep a right-handed lattice
         matrix = -matrix
     return matrix, float(deviation(matrix @ cell, "sc"))
