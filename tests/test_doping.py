@@ -138,3 +138,15 @@ def test_recommend_element_filter(zno_structure):
     assert {s.element for s in suggestions} <= {"Al", "Ga", "In", "F"}
     doping = suggestions[0].to_doping(1.0)
     assert isinstance(doping, Doping)
+
+
+def test_fast_shape_search_gives_valid_supercells(si_structure):
+    """search_range=1 (used to sample large cells) still realises the request exactly."""
+    for percent in (0.25, 1.0, 4.0):
+        fast = make_doped_supercell(si_structure, [f"Ge:Si:{percent}"], search_range=1)
+        slow = make_doped_supercell(si_structure, [f"Ge:Si:{percent}"])
+        assert len(fast.structure) == len(slow.structure)
+        assert round(abs(np.linalg.det(fast.supercell_matrix))) * len(si_structure) == len(
+            fast.structure
+        )
+        assert fast.dopants[0].count == slow.dopants[0].count
