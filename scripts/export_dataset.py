@@ -1,49 +1,20 @@
-"""Export the campaign store to a compact, committed dataset file with a datasheet.
+r"""Export a campaign store to a compact, committed dataset file with a datasheet.
 
-python scripts/export_dataset.py --store scratch/dataset --out data/dataset/campaign-chgnet-direct.json.gz
+The same as ``defectnet dataset export`` (this script passes its arguments on):
 
-Keeps, per spectrum, what the model trains on (see ``defectnet_atomate.dataset.compact``);
+python scripts/export_dataset.py --store scratch/dataset --engine direct \
+    --out data/dataset/campaign-chgnet-direct-2026.11.json.gz
+
+Keeps, per spectrum, what the model trains on (``defectnet_atomate.dataset.export_dataset``);
 the datasheet (same name, .md) lists hosts, elements, the concentration histogram, settings
 and the calculator.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import sys
 
-from defectnet_atomate.dataset import export_dataset
-from defectnet_atomate.stores import default_store
-
-_PROPERTIES = [
-    "config_id",
-    "host",
-    "num_sites",
-    "dopants",
-    "dopant_elements",
-    "n_dopants",
-    "settings.engine",
-    "calculator",
-    "imaginary_fraction",
-    "min_frequency",
-    "pdos.frequencies",
-    "pdos.total",
-    "pristine_pdos.frequencies",
-    "pristine_pdos.total",
-]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--store", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--engine", default=None, help="only documents of this engine")
-    args = parser.parse_args()
-    criteria = {"settings.engine": args.engine} if args.engine else {}
-    with default_store(args.store) as store:
-        docs = list(store.query(criteria, properties=_PROPERTIES))
-    print(json.dumps(export_dataset(docs, args.out)))
-
+from defectnet_atomate.cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(["dataset", "export", *sys.argv[1:]]))

@@ -71,8 +71,45 @@ def test_predict_command(tmp_path, capsys, si_docs):
     )
     assert main(["predict", str(csv), "--model", str(folder), "--candidates", "Ge"]) == 1
     assert "does not say its frequency unit" in capsys.readouterr().err
+    # a neutron measurement with an instrument resolution, from the document's projections
+    common = ["--model", str(folder), "--candidates", "Ge", "--json"]
+    code = main(["predict", str(doc_file), *common, "--kind", "neutron", "--resolution", "1.5"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["dopants"][0]["element"] == "Ge"
+    assert main(["predict", str(doc_file), *common, "--kind", "xray"]) == 1
+    assert "Unknown spectrum kind" in capsys.readouterr().err
+    # background-subtracted measured files may dip below zero: refused unless clipped
+    lines = csv.read_text().splitlines()
+    lines[3] = lines[3].split(",")[0] + ",-0.05"
+    csv.write_text("# frequency (THz), g\n" + "\n".join(lines))
+    pristine = tmp_path / "pristine.csv"
+    pdos = si_docs[0]["pristine_pdos"]
+    pristine.write_text(
+        "# frequency (THz), g\n"
+        + "\n".join(f"{f},{d}" for f, d in zip(pdos["frequencies"], pdos["total"], strict=True))
+    )
+    host = ["--host", str(pristine), "--composition", "Si:1"]
+    assert main(["predict", str(csv), *common, *host]) == 1
+    assert "clip_negative" in capsys.readouterr().err
+    assert main(["predict", str(csv), *common, *host, "--clip-negative"]) == 0
 
 
 def test_dataset_stats_and_train(tmp_path, capsys, test_dir):
     assert main(["dataset", "stats", str(test_dir / "si_doped_docs.json.gz")]) == 0
     assert "Spectra: 3" in capsys.readouterr().out
+
+
+def test_dataset_export_filters_by_engine(tmp_path, capsys, si_docs):
+    from defectnet_atomate.dataset import load_dataset
+    from defectnet_atomate.stores import default_store, insert_new
+
+    store = default_store(tmp_path / "db")
+    with store:
+        insert_new(store, si_docs)
+    out = tmp_path / "set.json.gz"
+    args = ["dataset", "export", "--store", str(tmp_path / "db"), "--out", str(out)]
+    assert main([*args, "--engine", "direct"]) == 0
+    assert "3 spectra" in capsys.readouterr().out
+    assert len(load_dataset(out)) == 3 and out.with_name("set.md").is_file()
+    assert main([*args, "--engine", "mass-defect"]) == 1
+    assert "No documents of engine 'mass-defect'" in capsys.readouterr().err

@@ -25,6 +25,15 @@ def _silicon() -> Structure:
     return si.get_primitive_structure()
 
 
+def _gallium_arsenide() -> Structure:
+    from pymatgen.core import Lattice, Structure
+
+    gaas = Structure.from_spacegroup(
+        "F-43m", Lattice.cubic(5.65), ["Ga", "As"], [[0, 0, 0], [0.25, 0.25, 0.25]]
+    )
+    return gaas.get_primitive_structure()
+
+
 def _read_host(spec: str, hosts_file: str | None) -> tuple[Structure, str | None]:
     from pymatgen.core import Structure
 
@@ -153,6 +162,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "mp-149",
         args.seed,
     )
+    print("\nSimulating In-doped GaAs ...")
+    docs += _simulate(_gallium_arsenide(), [["In:Ga:6.25"]], args.engine, args.store, "mp-2534", 0)
     _predict_docs(docs, args.figure)
     return 0
 
@@ -194,8 +205,22 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         data = loadfn(spectrum)
         if isinstance(data, dict) and "config_id" in data:
             spectrum = data  # a DefectPhononDoc written with dumpfn
+    elif args.clip_negative:
+        from defectnet_atomate.spectra import read_spectrum_file
+
+        spectrum = read_spectrum_file(spectrum, args.unit, clip_negative=True)
+    resolution = None
+    if args.resolution:
+        values = [float(x) for x in args.resolution.split(",")]
+        resolution = values[0] if len(values) == 1 else values
     prediction = model.predict(
-        spectrum, host=host, candidates=candidates, unit=args.unit, composition=composition
+        spectrum,
+        host=host,
+        candidates=candidates,
+        unit=args.unit,
+        composition=composition,
+        kind=args.kind,
+        resolution=resolution,
     )
     if args.json:
         print(json.dumps(prediction.as_dict(), indent=1))
@@ -236,12 +261,20 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
             args.hosts_file,
             args.n_hosts,
             args.per_host,
+            max_host_sites=args.max_host_sites,
             max_atoms=args.max_atoms,
+            min_percent=args.min_percent,
             workers=args.workers,
             seed=args.seed,
+            force_field=args.force_field,
+            chunk=args.chunk,
+            engine=args.engine,
+            max_percent=args.max_percent,
+            cache_dir=args.cache_dir,
+            first_host=args.first_host,
         )
     elif args.dataset_command == "export":
-        result = dataset.export_dataset(_load_docs([args.store]), args.out)
+        result = dataset.export_store(args.store, args.out, args.engine)
         print(f"{result['spectra']} spectra -> {result['file']}")
     else:
         docs = [dataset.compact(d) if "modes" in d else d for d in _load_docs(args.sources)]
@@ -312,7 +345,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     store_help = "store folder or mongodb:// URI (default: the embedded store in the user data dir)"
-    demo = sub.add_parser("demo", help="simulate doped Si into the embedded store and show it")
+    demo = sub.add_parser(
+        "demo", help="simulate doped Si and GaAs into the embedded store, predict, plot"
+    )
     demo.add_argument("--engine", choices=["direct", "atomate2"], default="direct")
     demo.add_argument("--store", default=None, help=store_help)
     demo.add_argument("--seed", type=int, default=0)
@@ -349,21 +384,45 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print DefectPrediction.as_dict() as JSON"
     )
     pred.add_argument("--plot", default=None, help="save a bar chart to this file")
+    pred.add_argument(
+        "--kind",
+        default="pdos",
+        help="pdos (default), neutron (neutron-weighted DOS) or partial:ELEMENT",
+    )
+    pred.add_argument(
+        "--resolution",
+        default=None,
+        help="instrument FWHM in meV: a number, or polynomial coefficients a0,a1,... in energy",
+    )
+    pred.add_argument(
+        "--clip-negative",
+        action="store_true",
+        help="set negative densities of a measured file (background subtraction) to zero",
+    )
     pred.set_defaults(func=_cmd_predict)
 
     data = sub.add_parser("dataset", help="build, export or describe a training set")
     data_sub = data.add_subparsers(dest="dataset_command", required=True)
     build = data_sub.add_parser("build", help="simulate spectra over the host library (resumable)")
     build.add_argument("--store", required=True, help=store_help)
-    build.add_argument("--hosts-file", default=None)
+    build.add_argument("--hosts-file", default=None, help="phonondb-2018-hosts.jsonl.gz")
     build.add_argument("--n-hosts", type=int, default=100)
     build.add_argument("--per-host", type=int, default=4)
+    build.add_argument("--max-host-sites", type=int, default=6)
     build.add_argument("--max-atoms", type=int, default=96)
+    build.add_argument("--min-percent", type=float, default=2.0)
+    build.add_argument("--max-percent", type=float, default=25.0)
     build.add_argument("--workers", type=int, default=1)
     build.add_argument("--seed", type=int, default=2026)
+    build.add_argument("--force-field", default="CHGNet")
+    build.add_argument("--chunk", type=int, default=5, help="hosts sampled and run at a time")
+    build.add_argument("--engine", default="direct", choices=["direct", "mass-defect", "embedding"])
+    build.add_argument("--cache-dir", default=None, help="host force constants and patches")
+    build.add_argument("--first-host", type=int, default=0, help="start in the shuffled order")
     export = data_sub.add_parser("export", help="write a compact .json.gz and its datasheet")
     export.add_argument("--store", required=True, help=store_help)
-    export.add_argument("--out", required=True)
+    export.add_argument("--out", required=True, help="the .json.gz file to write")
+    export.add_argument("--engine", default=None, help="only documents of this engine")
     stats = data_sub.add_parser("stats", help="describe stored or exported spectra")
     stats.add_argument("sources", nargs="+", help=".json.gz exports or store folders")
     data.set_defaults(func=_cmd_dataset)

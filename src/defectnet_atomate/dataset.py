@@ -41,6 +41,7 @@ __all__ = [
     "compact",
     "datasheet",
     "export_dataset",
+    "export_store",
     "load_dataset",
     "sample_tasks",
 ]
@@ -211,6 +212,40 @@ def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
     dumpfn({"format": EXPORT_FORMAT, "hosts": hosts, "spectra": spectra}, out)
     out.with_name(out.name.replace(".json.gz", ".md")).write_text(datasheet(small, out))
     return {"spectra": len(small), "file": str(out), "bytes": out.stat().st_size}
+
+
+EXPORT_PROPERTIES = [
+    "config_id",
+    "host",
+    "num_sites",
+    "dopants",
+    "dopant_elements",
+    "n_dopants",
+    "settings.engine",
+    "calculator",
+    "imaginary_fraction",
+    "min_frequency",
+    "pdos.frequencies",
+    "pdos.total",
+    "pristine_pdos.frequencies",
+    "pristine_pdos.total",
+]
+"""Fields of stored documents that an export reads (the rest is not loaded)."""
+
+
+def export_store(location: str, out: str | Path, engine: str | None = None) -> dict:
+    """Export a store's documents (optionally of one engine) with :func:`export_dataset`."""
+    from defectnet_atomate.stores import default_store
+
+    criteria = {"settings.engine": engine} if engine else {}
+    with default_store(location) as store:
+        docs = list(store.query(criteria, properties=EXPORT_PROPERTIES))
+    if not docs:
+        raise ValueError(
+            f"No documents{f' of engine {engine!r}' if engine else ''} in {location}; check "
+            "the store location (and the engine name)."
+        )
+    return export_dataset(docs, out)
 
 
 def load_dataset(path: str | Path) -> list[dict]:
