@@ -131,7 +131,7 @@ def _predict_docs(docs: list[dict], figure: str | None) -> None:
         return
     model = DefectQuantifier.from_pretrained()
     print(f"\nPredictions of {model.name} (candidates from the dopant recommender):")
-    predictions = model.predict(docs)
+    predictions = model.predict(docs, explain=bool(figure))
     for doc, prediction in zip(docs, predictions, strict=True):
         truth = ", ".join(f"{d['element']} {d['atomic_percent']:.2f}" for d in doc["dopants"])
         found = (
@@ -221,6 +221,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         composition=composition,
         kind=args.kind,
         resolution=resolution,
+        explain=bool(args.plot),
     )
     if args.json:
         print(json.dumps(prediction.as_dict(), indent=1))
@@ -230,8 +231,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        ax = prediction.plot()
-        ax.figure.savefig(args.plot, dpi=150, bbox_inches="tight")
+        from defectnet_atomate.plotting import plot_report
+
+        plot_report(None, prediction).savefig(args.plot, dpi=150, bbox_inches="tight")
     return 0
 
 
@@ -383,7 +385,11 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument(
         "--json", action="store_true", help="print DefectPrediction.as_dict() as JSON"
     )
-    pred.add_argument("--plot", default=None, help="save a bar chart to this file")
+    pred.add_argument(
+        "--plot",
+        default=None,
+        help="save a figure: the spectrum with where the model looked, and a bar chart",
+    )
     pred.add_argument(
         "--kind",
         default="pdos",

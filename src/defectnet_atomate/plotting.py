@@ -56,12 +56,22 @@ def plot_parity(true: Sequence[float], predicted: Sequence[float], ax: Axes | No
     return ax
 
 
-def plot_report(doc: dict | Any, prediction: DefectPrediction) -> Figure:
-    """Spectra and the predicted concentrations side by side."""
+def plot_report(doc: dict | Any | None, prediction: DefectPrediction) -> Figure:
+    """Spectra and the predicted concentrations side by side.
+
+    With a prediction made with ``explain=True`` the left panel shows the spectra as the
+    model saw them, shaded where the most probable candidates attended; otherwise the
+    document's doped and pristine DOS (``doc`` is then required).
+    """
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5), width_ratios=[2, 1])
-    plot_spectra(doc, left)
+    if prediction.explanation:
+        prediction.plot_attention(left)
+    elif doc is not None:
+        plot_spectra(doc, left)
+    else:
+        raise ValueError("Give the document, or a prediction made with explain=True.")
     prediction.plot(right)
     fig.tight_layout()
     return fig

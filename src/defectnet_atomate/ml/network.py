@@ -90,6 +90,54 @@ class DefectNet(nn.Module):
         self.presence = nn.Linear(w, 1)
         self.concentration = nn.Linear(w, 2)
 
+    def _queries_and_tokens(
+        self,
+        spectra: torch.Tensor,
+        log_scale: torch.Tensor,
+        host_z: torch.Tensor,
+        host_frac: torch.Tensor,
+        cand_z: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        b, _, n = spectra.shape
+        grid = torch.linspace(0, 1, n, device=spectra.device).expand(b, 1, n)
+        tokens = self.encoder(torch.cat([spectra, grid], dim=1)).transpose(1, 2)
+        tokens = tokens + self.position
+        host = (self.elements(host_z) * host_frac.unsqueeze(-1)).sum(1)
+        film = self.host_mlp(torch.cat([host, (log_scale - 2.5).unsqueeze(-1)], dim=-1))
+        gamma, beta = film.chunk(2, dim=-1)
+        tokens = tokens * (1 + gamma.unsqueeze(1)) + beta.unsqueeze(1)
+        desc = self.elements.descriptors[:, :6]
+        host_desc = (desc[host_z.clamp(min=0)] * host_frac.unsqueeze(-1)).sum(1)
+        relative = desc[cand_z.clamp(min=0)] - host_desc.unsqueeze(1)
+        relative = relative * (cand_z >= 0).unsqueeze(-1)
+        queries = self.elements(cand_z) + host.unsqueeze(1) + self.relative(relative)
+        return queries, tokens
+
+    def attention(
+        self,
+        spectra: torch.Tensor,
+        log_scale: torch.Tensor,
+        host_z: torch.Tensor,
+        host_frac: torch.Tensor,
+        cand_z: torch.Tensor,
+    ) -> torch.Tensor:
+        """Where each candidate looked: last decoder layer's cross-attention, ``(B, K, T)``.
+
+        Averaged over heads; token ``t`` covers bins ``2t`` and ``2t + 1`` of the input.
+        """
+        queries, tokens = self._queries_and_tokens(spectra, log_scale, host_z, host_frac, cand_z)
+        pad = cand_z < 0
+        x = queries
+        layers = list(self.decoder.layers)
+        for layer in layers[:-1]:
+            x = layer(x, tokens, tgt_key_padding_mask=pad)
+        last = layers[-1]
+        x = last.norm1(x + last._sa_block(x, None, pad))
+        _, weights = last.multihead_attn(
+            x, tokens, tokens, need_weights=True, average_attn_weights=True
+        )
+        return weights
+
     def forward(
         self,
         spectra: torch.Tensor,
@@ -116,19 +164,7 @@ class DefectNet(nn.Module):
         tuple of torch.Tensor
             Presence logits, means of ln(at.%) and their log-variances, each ``(B, K)``.
         """
-        b, _, n = spectra.shape
-        grid = torch.linspace(0, 1, n, device=spectra.device).expand(b, 1, n)
-        tokens = self.encoder(torch.cat([spectra, grid], dim=1)).transpose(1, 2)
-        tokens = tokens + self.position
-        host = (self.elements(host_z) * host_frac.unsqueeze(-1)).sum(1)
-        film = self.host_mlp(torch.cat([host, (log_scale - 2.5).unsqueeze(-1)], dim=-1))
-        gamma, beta = film.chunk(2, dim=-1)
-        tokens = tokens * (1 + gamma.unsqueeze(1)) + beta.unsqueeze(1)
-        desc = self.elements.descriptors[:, :6]
-        host_desc = (desc[host_z.clamp(min=0)] * host_frac.unsqueeze(-1)).sum(1)
-        relative = desc[cand_z.clamp(min=0)] - host_desc.unsqueeze(1)
-        relative = relative * (cand_z >= 0).unsqueeze(-1)
-        queries = self.elements(cand_z) + host.unsqueeze(1) + self.relative(relative)
+        queries, tokens = self._queries_and_tokens(spectra, log_scale, host_z, host_frac, cand_z)
         pad = cand_z < 0
         out = self.norm(self.decoder(queries, tokens, tgt_key_padding_mask=pad))
         logits = self.presence(out).squeeze(-1)

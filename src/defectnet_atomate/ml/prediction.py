@@ -56,6 +56,11 @@ class DefectPrediction(MSONable):
         Probability at which a candidate counts as present.
     warnings
         Anything the user should know about this prediction.
+    explanation
+        With ``predict(..., explain=True)``: what the model saw and where it looked,
+        ``{"frequencies": [...], "doped": [...], "pristine": [...], "attention": {element:
+        [...]}}`` on the model's frequency grid (THz; spectra in states/THz per unit area;
+        attention of each candidate sums to 1 over the grid).
     """
 
     dopants: list[DopantEstimate]
@@ -63,6 +68,7 @@ class DefectPrediction(MSONable):
     model: str | None = None
     threshold: float = 0.5
     warnings: list[str] = field(default_factory=list)
+    explanation: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.dopants = sorted(
@@ -88,6 +94,7 @@ class DefectPrediction(MSONable):
             "model": self.model,
             "threshold": self.threshold,
             "warnings": list(self.warnings),
+            **({"explanation": self.explanation} if self.explanation else {}),
         }
 
     @classmethod
@@ -130,4 +137,39 @@ class DefectPrediction(MSONable):
             ax.text(i, 0, f"p={d.probability:.2f}", ha="center", va="bottom", fontsize=7)
         ax.set_ylabel("concentration (at.%)")
         ax.set_title(self.host_formula or "prediction")
+        return ax
+
+    def plot_attention(self, ax: Axes | None = None, top: int = 2) -> Axes:
+        """Doped vs pristine spectrum as the model saw it, shaded where candidates looked.
+
+        Needs ``predict(..., explain=True)``. The ``top`` most probable candidates are
+        shaded (darker: more attention of that candidate's query in the last layer).
+        """
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        if not self.explanation:
+            raise ValueError("No explanation stored; predict with explain=True to plot it.")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        e = self.explanation
+        f = np.asarray(e["frequencies"])
+        ax.plot(f, e["pristine"], color="0.5", lw=1, label="pristine host")
+        ax.plot(f, e["doped"], color="C0", lw=1.2, label="spectrum")
+        peak = max(max(e["doped"]), max(e["pristine"]))
+        for i, d in enumerate(self.dopants[:top]):
+            weights = np.asarray(e["attention"][d.element])
+            ax.fill_between(
+                f,
+                0,
+                peak * weights / max(weights.max(), 1e-12),
+                color=f"C{i + 1}",
+                alpha=0.25,
+                step="mid",
+                label=f"{d.element} attention (p={d.probability:.2f})",
+            )
+        ax.set_xlabel("frequency (THz)")
+        ax.set_ylabel("DOS (unit area)")
+        ax.set_xlim(left=0)
+        ax.legend(fontsize=7)
         return ax

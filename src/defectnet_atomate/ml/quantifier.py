@@ -95,6 +95,25 @@ def _spectrum_of_kind(dos: Any, kind: str, source: str) -> Spectrum:
     return Spectrum(dos.frequencies, values, "THz", f"{source} ({kind})")
 
 
+def _explanation(features: Any, weights: np.ndarray) -> dict[str, Any]:
+    """Spectra and attention of one prediction on the model's grid, in THz."""
+    from defectnet_atomate.ml.featurize import N_BINS, X_MAX
+
+    scale = float(np.exp(features.log_scale))
+    per_thz = 1.0 / scale  # the binned spectra are per unit of relative frequency
+    tokens = weights.shape[-1]
+    centres = (np.arange(tokens) + 0.5) * X_MAX / tokens * scale
+    pairs = features.spectra[:2].reshape(2, tokens, N_BINS // tokens).mean(axis=2) * per_thz
+    return {
+        "frequencies": np.round(centres, 4).tolist(),
+        "doped": np.round(pairs[0], 6).tolist(),
+        "pristine": np.round(pairs[1], 6).tolist(),
+        "attention": {
+            el: np.round(weights[j], 6).tolist() for j, el in enumerate(features.candidates)
+        },
+    }
+
+
 def _structure_key(structure: Structure) -> str:
     payload = json.dumps(
         {
@@ -463,6 +482,7 @@ class DefectQuantifier(MSONable):
         batch_size: int = 64,
         kind: str = "pdos",
         resolution: Any = None,
+        explain: bool = False,
     ) -> DefectPrediction | list[DefectPrediction]:
         """Estimate which candidates are present and at what concentration.
 
@@ -497,6 +517,10 @@ class DefectQuantifier(MSONable):
             coefficients in energy (meV) or a function of energy (see
             :func:`~defectnet_atomate.measurement.apply_resolution`). A simulated reference
             is broadened alike; a reference you pass is used as it is.
+        explain
+            Also return where each candidate looked (the last layer's cross-attention
+            over frequency) and the spectra as the model saw them, in
+            ``DefectPrediction.explanation`` (plot with ``plot_attention``).
 
         Returns
         -------
@@ -516,13 +540,15 @@ class DefectQuantifier(MSONable):
         with torch.no_grad():
             for start in range(0, len(feats), batch_size):
                 chunk = feats[start : start + batch_size]
-                logits, mu, log_var = self.network(
+                inputs = (
                     torch.as_tensor(np.stack([f.spectra for f in chunk])),
                     torch.as_tensor([f.log_scale for f in chunk], dtype=torch.float32),
                     torch.as_tensor(np.stack([f.host_z for f in chunk])),
                     torch.as_tensor(np.stack([f.host_frac for f in chunk])),
                     torch.as_tensor(np.stack([f.cand_z for f in chunk])),
                 )
+                logits, mu, log_var = self.network(*inputs)
+                weights = self.network.attention(*inputs).numpy() if explain else None
                 probs = torch.sigmoid(logits).numpy()
                 conc = torch.exp(mu).numpy()
                 sigma = torch.exp(0.5 * log_var).numpy() * self.sigma_scale
@@ -537,7 +563,12 @@ class DefectQuantifier(MSONable):
                         for j, el in enumerate(f.candidates)
                     ]
                     formula = resolved[start + i][4]
-                    out.append(DefectPrediction(estimates, formula, self.name, self.threshold))
+                    explanation = _explanation(f, weights[i]) if weights is not None else None
+                    out.append(
+                        DefectPrediction(
+                            estimates, formula, self.name, self.threshold, [], explanation
+                        )
+                    )
         return out if batch else out[0]
 
     # ------------------------------------------------------------------ training
