@@ -89,28 +89,30 @@ class EmbeddingSettings(MSONable):
 
     def phonon_settings(self) -> PhononSettings:
         """Return the settings as recorded in documents."""
-        if not self.patches:
-            return PhononSettings(
-                engine="mass-defect",
-                displacement=self.displacement,
-                plus_minus=True,
-                symmetrize_force_constants=True,
-                relax_cell=False,
-                fmax=self.fmax,
-                mesh_length=self.mesh_length,
-                sigma=self.sigma,
-                grid_step=self.grid_step,
-                approximations=[
-                    "mass-defect model: the host's force constants everywhere, dopant masses "
-                    "on their sites (no change of bonding around a dopant)",
-                    "host lattice and positions kept (no relaxation around dopants)",
-                    f"host force constants from a {self.patch_atoms}+ atom host cell",
-                    f"q-mesh of phonopy length {self.mesh_length} A on the supercell (Gamma only "
-                    "for cells longer than that), as in the direct engine",
-                ],
-            )
+        mesh = (
+            f"q-mesh of phonopy length {self.mesh_length} A on the supercell (Gamma only for "
+            "cells longer than that), as in the direct engine"
+        )
+        if self.patches:
+            engine = "embedding"
+            approximations = [
+                f"host force constants + single-dopant patches (rows within {self.cutoff} A, "
+                f"computed in a {self.patch_atoms}+ atom host cell)",
+                f"dopants at least {self.min_separation} A apart; patches add independently",
+                "host lattice kept; positions relaxed only inside each patch cell",
+                mesh,
+            ]
+        else:
+            engine = "mass-defect"
+            approximations = [
+                "mass-defect model: the host's force constants everywhere, dopant masses on "
+                "their sites (no change of bonding around a dopant)",
+                "host lattice and positions kept (no relaxation around dopants)",
+                f"host force constants from a {self.patch_atoms}+ atom host cell",
+                mesh,
+            ]
         return PhononSettings(
-            engine="embedding",
+            engine=engine,
             displacement=self.displacement,
             plus_minus=True,
             symmetrize_force_constants=True,
@@ -119,14 +121,7 @@ class EmbeddingSettings(MSONable):
             mesh_length=self.mesh_length,
             sigma=self.sigma,
             grid_step=self.grid_step,
-            approximations=[
-                f"host force constants + single-dopant patches (rows within {self.cutoff} A, "
-                f"computed in a {self.patch_atoms}+ atom host cell)",
-                f"dopants at least {self.min_separation} A apart; patches add independently",
-                "host lattice kept; positions relaxed only inside each patch cell",
-                f"q-mesh of phonopy length {self.mesh_length} A on the supercell (Gamma only "
-                "for cells longer than that), as in the direct engine",
-            ],
+            approximations=approximations,
         )
 
 
