@@ -113,3 +113,17 @@ def test_dataset_export_filters_by_engine(tmp_path, capsys, si_docs):
     assert len(load_dataset(out)) == 3 and out.with_name("set.md").is_file()
     assert main([*args, "--engine", "mass-defect"]) == 1
     assert "No documents of engine 'mass-defect'" in capsys.readouterr().err
+
+
+def test_dataset_build_writes_jobflow_flows(tmp_path, capsys, test_dir):
+    from jobflow import Flow
+    from monty.serialization import loadfn
+
+    out = tmp_path / "flows.json"
+    hosts = str(test_dir / "hosts-subset.jsonl.gz")
+    args = ["dataset", "build", "--hosts-file", hosts, "--n-hosts", "2", "--per-host", "2"]
+    assert main([*args, "--max-atoms", "64", "--flows", str(out)]) == 0
+    assert "flows" in capsys.readouterr().out
+    flows = loadfn(out)
+    assert len(flows) == 2 and all(isinstance(f, Flow) for f in flows)
+    assert sum(len(f.jobs) for f in flows) == 4

@@ -70,3 +70,30 @@ def test_load_dataset_refuses_other_files(tmp_path):
     dumpfn({"hello": 1}, tmp_path / "x.json.gz")
     with pytest.raises(ValueError, match="export_dataset"):
         load_dataset(tmp_path / "x.json.gz")
+
+
+def test_campaign_flows_run_the_same_requests_as_the_local_runner(test_dir, memory_jobstore):
+    """One flow per host, one job per request: the cluster form of build_campaign."""
+    from jobflow import run_locally
+
+    from defectnet_atomate.dataset import _campaign_tasks, campaign_flows
+
+    hosts = str(test_dir / "hosts-subset.jsonl.gz")
+    kwargs = {"n_hosts": 3, "per_host": 2, "max_atoms": 64, "seed": 5, "chunk": 3}
+    flows = campaign_flows(hosts, engine="mass-defect", **kwargs)
+    tasks = next(_campaign_tasks(hosts, 3, 2, 6, 64, 2.0, 25.0, 5, 3, 0, search_range=1))
+    assert sum(len(f.jobs) for f in flows) == len(tasks) > 0
+    assert len(flows) == len({t.host_id for t in tasks})
+    first = next(f for f in flows if f.name.startswith(f"campaign {tasks[0].host_id}"))
+    responses = run_locally(first, store=memory_jobstore, ensure_success=True, log=False)
+    docs = [r[1].output for r in responses.values()]
+    docs = [d for d in docs if hasattr(d, "config_id")]
+    ours = [t for t in tasks if t.host_id == tasks[0].host_id]
+    assert len(docs) == len(ours)
+    assert {d.settings.engine for d in docs} == {"mass-defect"}
+    assert sorted(tuple(d.dopant_elements) for d in docs) == sorted(
+        tuple(sorted(x.element for x in t.dopings)) for t in ours
+    )
+    assert sorted(d.seed for d in docs) == sorted(t.seed for t in ours)
+    with pytest.raises(ValueError, match="Unknown engine"):
+        campaign_flows(hosts, engine="dft", **kwargs)

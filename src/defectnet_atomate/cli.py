@@ -257,7 +257,28 @@ def _load_docs(sources: Sequence[str]) -> list[dict]:
 def _cmd_dataset(args: argparse.Namespace) -> int:
     from defectnet_atomate import dataset
 
-    if args.dataset_command == "build":
+    if args.dataset_command == "build" and args.flows:
+        from monty.serialization import dumpfn
+
+        flows = dataset.campaign_flows(
+            args.hosts_file,
+            args.n_hosts,
+            args.per_host,
+            max_host_sites=args.max_host_sites,
+            max_atoms=args.max_atoms,
+            min_percent=args.min_percent,
+            max_percent=args.max_percent,
+            seed=args.seed,
+            chunk=args.chunk,
+            engine=args.engine,
+            force_field=args.force_field,
+            first_host=args.first_host,
+            cache_dir=args.cache_dir,
+        )
+        dumpfn(flows, args.flows)
+        n_jobs = sum(len(f.jobs) for f in flows)
+        print(f"{len(flows)} flows ({n_jobs} jobs) -> {args.flows}; submit with jobflow-remote")
+    elif args.dataset_command == "build":
         dataset.build_campaign(
             args.store,
             args.hosts_file,
@@ -410,7 +431,7 @@ def _parser() -> argparse.ArgumentParser:
     data = sub.add_parser("dataset", help="build, export or describe a training set")
     data_sub = data.add_subparsers(dest="dataset_command", required=True)
     build = data_sub.add_parser("build", help="simulate spectra over the host library (resumable)")
-    build.add_argument("--store", required=True, help=store_help)
+    build.add_argument("--store", default=None, help=store_help)
     build.add_argument("--hosts-file", default=None, help="phonondb-2018-hosts.jsonl.gz")
     build.add_argument("--n-hosts", type=int, default=100)
     build.add_argument("--per-host", type=int, default=4)
@@ -425,6 +446,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--engine", default="direct", choices=["direct", "mass-defect", "embedding"])
     build.add_argument("--cache-dir", default=None, help="host force constants and patches")
     build.add_argument("--first-host", type=int, default=0, help="start in the shuffled order")
+    build.add_argument(
+        "--flows",
+        default=None,
+        help="write the campaign as jobflow flows to this JSON file instead of running it "
+        "(for jobflow-remote or FireWorks on a cluster; --store is then not used)",
+    )
     export = data_sub.add_parser("export", help="write a compact .json.gz and its datasheet")
     export.add_argument("--store", required=True, help=store_help)
     export.add_argument("--out", required=True, help="the .json.gz file to write")

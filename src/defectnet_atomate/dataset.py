@@ -33,10 +33,13 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
 
+    from jobflow import Flow
+
     from defectnet_atomate.hosts import HostEntry
 
 __all__ = [
     "build_campaign",
+    "campaign_flows",
     "candidate_dopants",
     "compact",
     "datasheet",
@@ -327,6 +330,105 @@ def datasheet(docs: list[dict], out: Path) -> str:
 ENGINES = ("direct", "mass-defect", "embedding")
 
 
+def _campaign_tasks(
+    hosts_file: str | None,
+    n_hosts: int,
+    per_host: int,
+    max_host_sites: int,
+    max_atoms: int,
+    min_percent: float,
+    max_percent: float,
+    seed: int,
+    chunk: int,
+    first_host: int,
+    search_range: int,
+) -> Iterator[list[DopingTask]]:
+    """Yield the campaign's requests, one list per chunk of hosts (the same everywhere)."""
+    from defectnet_atomate.hosts import iter_hosts
+
+    hosts = list(iter_hosts(hosts_file, semiconductors_only=True, max_sites=max_host_sites))
+    order = np.random.default_rng(seed).permutation(len(hosts))
+    chosen = [hosts[i] for i in order]
+    stop = min(first_host + n_hosts, len(chosen))
+    for start in range(first_host, stop, chunk):
+        yield list(
+            sample_tasks(
+                chosen[start : min(start + chunk, stop)],
+                per_host=per_host,
+                seed=seed + start,
+                max_atoms=max_atoms,
+                min_percent=min_percent,
+                max_percent=max_percent,
+                search_range=search_range,
+            )
+        )
+
+
+def campaign_flows(
+    hosts_file: str | None = None,
+    n_hosts: int = 100,
+    per_host: int = 4,
+    max_host_sites: int = 6,
+    max_atoms: int = 96,
+    min_percent: float = 2.0,
+    max_percent: float = 25.0,
+    seed: int = 2026,
+    chunk: int = 5,
+    engine: str = "direct",
+    force_field: str = "CHGNet",
+    first_host: int = 0,
+    cache_dir: str | None = None,
+) -> list[Flow]:
+    """Return the campaign of :func:`build_campaign` as jobflow flows, one per host.
+
+    The same requests (seeds, supercells) as the local runner, for a cluster: submit the
+    flows with jobflow-remote or FireWorks into a MongoDB ``JobStore``, then gather the
+    documents with :class:`~defectnet_atomate.builders.DefectPhononBuilder`. Each request
+    is one :class:`~defectnet_atomate.flows.DefectPhononMaker` job with ``engine``.
+
+    Returns
+    -------
+    list of jobflow.Flow
+        One flow per host (named after it), each with one job per request.
+    """
+    from jobflow import Flow
+
+    from defectnet_atomate.flows import DefectPhononMaker
+
+    if engine not in ENGINES:
+        raise ValueError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
+    search_range = 1 if engine == "mass-defect" else 2
+    flows = []
+    for tasks in _campaign_tasks(
+        hosts_file,
+        n_hosts,
+        per_host,
+        max_host_sites,
+        max_atoms,
+        min_percent,
+        max_percent,
+        seed,
+        chunk,
+        first_host,
+        search_range,
+    ):
+        by_host: dict[str, list[Flow]] = {}
+        for task in tasks:
+            maker = DefectPhononMaker(
+                name=f"campaign {task.host_id}",
+                engine=engine,
+                force_field=force_field,
+                seed=task.seed,
+                max_atoms=max_atoms,
+                search_range=search_range,
+                cache_dir=cache_dir,
+            )
+            flow = maker.make(task.host, [task.dopings], host_id=task.host_id)
+            by_host.setdefault(str(task.host_id), []).append(flow)
+        flows += [Flow(f, name=f"campaign {h} ({engine})") for h, f in by_host.items()]
+    return flows
+
+
 def build_campaign(
     store_location: str,
     hosts_file: str | None = None,
@@ -359,7 +461,6 @@ def build_campaign(
     patches; dilute cells only).
     """
     from defectnet_atomate.batch import run_batch
-    from defectnet_atomate.hosts import iter_hosts
     from defectnet_atomate.phonons.direct import DirectSettings
     from defectnet_atomate.phonons.embedding import EmbeddingSettings
     from defectnet_atomate.stores import default_store, open_store
@@ -376,22 +477,23 @@ def build_campaign(
     supercell_kwargs: dict = {"max_atoms": max_atoms}
     if search_range != 2:
         supercell_kwargs["search_range"] = search_range
-    hosts = list(iter_hosts(hosts_file, semiconductors_only=True, max_sites=max_host_sites))
-    order = np.random.default_rng(seed).permutation(len(hosts))
-    chosen = [hosts[i] for i in order]
-    print(f"hosts {first_host}-{first_host + n_hosts} of {len(hosts)} ({engine})", flush=True)
-    for start in range(first_host, min(first_host + n_hosts, len(chosen)), chunk):
-        tasks = list(
-            sample_tasks(
-                chosen[start : start + chunk],
-                per_host=per_host,
-                seed=seed + start,
-                max_atoms=max_atoms,
-                min_percent=min_percent,
-                max_percent=max_percent,
-                search_range=search_range,
-            )
+    print(f"hosts {first_host}-{first_host + n_hosts} ({engine})", flush=True)
+    for k, tasks in enumerate(
+        _campaign_tasks(
+            hosts_file,
+            n_hosts,
+            per_host,
+            max_host_sites,
+            max_atoms,
+            min_percent,
+            max_percent,
+            seed,
+            chunk,
+            first_host,
+            search_range,
         )
+    ):
+        start = first_host + k * chunk
         summary = run_batch(
             tasks,
             default_store(store_location),

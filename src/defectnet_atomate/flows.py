@@ -66,8 +66,10 @@ class DefectPhononMaker(Maker):
         kept loaded (about 15x faster, same physics; see
         :mod:`defectnet_atomate.phonons.direct`). ``"embedding"``: host force constants
         plus cached dopant patches, for large dilute cells
-        (:mod:`defectnet_atomate.phonons.embedding`). ``"auto"``: embedding when every
-        dopant is at most 1.5 at.% (and can be placed far enough apart), else direct.
+        (:mod:`defectnet_atomate.phonons.embedding`). ``"mass-defect"``: the host's force
+        constants with dopant masses (no patches; the cheap fidelity level of training
+        sets). ``"auto"``: embedding when every dopant is at most 1.5 at.% (and can be
+        placed far enough apart), else direct.
     force_field
         atomate2 force-field name (``"CHGNet"``, ``"SevenNet"``, ...).
     embedding_settings
@@ -91,6 +93,13 @@ class DefectPhononMaker(Maker):
         smallest near-cubic one (requests it cannot realise are refused).
     calculator_kwargs
         Passed to the force field's calculator.
+    search_range
+        Supercell shape search range (2: ASE's; 1: faster, for sampling large cells; see
+        :func:`~defectnet_atomate.doping.make_doped_supercell`).
+    cache_dir
+        Folder where the embedding and mass-defect engines keep host force constants and
+        dopant patches between jobs (on a cluster: a shared filesystem); ``None``: each
+        job computes what it needs.
 
     Examples
     --------
@@ -101,7 +110,7 @@ class DefectPhononMaker(Maker):
     """
 
     name: str = "defect phonon"
-    engine: Literal["atomate2", "direct", "embedding", "auto"] = "atomate2"
+    engine: Literal["atomate2", "direct", "embedding", "mass-defect", "auto"] = "atomate2"
     force_field: str = "CHGNet"
     settings: DirectSettings = field(default_factory=DirectSettings)
     embedding_settings: EmbeddingSettings = field(default_factory=EmbeddingSettings)
@@ -111,6 +120,8 @@ class DefectPhononMaker(Maker):
     max_atoms: int = 600
     supercell_matrix: list[list[int]] | None = None
     calculator_kwargs: dict = field(default_factory=dict)
+    cache_dir: str | None = None
+    search_range: int = 2
 
     def make(
         self,
@@ -147,7 +158,7 @@ class DefectPhononMaker(Maker):
                 make_doped_supercell(
                     structure, dopings_i, seed=self.seed + i, **self.supercell_kwargs
                 )
-        if self.engine in ("direct", "embedding", "auto"):
+        if self.engine in ("direct", "embedding", "mass-defect", "auto"):
             if self.phonon_maker is not None:
                 raise ValueError("phonon_maker is only used by engine='atomate2'.")
             jobs = []
@@ -162,13 +173,15 @@ class DefectPhononMaker(Maker):
                     embedding_settings=self.embedding_settings,
                     host_id=host_id,
                     supercell_kwargs=self.supercell_kwargs,
+                    cache_dir=self.cache_dir,
                 )
                 j.name = f"{self.name} {self.engine} {i}"
                 jobs.append(j)
             return Flow(jobs, output=[j.output for j in jobs], name=self.name)
         if self.engine != "atomate2":
             raise ValueError(
-                f"Unknown engine {self.engine!r}; use 'atomate2', 'direct', 'embedding' or 'auto'."
+                f"Unknown engine {self.engine!r}; use 'atomate2', 'direct', 'embedding', "
+                "'mass-defect' or 'auto'."
             )
         jobs = []
         host = structure
@@ -190,6 +203,7 @@ class DefectPhononMaker(Maker):
             "rel_tolerance": self.rel_tolerance,
             "max_atoms": self.max_atoms,
             "supercell_matrix": self.supercell_matrix,
+            "search_range": self.search_range,
         }
 
     def atomate2_phonon_maker(self, relax: bool = True) -> BasePhononMaker:

@@ -181,13 +181,18 @@ def run_engine(
     embedding_settings: EmbeddingSettings | None = None,
     host_id: str | None = None,
     supercell_kwargs: dict | None = None,
+    cache_dir: str | None = None,
 ) -> DefectPhononDoc:
     """One doped supercell through a fast engine (potential kept loaded per process).
 
-    ``engine`` is ``"direct"``, ``"embedding"`` or ``"auto"``: embedding when every dopant
-    is at most :data:`DILUTE_LIMIT` at.%, handing over to the direct engine when dopants
-    cannot be placed as far apart as the embedding engine has been validated for.
+    ``engine`` is ``"direct"``, ``"embedding"``, ``"mass-defect"`` (the embedding engine
+    without patches) or ``"auto"``: embedding when every dopant is at most
+    :data:`DILUTE_LIMIT` at.%, handing over to the direct engine when dopants cannot be
+    placed as far apart as the embedding engine has been validated for. ``cache_dir``
+    keeps the embedding engine's host force constants and patches between jobs.
     """
+    from dataclasses import replace
+
     from defectnet_atomate.phonons.direct import DirectEngine
     from defectnet_atomate.phonons.embedding import EmbeddingEngine, SeparationError
 
@@ -195,14 +200,15 @@ def run_engine(
     kwargs = dict(supercell_kwargs or {})
     dilute = max(d.atomic_percent for d in dopings) <= DILUTE_LIMIT
     doc = None
-    if engine == "embedding" or (engine == "auto" and dilute):
-        embedder = EmbeddingEngine(
-            force_field=force_field, settings=embedding_settings or EmbeddingSettings()
-        )
+    if engine in ("embedding", "mass-defect") or (engine == "auto" and dilute):
+        chosen = embedding_settings or EmbeddingSettings()
+        if engine == "mass-defect":
+            chosen = replace(chosen, patches=False)
+        embedder = EmbeddingEngine(force_field=force_field, settings=chosen, cache_dir=cache_dir)
         try:
             doc = embedder.run(host, dopings, seed=seed, host_id=host_id, **kwargs)
         except SeparationError:
-            if engine == "embedding":
+            if engine != "auto":
                 raise
     if doc is None:
         direct = DirectEngine(force_field=force_field, settings=settings)
