@@ -35,9 +35,13 @@ from defectnet_atomate.measurement import apply_resolution
 from defectnet_atomate.spectra import Spectrum
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from numpy.typing import NDArray
 
-__all__ = ["MeasurementAugmentation"]
+    from defectnet_atomate.ml.training import Example
+
+__all__ = ["MeasurementAugmentation", "measured_like_examples"]
 
 
 @dataclass
@@ -149,6 +153,27 @@ class MeasurementAugmentation(MSONable):
             d = d + noise * np.sqrt(peak * np.clip(d, 0, None)) * gen.standard_normal(d.size)
         d = np.clip(d, 0, None)
         return Spectrum(grid, d, "THz", source=f"distorted {spectrum.source}")
+
+
+def measured_like_examples(examples: Sequence[Example], seed: int = 7) -> list[Example]:
+    """Return copies of examples turned into measurement-like spectra (a seeded draw).
+
+    Every doped spectrum is distorted (``MeasurementAugmentation(probability=1)``); its
+    reference is broadened alike half of the time. A pristine example keeps its clean
+    reference, so that it stands for a measured pristine sample against a simulated
+    reference. Used to measure robustness on held-out hosts.
+    """
+    from dataclasses import replace
+
+    augment = MeasurementAugmentation(probability=1.0)
+    rng = np.random.default_rng(seed)
+    out = []
+    for e in examples:
+        doped, pristine = augment(e.doped, e.pristine, rng)
+        if not e.truth:
+            pristine = e.pristine
+        out.append(replace(e, doped=doped, pristine=pristine, _features=None))
+    return out
 
 
 def _self_convolution(d: NDArray[np.float64], step: float) -> NDArray[np.float64]:

@@ -276,7 +276,7 @@ def train_network(
             loss.backward()
             nn.utils.clip_grad_norm_(params, 5.0)
             optimiser.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         scheduler.step()
         history["train_loss"].append(float(np.mean(losses)))
         if val_sets is not None:
