@@ -122,13 +122,30 @@ def _model(lines: list[str]) -> None:
     lines += [
         "## Shipped model: held-out accuracy",
         "",
-        "Script: `python scripts/train_pretrained.py` (writes the model and this file)",
+        "Script: `python scripts/train_pretrained.py [--ship]` (writes the model and this file)",
         "",
     ]
-    if r is None:
+    if r is None or "direct_unseen_hosts" not in r:
         lines += ["Not run yet.", ""]
         return
-    lines += ["```json", json.dumps(r, indent=1), "```", ""]
+    lines += [
+        f"Model `{r['model']}` (shipped: {r['shipped']}; recipe {r['recipe']}; measurement-like "
+        f"augmentation {'on' if r['augmentation'] else 'off'}), trained on {r['n_direct']} direct "
+        f"and {r['n_mass_defect']} mass-defect spectra of {r['n_hosts']} hosts. Test hosts, never "
+        f"seen in training: {', '.join(r['test_hosts'])}.",
+        "",
+        *METRIC_HEADER,
+        _metric_row("direct spectra of unseen hosts", r["direct_unseen_hosts"]),
+        _metric_row("mass-defect spectra of unseen hosts", r["mass_defect_unseen_hosts"]),
+        _metric_row("measured-like spectra of unseen hosts", r.get("measured_like_unseen_hosts")),
+        "",
+        "Direct spectra of unseen hosts, in full (by concentration bin and number of dopants):",
+        "",
+        "```json",
+        json.dumps(r["direct_unseen_hosts"], indent=1),
+        "```",
+        "",
+    ]
 
 
 def _fmt(x: object, digits: int = 3) -> str:
