@@ -312,3 +312,18 @@ def test_resolution_broadens_a_simulated_reference(trained, si_docs):
     assert broad.densities.max() < 0.9 * sharp.densities.max()
     area = np.trapezoid(broad.densities, broad.frequencies)
     assert area == pytest.approx(np.trapezoid(sharp.densities, sharp.frequencies), rel=0.01)
+
+
+def test_metrics_break_down_by_element_and_host_family(trained, split):
+    from defectnet_atomate.ml.training import host_family
+
+    assert host_family({"Zn": 0.5, "O": 0.5}) == "oxide"
+    assert host_family({"Cs": 0.5, "I": 0.5}) == "halide"
+    assert host_family({"Si": 1.0}) == "other"
+    q, _, _ = trained
+    metrics = q.evaluate(split[2])
+    n = sum(v["n"] for v in metrics["by_element"].values())
+    assert n == metrics["n_dopants_total"]
+    assert all(0 <= v["recall"] <= 1 for v in metrics["by_element"].values())
+    families = metrics["by_host_family"]
+    assert sum(v["n_dopants"] for v in families.values()) == n

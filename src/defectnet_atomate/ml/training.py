@@ -345,14 +345,19 @@ def evaluate_network(
     tp = fp = fn = 0
     pristine_total = pristine_flagged = 0
     rows = []  # (true, predicted, n_dopants, within_sigma)
+    # per dopant element: [found, missed, abs errors]; per host family: [tp, fp, fn]
+    elements: dict[str, list] = {}
+    families: dict[str, list[int]] = {}
     for i, (e, cands) in enumerate(zip(examples, sets, strict=True)):
         flagged = False
+        family = families.setdefault(host_family(e.composition), [0, 0, 0])
         for j, el in enumerate(cands):
             yes = probs[i, j] >= threshold
             flagged |= bool(yes)
             if el in e.truth:
                 tp += int(yes)
                 fn += int(not yes)
+                family[0 if yes else 2] += 1
                 err = abs(math.log(concs[i, j]) - math.log(e.truth[el]))
                 rows.append(
                     (
@@ -362,8 +367,12 @@ def evaluate_network(
                         err <= sigma_scale * sigmas[i, j],
                     )
                 )
+                stats = elements.setdefault(el, [0, 0, []])
+                stats[0 if yes else 1] += 1
+                stats[2].append(abs(float(concs[i, j]) - e.truth[el]))
             else:
                 fp += int(yes)
+                family[1] += int(yes)
         if not e.truth:
             pristine_total += 1
             pristine_flagged += int(flagged)
@@ -406,7 +415,43 @@ def evaluate_network(
             }
             for k in range(1, 7)
         }
+        metrics["by_element"] = {
+            el: {
+                "n": v[0] + v[1],
+                "recall": v[0] / (v[0] + v[1]),
+                "mae_at_percent": float(np.mean(v[2])),
+            }
+            for el, v in sorted(elements.items())
+        }
+    metrics["by_host_family"] = {
+        name: {"n_dopants": v[0] + v[2], "f1": _f1(*v)} for name, v in sorted(families.items())
+    }
     return metrics
+
+
+FAMILIES = (
+    ("halide", {"F", "Cl", "Br", "I"}),
+    ("oxide", {"O"}),
+    ("chalcogenide", {"S", "Se", "Te"}),
+    ("pnictide", {"N", "P", "As", "Sb", "Bi"}),
+    ("hydride", {"H"}),
+)
+"""Host families of the metrics, by anion (the first match in this order)."""
+
+
+def host_family(composition: dict[str, float]) -> str:
+    """Family of a host from its elements: halide, oxide, ..., or "other" (e.g. Si, SiC)."""
+    present = set(composition)
+    for name, anions in FAMILIES:
+        if present & anions:
+            return name
+    return "other"
+
+
+def _f1(tp: int, fp: int, fn: int) -> float | None:
+    if tp + fp + fn == 0:
+        return None
+    return 2 * tp / (2 * tp + fp + fn)
 
 
 def _mean(values: np.ndarray) -> float | None:
