@@ -7,7 +7,7 @@ python scripts/build_dataset.py --store scratch/dataset-md --engine mass-defect 
     --per-host 30 --min-percent 0.2 --max-atoms 600 --chunk 20 --cache-dir scratch/fc-cache
 
 Rerunning the same command skips every request the store already holds; the seeds make
-the requests identical on every machine (``defectnet_atomate.dataset.build_campaign``).
+the requests identical on every machine (``defectnet_atomate.dataset.Campaign``).
 """
 
 from __future__ import annotations

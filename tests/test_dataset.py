@@ -73,15 +73,16 @@ def test_load_dataset_refuses_other_files(tmp_path):
 
 
 def test_campaign_flows_run_the_same_requests_as_the_local_runner(test_dir, memory_jobstore):
-    """One flow per host, one job per request: the cluster form of build_campaign."""
+    """One flow per host, one job per request: the cluster form of Campaign.run."""
     from jobflow import run_locally
 
-    from defectnet_atomate.dataset import _campaign_tasks, campaign_flows
+    from defectnet_atomate.dataset import Campaign
 
     hosts = str(test_dir / "hosts-subset.jsonl.gz")
     kwargs = {"n_hosts": 3, "per_host": 2, "max_atoms": 64, "seed": 5, "chunk": 3}
-    flows = campaign_flows(hosts, engine="mass-defect", **kwargs)
-    tasks = next(_campaign_tasks(hosts, 3, 2, 6, 64, 2.0, 25.0, 5, 3, 0, search_range=1))
+    campaign = Campaign(hosts, engine="mass-defect", **kwargs)
+    flows = campaign.flows()
+    tasks = [t for _, chunk in campaign.chunks() for t in chunk]
     assert sum(len(f.jobs) for f in flows) == len(tasks) > 0
     assert len(flows) == len({t.host_id for t in tasks})
     first = next(f for f in flows if f.name.startswith(f"campaign {tasks[0].host_id}"))
@@ -95,5 +96,6 @@ def test_campaign_flows_run_the_same_requests_as_the_local_runner(test_dir, memo
         tuple(sorted(x.element for x in t.dopings)) for t in ours
     )
     assert sorted(d.seed for d in docs) == sorted(t.seed for t in ours)
+    assert Campaign.from_dict(campaign.as_dict()) == campaign
     with pytest.raises(ValueError, match="Unknown engine"):
-        campaign_flows(hosts, engine="dft", **kwargs)
+        Campaign(hosts, engine="dft", **kwargs)

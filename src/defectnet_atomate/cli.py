@@ -257,45 +257,31 @@ def _load_docs(sources: Sequence[str]) -> list[dict]:
 def _cmd_dataset(args: argparse.Namespace) -> int:
     from defectnet_atomate import dataset
 
-    if args.dataset_command == "build" and args.flows:
-        from monty.serialization import dumpfn
+    if args.dataset_command == "build":
+        campaign = dataset.Campaign(
+            hosts_file=args.hosts_file,
+            n_hosts=args.n_hosts,
+            per_host=args.per_host,
+            max_host_sites=args.max_host_sites,
+            max_atoms=args.max_atoms,
+            min_percent=args.min_percent,
+            max_percent=args.max_percent,
+            seed=args.seed,
+            chunk=args.chunk,
+            engine=args.engine,
+            force_field=args.force_field,
+            first_host=args.first_host,
+            cache_dir=args.cache_dir,
+        )
+        if args.flows:
+            from monty.serialization import dumpfn
 
-        flows = dataset.campaign_flows(
-            args.hosts_file,
-            args.n_hosts,
-            args.per_host,
-            max_host_sites=args.max_host_sites,
-            max_atoms=args.max_atoms,
-            min_percent=args.min_percent,
-            max_percent=args.max_percent,
-            seed=args.seed,
-            chunk=args.chunk,
-            engine=args.engine,
-            force_field=args.force_field,
-            first_host=args.first_host,
-            cache_dir=args.cache_dir,
-        )
-        dumpfn(flows, args.flows)
-        n_jobs = sum(len(f.jobs) for f in flows)
-        print(f"{len(flows)} flows ({n_jobs} jobs) -> {args.flows}; submit with jobflow-remote")
-    elif args.dataset_command == "build":
-        dataset.build_campaign(
-            args.store,
-            args.hosts_file,
-            args.n_hosts,
-            args.per_host,
-            max_host_sites=args.max_host_sites,
-            max_atoms=args.max_atoms,
-            min_percent=args.min_percent,
-            workers=args.workers,
-            seed=args.seed,
-            force_field=args.force_field,
-            chunk=args.chunk,
-            engine=args.engine,
-            max_percent=args.max_percent,
-            cache_dir=args.cache_dir,
-            first_host=args.first_host,
-        )
+            flows = campaign.flows()
+            dumpfn(flows, args.flows)
+            n_jobs = sum(len(f.jobs) for f in flows)
+            print(f"{len(flows)} flows ({n_jobs} jobs) -> {args.flows}; submit with jobflow-remote")
+        else:
+            campaign.run(args.store, args.workers)
     elif args.dataset_command == "export":
         result = dataset.export_store(args.store, args.out, args.engine)
         print(f"{result['spectra']} spectra -> {result['file']}")

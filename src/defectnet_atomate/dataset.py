@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import collections
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from monty.json import MSONable
 
 from defectnet_atomate.batch import DopingTask
 from defectnet_atomate.doping import (
@@ -38,8 +40,7 @@ if TYPE_CHECKING:
     from defectnet_atomate.hosts import HostEntry
 
 __all__ = [
-    "build_campaign",
-    "campaign_flows",
+    "Campaign",
     "candidate_dopants",
     "compact",
     "datasheet",
@@ -330,184 +331,132 @@ def datasheet(docs: list[dict], out: Path) -> str:
 ENGINES = ("direct", "mass-defect", "embedding")
 
 
-def _campaign_tasks(
-    hosts_file: str | None,
-    n_hosts: int,
-    per_host: int,
-    max_host_sites: int,
-    max_atoms: int,
-    min_percent: float,
-    max_percent: float,
-    seed: int,
-    chunk: int,
-    first_host: int,
-    search_range: int,
-) -> Iterator[list[DopingTask]]:
-    """Yield the campaign's requests, one list per chunk of hosts (the same everywhere)."""
-    from defectnet_atomate.hosts import iter_hosts
+@dataclass
+class Campaign(MSONable):
+    """A seeded training-set campaign over the host library, run locally or as flows.
 
-    hosts = list(iter_hosts(hosts_file, semiconductors_only=True, max_sites=max_host_sites))
-    order = np.random.default_rng(seed).permutation(len(hosts))
-    chosen = [hosts[i] for i in order]
-    stop = min(first_host + n_hosts, len(chosen))
-    for start in range(first_host, stop, chunk):
-        yield list(
-            sample_tasks(
-                chosen[start : min(start + chunk, stop)],
-                per_host=per_host,
-                seed=seed + start,
-                max_atoms=max_atoms,
-                min_percent=min_percent,
-                max_percent=max_percent,
-                search_range=search_range,
-            )
-        )
-
-
-def campaign_flows(
-    hosts_file: str | None = None,
-    n_hosts: int = 100,
-    per_host: int = 4,
-    max_host_sites: int = 6,
-    max_atoms: int = 96,
-    min_percent: float = 2.0,
-    max_percent: float = 25.0,
-    seed: int = 2026,
-    chunk: int = 5,
-    engine: str = "direct",
-    force_field: str = "CHGNet",
-    first_host: int = 0,
-    cache_dir: str | None = None,
-) -> list[Flow]:
-    """Return the campaign of :func:`build_campaign` as jobflow flows, one per host.
-
-    The same requests (seeds, supercells) as the local runner, for a cluster: submit the
-    flows with jobflow-remote or FireWorks into a MongoDB ``JobStore``, then gather the
-    documents with :class:`~defectnet_atomate.builders.DefectPhononBuilder`. Each request
-    is one :class:`~defectnet_atomate.flows.DefectPhononMaker` job with ``engine``.
-
-    Returns
-    -------
-    list of jobflow.Flow
-        One flow per host (named after it), each with one job per request.
-    """
-    from jobflow import Flow
-
-    from defectnet_atomate.flows import DefectPhononMaker
-
-    if engine not in ENGINES:
-        raise ValueError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
-    search_range = 1 if engine == "mass-defect" else 2
-    flows = []
-    for tasks in _campaign_tasks(
-        hosts_file,
-        n_hosts,
-        per_host,
-        max_host_sites,
-        max_atoms,
-        min_percent,
-        max_percent,
-        seed,
-        chunk,
-        first_host,
-        search_range,
-    ):
-        by_host: dict[str, list[Flow]] = {}
-        for task in tasks:
-            maker = DefectPhononMaker(
-                name=f"campaign {task.host_id}",
-                engine=engine,
-                force_field=force_field,
-                seed=task.seed,
-                max_atoms=max_atoms,
-                search_range=search_range,
-                cache_dir=cache_dir,
-            )
-            flow = maker.make(task.host, [task.dopings], host_id=task.host_id)
-            by_host.setdefault(str(task.host_id), []).append(flow)
-        flows += [Flow(f, name=f"campaign {h} ({engine})") for h, f in by_host.items()]
-    return flows
-
-
-def build_campaign(
-    store_location: str,
-    hosts_file: str | None = None,
-    n_hosts: int = 100,
-    per_host: int = 4,
-    max_host_sites: int = 6,
-    max_atoms: int = 96,
-    min_percent: float = 2.0,
-    workers: int = 1,
-    seed: int = 2026,
-    force_field: str = "CHGNet",
-    chunk: int = 5,
-    engine: str = "direct",
-    max_percent: float = 25.0,
-    cache_dir: str | None = None,
-    first_host: int = 0,
-) -> None:
-    """Simulate a training set over the host library into a store (resumable, seeded).
-
-    Hosts with Born charges (insulators and semiconductors) and at most ``max_host_sites``
-    atoms per primitive cell are shuffled with ``seed``; hosts ``first_host`` to
-    ``first_host + n_hosts`` of that order are sampled and run in chunks of ``chunk``
-    hosts, so documents land from the first minutes on and a rerun skips everything
-    already stored. Every host keeps its requests whatever the range (each chunk's seed
-    is ``seed + `` its start in the shuffled order).
+    Hosts with Born charges (insulators and semiconductors) and at most
+    ``max_host_sites`` atoms per primitive cell are shuffled with ``seed``; hosts
+    ``first_host`` to ``first_host + n_hosts`` of that order are sampled in chunks of
+    ``chunk`` hosts (:func:`sample_tasks`, each chunk's seed is ``seed`` plus its start),
+    so every host keeps its requests whatever the range, on every machine.
 
     ``engine`` is ``"direct"`` (whole-cell finite displacements; the faithful level),
     ``"mass-defect"`` (host force constants with dopant masses; cheap, for breadth over
-    hosts; modes are not kept) or ``"embedding"`` (host force constants plus cached dopant
-    patches; dilute cells only).
+    hosts; it samples with the faster supercell shape search and keeps no modes) or
+    ``"embedding"`` (host force constants plus cached dopant patches; dilute cells only).
     """
-    from defectnet_atomate.batch import run_batch
-    from defectnet_atomate.phonons.direct import DirectSettings
-    from defectnet_atomate.phonons.embedding import EmbeddingSettings
-    from defectnet_atomate.stores import default_store, open_store
 
-    if engine not in ENGINES:
-        raise ValueError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
-    settings = (
-        DirectSettings()
-        if engine == "direct"
-        else EmbeddingSettings(patches=engine != "mass-defect")
-    )
-    # the mass-defect level samples large cells (up to 600 atoms): ASE's faster shape search
-    search_range = 1 if engine == "mass-defect" else 2
-    supercell_kwargs: dict = {"max_atoms": max_atoms}
-    if search_range != 2:
-        supercell_kwargs["search_range"] = search_range
-    print(f"hosts {first_host}-{first_host + n_hosts} ({engine})", flush=True)
-    for k, tasks in enumerate(
-        _campaign_tasks(
-            hosts_file,
-            n_hosts,
-            per_host,
-            max_host_sites,
-            max_atoms,
-            min_percent,
-            max_percent,
-            seed,
-            chunk,
-            first_host,
-            search_range,
+    hosts_file: str | None = None
+    n_hosts: int = 100
+    per_host: int = 4
+    max_host_sites: int = 6
+    max_atoms: int = 96
+    min_percent: float = 2.0
+    max_percent: float = 25.0
+    seed: int = 2026
+    chunk: int = 5
+    engine: str = "direct"
+    force_field: str = "CHGNet"
+    first_host: int = 0
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"Unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}.")
+
+    @property
+    def search_range(self) -> int:
+        """Supercell shape search range (1 for the large cells of the mass-defect level)."""
+        return 1 if self.engine == "mass-defect" else 2
+
+    def chunks(self) -> Iterator[tuple[int, list[DopingTask]]]:
+        """Yield ``(start, requests)`` per chunk of hosts."""
+        from defectnet_atomate.hosts import iter_hosts
+
+        hosts = list(
+            iter_hosts(self.hosts_file, semiconductors_only=True, max_sites=self.max_host_sites)
         )
-    ):
-        start = first_host + k * chunk
-        summary = run_batch(
-            tasks,
-            default_store(store_location),
-            force_field=force_field,
-            settings=settings,
-            n_workers=workers,
-            failures=open_store(store_location, "failed_requests", key="config_id"),
-            supercell_kwargs=supercell_kwargs,
-            progress=False,
-            cache_dir=cache_dir,
-            keep_modes=engine == "direct",
+        order = np.random.default_rng(self.seed).permutation(len(hosts))
+        chosen = [hosts[i] for i in order]
+        stop = min(self.first_host + self.n_hosts, len(chosen))
+        for start in range(self.first_host, stop, self.chunk):
+            tasks = sample_tasks(
+                chosen[start : min(start + self.chunk, stop)],
+                per_host=self.per_host,
+                seed=self.seed + start,
+                max_atoms=self.max_atoms,
+                min_percent=self.min_percent,
+                max_percent=self.max_percent,
+                search_range=self.search_range,
+            )
+            yield start, list(tasks)
+
+    def run(self, store_location: str | None = None, workers: int = 1) -> None:
+        """Simulate every request into a store with local worker processes (resumable).
+
+        Documents land from the first minutes on; a rerun skips everything already
+        stored (and the requests recorded as failed).
+        """
+        from defectnet_atomate.batch import run_batch
+        from defectnet_atomate.phonons.direct import DirectSettings
+        from defectnet_atomate.phonons.embedding import EmbeddingSettings
+        from defectnet_atomate.stores import default_store, open_store
+
+        settings = (
+            DirectSettings()
+            if self.engine == "direct"
+            else EmbeddingSettings(patches=self.engine != "mass-defect")
         )
-        print(
-            f"hosts {start}-{start + chunk}: {summary.done} done, {summary.skipped} skipped, "
-            f"{summary.failed} failed in {summary.seconds:.0f} s",
-            flush=True,
-        )
+        supercell_kwargs: dict = {"max_atoms": self.max_atoms}
+        if self.search_range != 2:
+            supercell_kwargs["search_range"] = self.search_range
+        print(f"hosts {self.first_host}-{self.first_host + self.n_hosts} ({self.engine})")
+        for start, tasks in self.chunks():
+            summary = run_batch(
+                tasks,
+                default_store(store_location),
+                force_field=self.force_field,
+                settings=settings,
+                n_workers=workers,
+                failures=open_store(store_location, "failed_requests", key="config_id"),
+                supercell_kwargs=supercell_kwargs,
+                progress=False,
+                cache_dir=self.cache_dir,
+                keep_modes=self.engine == "direct",
+            )
+            print(
+                f"hosts {start}-{start + self.chunk}: {summary.done} done, {summary.skipped} "
+                f"skipped, {summary.failed} failed in {summary.seconds:.0f} s",
+                flush=True,
+            )
+
+    def flows(self) -> list[Flow]:
+        """Return the same requests (seeds, supercells) as jobflow flows, one per host.
+
+        For a cluster: submit the flows with jobflow-remote or FireWorks into a MongoDB
+        ``JobStore``, then gather the documents with
+        :class:`~defectnet_atomate.builders.DefectPhononBuilder`. Each request is one
+        :class:`~defectnet_atomate.flows.DefectPhononMaker` job with this engine.
+        """
+        from jobflow import Flow
+
+        from defectnet_atomate.flows import DefectPhononMaker
+
+        flows = []
+        for _, tasks in self.chunks():
+            by_host: dict[str, list[Flow]] = {}
+            for task in tasks:
+                maker = DefectPhononMaker(
+                    name=f"campaign {task.host_id}",
+                    engine=self.engine,
+                    force_field=self.force_field,
+                    seed=task.seed,
+                    max_atoms=self.max_atoms,
+                    search_range=self.search_range,
+                    cache_dir=self.cache_dir,
+                )
+                flow = maker.make(task.host, [task.dopings], host_id=task.host_id)
+                by_host.setdefault(str(task.host_id), []).append(flow)
+            flows += [Flow(f, name=f"campaign {h} ({self.engine})") for h, f in by_host.items()]
+        return flows

@@ -67,8 +67,12 @@ def _is_mongo(location: str | Path) -> bool:
     return isinstance(location, str) and location.startswith(("mongodb://", "mongodb+srv://"))
 
 
-def open_store(location: str | Path, collection: str, key: str) -> Store:
-    """Open any collection at ``location`` (a folder: embedded; ``mongodb://``: MongoDB)."""
+def open_store(location: str | Path | None, collection: str, key: str) -> Store:
+    """Open any collection at ``location`` (a folder: embedded; ``mongodb://``: MongoDB).
+
+    ``None`` is the default location (see :func:`default_store`).
+    """
+    location = _location(location)
     if _is_mongo(location):
         from maggma.stores import MongoStore
 
