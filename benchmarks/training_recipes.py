@@ -124,6 +124,11 @@ def main() -> None:
             flush=True,
         )
     out = ROOT / "benchmarks" / "results" / "training_recipes.json"
+    if out.is_file():  # keep other recipes of the same data (runs split over processes)
+        previous = json.loads(out.read_text())
+        same = all(previous.get(k) == results[k] for k in results if k != "recipes")
+        if same:
+            results["recipes"] = {**previous["recipes"], **results["recipes"]}
     out.write_text(json.dumps(results, indent=1))
     print(json.dumps({k: v for k, v in results.items() if k != "recipes"}))
 
