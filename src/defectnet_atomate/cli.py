@@ -439,7 +439,9 @@ def _parser() -> argparse.ArgumentParser:
         "(for jobflow-remote or FireWorks on a cluster; --store is then not used)",
     )
     export = data_sub.add_parser("export", help="write a compact .json.gz and its datasheet")
-    export.add_argument("--store", required=True, help=store_help)
+    export.add_argument(
+        "--store", required=True, action="append", help=store_help + " (repeat for several)"
+    )
     export.add_argument("--out", required=True, help="the .json.gz file to write")
     export.add_argument("--engine", default=None, help="only documents of this engine")
     stats = data_sub.add_parser("stats", help="describe stored or exported spectra")

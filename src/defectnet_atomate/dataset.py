@@ -32,7 +32,7 @@ from defectnet_atomate.doping import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
 
     from jobflow import Flow
@@ -237,19 +237,29 @@ EXPORT_PROPERTIES = [
 """Fields of stored documents that an export reads (the rest is not loaded)."""
 
 
-def export_store(location: str, out: str | Path, engine: str | None = None) -> dict:
-    """Export a store's documents (optionally of one engine) with :func:`export_dataset`."""
+def export_store(
+    locations: str | Sequence[str], out: str | Path, engine: str | None = None
+) -> dict:
+    """Export stores' documents (optionally of one engine) with :func:`export_dataset`.
+
+    Several stores (e.g. campaigns run side by side over different host ranges) go into
+    one file; a document in more than one store is kept once.
+    """
     from defectnet_atomate.stores import default_store
 
+    locations = [locations] if isinstance(locations, str) else list(locations)
     criteria = {"settings.engine": engine} if engine else {}
-    with default_store(location) as store:
-        docs = list(store.query(criteria, properties=EXPORT_PROPERTIES))
+    docs: dict[str, dict] = {}
+    for location in locations:
+        with default_store(location) as store:
+            for doc in store.query(criteria, properties=EXPORT_PROPERTIES):
+                docs.setdefault(doc["config_id"], doc)
     if not docs:
         raise ValueError(
-            f"No documents{f' of engine {engine!r}' if engine else ''} in {location}; check "
-            "the store location (and the engine name)."
+            f"No documents{f' of engine {engine!r}' if engine else ''} in "
+            f"{', '.join(locations)}; check the store location (and the engine name)."
         )
-    return export_dataset(docs, out)
+    return export_dataset(docs.values(), out)
 
 
 def load_dataset(path: str | Path) -> list[dict]:
