@@ -39,6 +39,8 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--pristine-copies", type=int, default=1)
+    parser.add_argument("--patience", type=int, default=None)
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -47,8 +49,9 @@ def main() -> None:
     date = datetime.date.today().strftime("%Y.%m")
     name = f"defectnet-chgnet-md{len(low)}-direct{len(high)}-{date}"
     augment = None if args.no_augment else MeasurementAugmentation()
-    fit = {"epochs": args.epochs, "patience": max(4, args.epochs // 4), "seed": 0}
-    fit |= {"progress": False, "augment": augment}
+    patience = args.patience or max(4, args.epochs // 4)
+    fit = {"epochs": args.epochs, "patience": patience, "seed": 0}
+    fit |= {"progress": False, "augment": augment, "pristine_copies": args.pristine_copies}
     q = DefectQuantifier(seed=0)
     if args.recipe == "joint":
         history = q.fit(h_train + l_train, h_val + l_val, **fit)
@@ -73,8 +76,9 @@ def main() -> None:
                 f"by host over both levels: {len(h_train)}+{len(l_train)} train, "
                 f"{len(h_val)}+{len(l_val)} validation, {len(h_test)}+{len(l_test)} test "
                 "spectra (direct+mass-defect). Pristine spectra of every host are added as "
-                f"negatives. Recipe: {args.recipe}; measurement-like augmentation: "
-                f"{'on' if augment else 'off'}."
+                f"negatives ({args.pristine_copies} copies each). Recipe: {args.recipe}; "
+                f"measurement-like augmentation: {'on' if augment else 'off'}; at most "
+                f"{args.epochs} epochs, early stopping after {patience}."
             ),
             "metrics": metrics,
             "metrics_mass_defect_test": metrics_low,
@@ -104,6 +108,8 @@ def main() -> None:
         "shipped": args.ship,
         "recipe": args.recipe,
         "augmentation": augment is not None,
+        "pristine_copies": args.pristine_copies,
+        "epochs": args.epochs,
         "n_direct": len(high),
         "n_mass_defect": len(low),
         "n_hosts": len(hosts),

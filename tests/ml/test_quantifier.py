@@ -347,3 +347,21 @@ def test_metrics_break_down_by_element_and_host_family(trained, split):
     assert all(0 <= v["recall"] <= 1 for v in metrics["by_element"].values())
     families = metrics["by_host_family"]
     assert sum(v["n_dopants"] for v in families.values()) == n
+
+
+def test_threshold_is_calibrated_on_validation(trained, split):
+    from defectnet_atomate.ml.training import (
+        calibrate_threshold,
+        evaluate_network,
+        examples_from_docs,
+    )
+
+    q, _, _ = trained
+    val = examples_from_docs(split[1])
+    t = calibrate_threshold(q.network, val)
+    assert 0.3 <= t <= 0.95
+    at_t = evaluate_network(q.network, val, threshold=t, seed=98)
+    at_half = evaluate_network(q.network, val, threshold=0.5, seed=98)
+    if at_half["pristine_false_positive_rate"] <= 0.02:
+        assert at_t["pristine_false_positive_rate"] <= 0.02
+        assert at_t["f1"] >= at_half["f1"] - 1e-9

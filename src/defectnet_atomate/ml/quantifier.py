@@ -28,6 +28,7 @@ from defectnet_atomate.ml.training import (
     Example,
     TrainingConfig,
     calibrate_sigma,
+    calibrate_threshold,
     evaluate_network,
     examples_from_docs,
     train_network,
@@ -574,17 +575,17 @@ class DefectQuantifier(MSONable):
     # ------------------------------------------------------------------ training
 
     @staticmethod
-    def _examples(data: Any) -> list[Example]:
+    def _examples(data: Any, pristine_copies: int = 1) -> list[Example]:
         if data is None:
             return []
         if hasattr(data, "query") and hasattr(data, "connect"):  # a maggma store
             with data:
                 docs = list(data.query({}))
-            return examples_from_docs(docs)
+            return examples_from_docs(docs, pristine_copies=pristine_copies)
         data = list(data)
         if data and isinstance(data[0], Example):
             return data
-        return examples_from_docs(data)
+        return examples_from_docs(data, pristine_copies=pristine_copies)
 
     def fit(
         self,
@@ -599,13 +600,20 @@ class DefectQuantifier(MSONable):
         checkpoint_dir: str | Path | None = None,
         progress: bool = True,
         augment: MeasurementAugmentation | None = None,
+        pristine_copies: int = 1,
+        calibrate: bool = True,
     ) -> dict[str, list[float]]:
         """Train on documents (a maggma store, ``DefectPhononDoc``s or dicts) or examples.
 
         ``augment`` (a :class:`~defectnet_atomate.ml.augment.MeasurementAugmentation`)
         distorts training spectra at random like a measurement would (resolution, noise,
         background, multiphonon tail, energy-scale error), for models meant for measured
-        data; validation spectra stay clean.
+        data; validation spectra stay clean. ``pristine_copies`` repeats each host's
+        pristine spectrum among the training examples (see
+        :func:`~defectnet_atomate.ml.training.examples_from_docs`). With ``calibrate`` the
+        decision threshold is set on ``validation`` to the best F1 at most 2 % false
+        positives on pristine spectra
+        (:func:`~defectnet_atomate.ml.training.calibrate_threshold`).
 
         Split by host yourself (see :func:`defectnet_atomate.ml.split_by_host`): spectra
         of one host in both sets overstate accuracy. The best weights by validation loss
@@ -616,7 +624,8 @@ class DefectQuantifier(MSONable):
         dict
             Loss history.
         """
-        train_ex, val_ex = self._examples(train), self._examples(validation)
+        train_ex = self._examples(train, pristine_copies)
+        val_ex = self._examples(validation)
         config = TrainingConfig(
             epochs=epochs,
             batch_size=batch_size,
@@ -630,6 +639,8 @@ class DefectQuantifier(MSONable):
         history = train_network(self.network, train_ex, val_ex or None, config)
         if val_ex:
             self.sigma_scale = calibrate_sigma(self.network, val_ex)
+            if calibrate:
+                self.threshold = calibrate_threshold(self.network, val_ex)
         self.metadata.setdefault("training", {})
         self.metadata["training"].update(
             {
