@@ -8,7 +8,8 @@ levels) plus ``tests/test_data/ml_docs.json.gz`` (direct), split by host over bo
 ``benchmarks/training_recipes.py``, whose measurement picks the recipe. Training uses
 measurement-like augmentation (``--no-augment`` to switch it off). The held-out metrics
 (direct spectra of unseen hosts, and mass-defect spectra of unseen hosts for the dilute
-bin) go to ``benchmarks/results/pretrained_metrics.json`` and into the model card; the
+bin) go to ``benchmarks/results/pretrained_metrics.json`` (``_no_augment`` or ``_candidate``
+without ``--ship``) and into the model card; the
 model goes to ``scratch/models/<name>/``, and with ``--ship`` to
 ``src/defectnet_atomate/pretrained/<name>/`` as the default of ``from_pretrained()``.
 """
@@ -102,7 +103,12 @@ def main() -> None:
         (folder.parent / "DEFAULT").write_text(name + "\n")
     else:
         q.save_pretrained(ROOT / "scratch" / "models" / name)
-    results = ROOT / "benchmarks" / "results" / "pretrained_metrics.json"
+    # the shipped model's numbers; a run without --ship is a candidate, and its clean-training
+    # counterpart (--no-augment) is the baseline of the robustness comparison
+    stem = "pretrained_metrics"
+    if not args.ship:
+        stem += "_no_augment" if args.no_augment else "_candidate"
+    results = ROOT / "benchmarks" / "results" / f"{stem}.json"
     summary = {
         "model": name,
         "shipped": args.ship,
