@@ -230,9 +230,40 @@ class DefectQuantifier(MSONable):
         (folder / "README.md").write_text(self._model_card(digest))
         return folder
 
+    @staticmethod
+    def _summary_rows(label: str, metrics: Mapping[str, Any] | None) -> list[str]:
+        if not metrics:
+            return []
+
+        def fmt(x: Any) -> str:
+            return "-" if x is None else f"{x:.3g}"
+
+        bins = metrics.get("by_concentration") or {}
+        cells = [
+            label,
+            str(metrics.get("n_dopants_total")),
+            fmt(metrics.get("f1")),
+            fmt(metrics.get("precision")),
+            fmt(metrics.get("recall")),
+            fmt(metrics.get("pristine_false_positive_rate")),
+            fmt(metrics.get("mae_at_percent")),
+        ]
+        for key in ("0.2-1.0", "1.0-5.0", "5.0-25.0"):
+            b = bins.get(key) or {}
+            cells.append(f"{fmt(b.get('mae_at_percent'))} / {fmt(b.get('median_relative_error'))}")
+        return ["| " + " | ".join(cells) + " |"]
+
     def _model_card(self, digest: str) -> str:
         m = self.metadata
         metrics = m.get("metrics", {})
+        summary = [
+            "| test set (unseen hosts) | dopants | F1 | precision | recall | pristine FPR | "
+            "MAE (at.%) | 0.2-1 at.%: MAE / median rel. err. | 1-5 at.% | 5-25 at.% |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            *self._summary_rows("direct-engine spectra", metrics),
+            *self._summary_rows("mass-defect spectra", m.get("metrics_mass_defect_test")),
+            *self._summary_rows("measurement-like spectra", m.get("metrics_measured_like_test")),
+        ]
         lines = [
             "---",
             f"name: {self.name}",
@@ -252,7 +283,9 @@ class DefectQuantifier(MSONable):
             "",
             "## Held-out metrics",
             "",
-            "Hosts never seen in training, with distractor candidates"
+            *(summary if metrics else []),
+            "",
+            "In full. Hosts never seen in training, with distractor candidates"
             + (" (direct-engine spectra):" if "metrics_mass_defect_test" in m else ":"),
             "",
             "```json",
