@@ -353,30 +353,33 @@ def _finetune(lines: list[str]) -> None:
     lines += [
         "## Fine-tuning on a few measurement-like spectra of an unseen material",
         "",
-        "Script: `python benchmarks/finetune_measured.py` (writes `benchmarks/results/finetune_measured.json`)",
+        "Script: `python benchmarks/finetune_measured.py [--scale S --fwhm W]` (writes "
+        "`benchmarks/results/finetune_measured.json`)",
         "",
     ]
-    if r is None or not r.get("hosts"):
+    if r is None or not r.get("runs"):
         lines += ["Not run yet.", ""]
         return
-    lines += [
-        f"Per unseen test host: all its spectra as measured on one instrument (FWHM 3 % of the "
-        f"host's top frequency + 2 % of the energy, +2 % energy-scale error, background, "
-        f"multiphonon tail, noise); {r['n_tune']} labelled spectra fine-tune the shipped model "
-        "(`fine_tune`: last decoder layer and heads), the others measure it.",
-        "",
-        "| host | held-out spectra | F1 before | F1 after | MAE before (at.%) | MAE after (at.%) "
-        "| median rel. err. before | after |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for host, h in r["hosts"].items():
-        b, a = h["before"], h["after"]
-        lines.append(
-            f"| {host} | {h['n_held_out']} | {_fmt(b['f1'])} | {_fmt(a['f1'])} | "
-            f"{_fmt(b['mae_at_percent'], 2)} | {_fmt(a['mae_at_percent'], 2)} | "
-            f"{_fmt(b['median_relative_error'], 2)} | {_fmt(a['median_relative_error'], 2)} |"
-        )
-    lines.append("")
+    for run in r["runs"].values():
+        lines += [
+            f"Instrument: energy axis x{run['scale']}, FWHM {run['fwhm']} of the host's top "
+            "frequency + 2 % of the energy, background, multiphonon tail and noise, the same for "
+            f"all spectra of a host; {run['n_tune']} labelled spectra of each unseen test host "
+            "fine-tune the shipped model (`fine_tune`: last decoder layer and heads, with the "
+            "reference as undoped examples), the others measure it.",
+            "",
+            "| host | held-out spectra | F1 before | F1 after | MAE before (at.%) | MAE after "
+            "(at.%) | median rel. err. before | after |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for host, h in run["hosts"].items():
+            b, a = h["before"], h["after"]
+            lines.append(
+                f"| {host} | {h['n_held_out']} | {_fmt(b['f1'])} | {_fmt(a['f1'])} | "
+                f"{_fmt(b['mae_at_percent'], 2)} | {_fmt(a['mae_at_percent'], 2)} | "
+                f"{_fmt(b['median_relative_error'], 2)} | {_fmt(a['median_relative_error'], 2)} |"
+            )
+        lines.append("")
 
 
 def _model_card() -> None:

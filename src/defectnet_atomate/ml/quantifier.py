@@ -697,11 +697,12 @@ class DefectQuantifier(MSONable):
         host: Any,
         *,
         candidates: Sequence[str] | None = None,
-        epochs: int = 30,
-        lr: float = 5e-4,
+        epochs: int = 20,
+        lr: float = 3e-4,
         unit: str | None = None,
         composition: Mapping[str, float] | None = None,
         seed: int = 0,
+        include_reference: bool = True,
     ) -> dict[str, list[float]]:
         """Adapt the model to a few labelled spectra of one material (e.g. measurements).
 
@@ -722,6 +723,10 @@ class DefectQuantifier(MSONable):
             Distractor pool (default: the recommender's suggestions).
         epochs, lr, unit, composition, seed
             Training settings and input options.
+        include_reference
+            Add the host's reference spectrum as undoped examples (a third as many as the
+            spectra): trained on doped spectra alone, the heads learn to call everything
+            present.
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
@@ -736,6 +741,12 @@ class DefectQuantifier(MSONable):
                     doped, pristine, comp, dict(truth), "fine-tune", sorted(set(cands) - set(truth))
                 )
             )
+        if include_reference:  # the undoped reference as negatives, so presence is not inflated
+            ref = examples[0]
+            examples += [
+                Example(ref.pristine, ref.pristine, ref.composition, {}, "fine-tune", ref.pool)
+                for _ in range(max(1, len(spectra) // 3))
+            ]
         for p in self.network.parameters():
             p.requires_grad_(False)
         trainable = [
