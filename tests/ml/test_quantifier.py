@@ -365,3 +365,17 @@ def test_threshold_is_calibrated_on_validation(trained, split):
     if at_half["pristine_false_positive_rate"] <= 0.02:
         assert at_t["pristine_false_positive_rate"] <= 0.02
         assert at_t["f1"] >= at_half["f1"] - 1e-9
+
+
+def test_uninformative_predictions_say_so(si_docs):
+    """An untrained network gives every candidate about the same probability: a warning."""
+    model = DefectQuantifier(network_config={"width": 16, "heads": 2, "layers": 1}, seed=0)
+    prediction = model.predict(si_docs[2], candidates=["Ge", "Sn", "C"])
+    spread = max(d.probability for d in prediction.dopants) - min(
+        d.probability for d in prediction.dopants
+    )
+    if spread < 0.05:
+        assert any("does not tell these candidates apart" in w for w in prediction.warnings)
+        assert "warning:" in str(prediction)
+    else:
+        assert not prediction.warnings

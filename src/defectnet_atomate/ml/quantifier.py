@@ -59,6 +59,9 @@ def _weights_from_bytes(data: bytes) -> dict[str, torch.Tensor]:
     return load(data)
 
 
+UNINFORMATIVE_SPREAD = 0.05
+"""Below this spread of the candidates' probabilities a prediction carries a warning."""
+
 KINDS = ("pdos", "neutron", "partial:<element>")
 """Spectrum kinds :meth:`DefectQuantifier.predict` understands."""
 
@@ -598,9 +601,17 @@ class DefectQuantifier(MSONable):
                     ]
                     formula = resolved[start + i][4]
                     explanation = _explanation(f, weights[i]) if weights is not None else None
+                    notes = []
+                    spread = np.ptp(probs[i, : len(f.candidates)])
+                    if len(f.candidates) > 1 and spread < UNINFORMATIVE_SPREAD:
+                        notes.append(
+                            f"the model does not tell these candidates apart (probabilities "
+                            f"within {spread:.3f}); read the report as uninformative about which "
+                            "element is present"
+                        )
                     out.append(
                         DefectPrediction(
-                            estimates, formula, self.name, self.threshold, [], explanation
+                            estimates, formula, self.name, self.threshold, notes, explanation
                         )
                     )
         return out if batch else out[0]

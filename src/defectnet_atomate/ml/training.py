@@ -386,12 +386,38 @@ def evaluate_network(
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    # ranking quality of the presence probabilities (0.5: chance), and the F1 of calling every
+    # candidate present, the trivial baseline that the F1 above must beat
+    pos = np.array(
+        [
+            probs[i, j]
+            for i, (e, c) in enumerate(zip(examples, sets, strict=True))
+            for j, el in enumerate(c)
+            if el in e.truth
+        ]
+    )
+    neg = np.array(
+        [
+            probs[i, j]
+            for i, (e, c) in enumerate(zip(examples, sets, strict=True))
+            for j, el in enumerate(c)
+            if el not in e.truth
+        ]
+    )
+    auc = None
+    if pos.size and neg.size:
+        auc = float(
+            (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+        )
+    baseline = 2 * pos.size / (2 * pos.size + neg.size) if pos.size else 0.0
     metrics: dict[str, Any] = {
         "n_examples": len(examples),
         "n_dopants_total": len(rows),
         "precision": precision,
         "recall": recall,
         "f1": f1,
+        "auc": auc,
+        "f1_all_present_baseline": baseline,
         "pristine_false_positive_rate": pristine_flagged / pristine_total
         if pristine_total
         else None,
