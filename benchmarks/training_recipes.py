@@ -43,7 +43,9 @@ from defectnet_atomate.ml.training import examples_from_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = (
+    "auc",
     "f1",
+    "f1_all_present_baseline",
     "precision",
     "recall",
     "pristine_false_positive_rate",
