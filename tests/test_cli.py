@@ -127,3 +127,14 @@ def test_dataset_build_writes_jobflow_flows(tmp_path, capsys, test_dir):
     flows = loadfn(out)
     assert len(flows) == 2 and all(isinstance(f, Flow) for f in flows)
     assert sum(len(f.jobs) for f in flows) == 4
+
+
+def test_evaluate_prints_metrics_and_saves_a_parity_plot(tmp_path, capsys, test_dir):
+    import json
+
+    plot = tmp_path / "parity.png"
+    args = ["evaluate", str(test_dir / "md_docs.json.gz"), "--plot", str(plot)]
+    assert main(args) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert {"f1", "auc", "by_concentration", "by_element"} <= set(metrics)
+    assert plot.stat().st_size > 1000

@@ -314,8 +314,28 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     from defectnet_atomate import DefectQuantifier
 
-    metrics = DefectQuantifier.from_pretrained(args.model).evaluate(_load_docs(args.sources))
+    model = DefectQuantifier.from_pretrained(args.model)
+    docs = _load_docs(args.sources)
+    metrics = model.evaluate(docs)
     print(json.dumps(metrics, indent=1))
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from defectnet_atomate.plotting import plot_parity
+
+        doped = [d for d in docs if d["dopants"]]
+        # concentrations of the true dopants, each spectrum with its own dopants as candidates
+        predictions = [model.predict(d, candidates=d["dopant_elements"]) for d in doped]
+        true, predicted = [], []
+        for doc, prediction in zip(doped, predictions, strict=True):
+            estimates = {e.element: e.atomic_percent for e in prediction.dopants}
+            for x in doc["dopants"]:
+                true.append(x["atomic_percent"])
+                predicted.append(estimates[x["element"]])
+        ax = plot_parity(true, predicted)
+        ax.set_title(f"{model.name}: {len(true)} dopants")
+        ax.figure.savefig(args.plot, dpi=150, bbox_inches="tight")
     return 0
 
 
@@ -459,6 +479,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="metrics of a model on spectra")
     evaluate.add_argument("sources", nargs="+", help=".json.gz exports or store folders")
     evaluate.add_argument("--model", default=None, help="model name or folder")
+    evaluate.add_argument(
+        "--plot", default=None, help="save a predicted-vs-true concentration parity plot"
+    )
     evaluate.set_defaults(func=_cmd_evaluate)
 
     store = sub.add_parser("store", help="work with the document store")
