@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
+ENGINE_CHOICES = ["direct", "atomate2", "embedding", "mass-defect", "auto"]
+"""Engines of DefectPhononMaker offered by ``simulate`` and ``demo``."""
+
 
 def _silicon() -> Structure:
     from pymatgen.core import Lattice, Structure
@@ -377,7 +380,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="simulate doped Si and GaAs into the embedded store, predict, plot"
     )
-    demo.add_argument("--engine", choices=["direct", "atomate2"], default="direct")
+    demo.add_argument("--engine", choices=ENGINE_CHOICES, default="direct")
     demo.add_argument("--store", default=None, help=store_help)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--figure", default="defectnet-demo.png", help="where to save the figure")
@@ -386,7 +389,7 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="simulate one doped supercell of a host")
     sim.add_argument("host", help="structure file (CIF, POSCAR, ...) or host id such as mp-149")
     sim.add_argument("--dope", action="append", default=[], help="ELEMENT:REPLACED:AT_PERCENT")
-    sim.add_argument("--engine", choices=["direct", "atomate2"], default="direct")
+    sim.add_argument("--engine", choices=ENGINE_CHOICES, default="direct")
     sim.add_argument("--store", default=None, help=store_help)
     sim.add_argument("--hosts-file", default=None, help="host library (.jsonl.gz)")
     sim.add_argument("--host-id", default=None)
