@@ -64,6 +64,18 @@ def test_export_round_trip_keeps_what_the_model_needs(si_docs, tmp_path):
         assert small["settings"]["engine"] == doc["settings"]["engine"]
 
 
+def test_export_keeps_the_cell_reference(si_docs, tmp_path):
+    import copy
+
+    doc = copy.deepcopy(si_docs[0])
+    doc["cell_pristine_pdos"] = copy.deepcopy(doc["pristine_pdos"])
+    export_dataset([doc, si_docs[1]], tmp_path / "set.json.gz")
+    back = {d["config_id"]: d for d in load_dataset(tmp_path / "set.json.gz")}
+    cell = back[doc["config_id"]]["cell_pristine_pdos"]
+    assert np.allclose(cell["total"], doc["pristine_pdos"]["total"], rtol=1e-3, atol=1e-6)
+    assert "cell_pristine_pdos" not in back[si_docs[1]["config_id"]]
+
+
 def test_load_dataset_refuses_other_files(tmp_path):
     from monty.serialization import dumpfn
 

@@ -307,3 +307,29 @@ def test_bad_files_are_refused_with_the_problem_named(tmp_path, name, content, m
     path = _write(tmp_path, name, content)
     with pytest.raises(SpectrumError, match=match):
         read_spectrum_file(path, unit=None)
+
+
+def test_sampling_corrected_adds_the_dopants_effect_to_the_reference():
+    from defectnet_atomate.spectra import sampling_corrected
+
+    f = np.arange(0, 10, 0.05)
+
+    def peak(x0):
+        return np.exp(-0.5 * ((f - x0) / 0.3) ** 2)
+
+    reference = {"frequencies": f, "total": peak(5.0), "projected": {"Si": peak(5.0)}}
+    cell = {"frequencies": f, "total": peak(5.5), "projected": {"Si": peak(5.5)}}
+    doped = {
+        "frequencies": f,
+        "total": 0.9 * peak(5.5) + 0.1 * peak(3.0),
+        "projected": {"Si": 0.9 * peak(5.5), "Ge": 0.1 * peak(3.0)},
+    }
+    out = sampling_corrected(doped, cell, reference)
+    expected = peak(5.0) - 0.1 * peak(5.5) + 0.1 * peak(3.0)  # reference + (doped - cell)
+    assert np.allclose(np.interp(f, out["frequencies"], out["total"]), expected, atol=1e-9)
+    assert np.allclose(np.interp(f, out["frequencies"], out["projected"]["Ge"]), 0.1 * peak(3.0))
+    assert np.allclose(
+        np.interp(f, out["frequencies"], out["projected"]["Si"]), peak(5.0) - 0.1 * peak(5.5)
+    )
+    same = sampling_corrected(cell, cell, reference)  # no dopant: the reference itself
+    assert np.allclose(np.interp(f, same["frequencies"], same["total"]), peak(5.0), atol=1e-9)

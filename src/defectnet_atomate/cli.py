@@ -286,7 +286,9 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
         else:
             campaign.run(args.store, args.workers)
     elif args.dataset_command == "export":
-        result = dataset.export_store(args.store, args.out, args.engine)
+        result = dataset.export_store(
+            args.store, args.out, args.engine, args.cache_dir, backfill=args.backfill
+        )
         print(f"{result['spectra']} spectra -> {result['file']}")
     else:
         docs = [dataset.compact(d) if "modes" in d else d for d in _load_docs(args.sources)]
@@ -467,6 +469,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", required=True, help="the .json.gz file to write")
     export.add_argument("--engine", default=None, help="only documents of this engine")
+    export.add_argument(
+        "--backfill",
+        action="store_true",
+        help="give documents written before 0.2 their cell reference (cell_pristine_pdos) "
+        "in the export (host force constants from --cache-dir; the store is not changed)",
+    )
+    export.add_argument(
+        "--cache-dir", default=None, help="the campaign's host cache (with --backfill)"
+    )
     stats = data_sub.add_parser("stats", help="describe stored or exported spectra")
     stats.add_argument("sources", nargs="+", help=".json.gz exports or store folders")
     data.set_defaults(func=_cmd_dataset)

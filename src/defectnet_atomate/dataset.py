@@ -15,6 +15,7 @@ The rules (fixed by ``seed``, so a campaign can be rerun exactly):
 from __future__ import annotations
 
 import collections
+import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -157,11 +158,17 @@ def compact(doc: dict) -> dict:
         "min_frequency": doc["min_frequency"],
         "pdos": spectrum(doc["pdos"]),
         "pristine_pdos": spectrum(doc["pristine_pdos"]),
+        **(
+            {"cell_pristine_pdos": spectrum(doc["cell_pristine_pdos"])}
+            if doc.get("cell_pristine_pdos")
+            else {}
+        ),
     }
 
 
-EXPORT_FORMAT = "defectnet-atomate/compact-v2"
-"""Format of :func:`export_dataset` files."""
+EXPORT_FORMAT = "defectnet-atomate/compact-v3"
+"""Format of :func:`export_dataset` files (v3 adds each spectrum's cell reference)."""
+_READABLE_FORMATS = ("defectnet-atomate/compact-v2", EXPORT_FORMAT)
 
 
 def _pack(pdos: dict) -> dict:
@@ -209,8 +216,15 @@ def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
     for d in small:
         key = f"{d['host']['host_id'] or d['host']['formula']}|{d['settings']['engine']}"
         hosts.setdefault(key, {"host": d["host"], "pristine_pdos": _pack(d["pristine_pdos"])})
-        entry = {k: v for k, v in d.items() if k not in ("host", "pristine_pdos", "pdos")}
-        spectra.append({**entry, "host_key": key, "pdos": _pack(d["pdos"])})
+        entry = {
+            k: v
+            for k, v in d.items()
+            if k not in ("host", "pristine_pdos", "pdos", "cell_pristine_pdos")
+        }
+        entry["pdos"] = _pack(d["pdos"])
+        if d.get("cell_pristine_pdos"):
+            entry["cell_pristine_pdos"] = _pack(d["cell_pristine_pdos"])
+        spectra.append({**entry, "host_key": key})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     dumpfn({"format": EXPORT_FORMAT, "hosts": hosts, "spectra": spectra}, out)
@@ -233,17 +247,101 @@ EXPORT_PROPERTIES = [
     "pdos.total",
     "pristine_pdos.frequencies",
     "pristine_pdos.total",
+    "cell_pristine_pdos.frequencies",
+    "cell_pristine_pdos.total",
 ]
 """Fields of stored documents that an export reads (the rest is not loaded)."""
 
+_BACKFILL_PROPERTIES = ["supercell_matrix", "settings", "structure.lattice"]
+
+
+def add_cell_references(
+    docs: Iterable[dict], cache_dir: str | None = None, force_field: str = "CHGNet"
+) -> int:
+    """Give documents without ``cell_pristine_pdos`` their cell reference (in place).
+
+    Documents written before the cell reference existed (package < 0.2) can get it
+    afterwards: it needs only the host's force constants, the supercell matrix and the
+    doped cell's q-points (recomputed from its lattice with the document's
+    ``mesh_length``). Mass-defect and embedding documents take the host force constants
+    from the embedding engine's cache (``cache_dir``; computed when missing), direct
+    documents recompute them in their supercell with the direct engine.
+
+    Parameters
+    ----------
+    docs
+        Stored documents (dicts with ``host``, ``supercell_matrix``, ``settings`` and
+        ``structure.lattice``).
+    cache_dir
+        The embedding engine's host cache (the campaign's ``--cache-dir``).
+    force_field
+        Potential of the documents.
+
+    Returns
+    -------
+    int
+        Number of documents given a cell reference.
+    """
+    from phonopy.phonon.grid import length2mesh
+    from pymatgen.core import Lattice, Structure
+
+    from defectnet_atomate.phonons.direct import DirectEngine
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+
+    engines: dict[str, object] = {}
+    hosts: dict[str, Structure] = {}
+    done = 0
+    for d in docs:
+        if d.get("cell_pristine_pdos"):
+            continue
+        engine = d["settings"]["engine"]
+        kind = "direct" if engine == "direct" else "embedding"
+        if kind not in engines:
+            engines[kind] = (
+                DirectEngine(force_field=force_field)
+                if kind == "direct"
+                else EmbeddingEngine(
+                    force_field=force_field,
+                    settings=EmbeddingSettings(patches=False),
+                    cache_dir=cache_dir,
+                )
+            )
+        host = d["host"]["structure"]
+        if not isinstance(host, Structure):
+            key = json.dumps(host, sort_keys=True, default=str)
+            host = hosts.setdefault(key, Structure.from_dict(host))
+        cell = d["structure"]
+        lattice = (
+            cell.lattice.matrix
+            if isinstance(cell, Structure)
+            else Lattice.from_dict(cell["lattice"]).matrix
+        )
+        mesh = length2mesh(d["settings"].get("mesh_length", 20.0), lattice)
+        grid = np.stack(np.meshgrid(*[np.arange(n) / n for n in mesh], indexing="ij"), -1).reshape(
+            -1, 3
+        )
+        modes = engines[kind].cell_reference(host, d["supercell_matrix"], grid)
+        s = d["settings"]
+        d["cell_pristine_pdos"] = modes.dos(s["sigma"], s["grid_step"]).model_dump(
+            include={"frequencies", "total"}
+        )
+        done += 1
+    return done
+
 
 def export_store(
-    locations: str | Sequence[str], out: str | Path, engine: str | None = None
+    locations: str | Sequence[str],
+    out: str | Path,
+    engine: str | None = None,
+    backfill_cache: str | None = None,
+    backfill: bool = False,
 ) -> dict:
     """Export stores' documents (optionally of one engine) with :func:`export_dataset`.
 
     Several stores (e.g. campaigns run side by side over different host ranges) go into
-    one file; a document in more than one store is kept once.
+    one file; a document in more than one store is kept once. With ``backfill``,
+    documents without a cell reference get one (:func:`add_cell_references`, host force
+    constants from ``backfill_cache``); the stores themselves are not changed.
     """
     from defectnet_atomate.stores import default_store
 
@@ -252,13 +350,20 @@ def export_store(
     docs: dict[str, dict] = {}
     for location in locations:
         with default_store(location) as store:
-            for doc in store.query(criteria, properties=EXPORT_PROPERTIES):
+            properties = (
+                [p for p in EXPORT_PROPERTIES if p != "settings.engine"] + _BACKFILL_PROPERTIES
+                if backfill
+                else EXPORT_PROPERTIES
+            )
+            for doc in store.query(criteria, properties=properties):
                 docs.setdefault(doc["config_id"], doc)
     if not docs:
         raise ValueError(
             f"No documents{f' of engine {engine!r}' if engine else ''} in "
             f"{', '.join(locations)}; check the store location (and the engine name)."
         )
+    if backfill:
+        add_cell_references(docs.values(), backfill_cache)
     return export_dataset(docs.values(), out)
 
 
@@ -277,7 +382,7 @@ def load_dataset(path: str | Path) -> list[dict]:
     data = loadfn(path)
     if isinstance(data, list):
         return data
-    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in _READABLE_FORMATS:
         raise ValueError(
             f"{path} is not a defectnet-atomate dataset (format {EXPORT_FORMAT!r}); write it "
             "with defectnet_atomate.dataset.export_dataset or `defectnet dataset export`."
@@ -285,9 +390,11 @@ def load_dataset(path: str | Path) -> list[dict]:
     docs = []
     for s in data["spectra"]:
         host = data["hosts"][s["host_key"]]
-        doc = {k: v for k, v in s.items() if k not in ("host_key", "pdos")}
+        doc = {k: v for k, v in s.items() if k not in ("host_key", "pdos", "cell_pristine_pdos")}
         doc["host"] = host["host"]
         doc["pdos"] = _unpack(s["pdos"])
+        if "cell_pristine_pdos" in s:
+            doc["cell_pristine_pdos"] = _unpack(s["cell_pristine_pdos"])
         doc["pristine_pdos"] = _unpack(host["pristine_pdos"])
         docs.append(doc)
     return docs

@@ -12,7 +12,7 @@ import numpy as np
 from jobflow import Flow, Response, job
 
 from defectnet_atomate.doping import DopedSupercell, make_doped_supercell, parse_doping
-from defectnet_atomate.phonons.dos import modes_from_force_constants
+from defectnet_atomate.phonons.dos import cell_reference_modes, modes_from_force_constants
 from defectnet_atomate.phonons.embedding import EmbeddingSettings
 from defectnet_atomate.schemas import CalculatorInfo, DefectPhononDoc
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DILUTE_LIMIT", "defect_phonon_document", "doped_phonon_branches", "run_engine"]
 
-_DATA_FIELDS = ["pdos", "pristine_pdos", "modes", "pristine_modes"]
+_DATA_FIELDS = ["pdos", "pristine_pdos", "cell_pristine_pdos", "modes", "pristine_modes"]
 
 
 def _current_provenance() -> dict[str, Any]:
@@ -101,11 +101,16 @@ def defect_phonon_document(
         np.transpose(_output_field(doped_phonon, "supercell_matrix")),  # phonopy -> pymatgen
         phonon_settings.mesh_length,
     )
+    pristine_structure = _structure_of(pristine_phonon)
+    pristine_fc = _force_constants_array(pristine_phonon)
+    pristine_matrix = np.transpose(_output_field(pristine_phonon, "supercell_matrix"))
     pristine = modes_from_force_constants(
-        _structure_of(pristine_phonon),
-        _force_constants_array(pristine_phonon),
-        np.transpose(_output_field(pristine_phonon, "supercell_matrix")),
-        phonon_settings.mesh_length,
+        pristine_structure, pristine_fc, pristine_matrix, phonon_settings.mesh_length
+    )
+    # the undoped supercell at the doped cell's q-points (exact for Gamma only; otherwise
+    # the host's force constants interpolate where the doped cell's own would)
+    cell = cell_reference_modes(
+        pristine_structure, pristine_fc, pristine_matrix, doped.supercell_matrix, modes.qpoints
     )
     if isinstance(calculator, dict):
         calculator = CalculatorInfo(**calculator)
@@ -116,6 +121,7 @@ def defect_phonon_document(
         calculator,
         phonon_settings,
         pristine_modes=pristine,
+        cell_pristine_modes=cell,
         host_id=host_id,
         timings={"dos": time.perf_counter() - t0},
         **_current_provenance(),

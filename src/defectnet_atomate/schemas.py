@@ -77,6 +77,13 @@ class PhononModes(BaseModel):
             "by the number of atoms (dimensionless; broadening them gives the projected DOS)."
         )
     )
+    qpoints: list[list[float]] | None = Field(
+        None,
+        description=(
+            "q-points of the sampling, reduced coordinates of the cell's reciprocal lattice "
+            "(dimensionless; [[0, 0, 0]] is Gamma only)."
+        ),
+    )
 
     def dos(self, sigma: float = SIGMA_THZ, step: float = GRID_STEP_THZ) -> PhononDosData:
         """Broaden the modes into a :class:`PhononDosData` with other settings."""
@@ -236,6 +243,14 @@ class DefectPhononDoc(BaseModel):
     pristine_pdos: PhononDosData | None = Field(
         None, description="Pristine host DOS with the same settings and grid conventions."
     )
+    cell_pristine_pdos: PhononDosData | None = Field(
+        None,
+        description=(
+            "DOS of the undoped supercell at the doped cell's q-points (states/THz, same "
+            "broadening): ``pdos - cell_pristine_pdos`` is the dopants' effect without the "
+            "q-sampling difference to ``pristine_pdos`` (see ``sampling_corrected_pdos``)."
+        ),
+    )
     modes: PhononModes | None = Field(None, description="Unbroadened modes of the doped cell.")
     pristine_modes: PhononModes | None = Field(
         None, description="Unbroadened modes of the pristine host."
@@ -260,6 +275,23 @@ class DefectPhononDoc(BaseModel):
         default_factory=lambda: datetime.now(UTC), description="Last update (UTC)."
     )
 
+    def sampling_corrected_pdos(self) -> PhononDosData:
+        """Return the doped DOS with the q-sampling difference to ``pristine_pdos`` removed.
+
+        ``pristine_pdos + (pdos - cell_pristine_pdos)``
+        (:func:`~defectnet_atomate.spectra.sampling_corrected`): what the model is trained
+        on and what a bulk sample would show. ``pdos`` itself when the document has no
+        ``cell_pristine_pdos`` (older documents) or no ``pristine_pdos``.
+        """
+        from defectnet_atomate.spectra import sampling_corrected
+
+        if self.cell_pristine_pdos is None or self.pristine_pdos is None:
+            return self.pdos
+        return PhononDosData(
+            **sampling_corrected(self.pdos, self.cell_pristine_pdos, self.pristine_pdos),
+            sigma=self.pdos.sigma,
+        )
+
     @classmethod
     def from_results(
         cls,
@@ -271,6 +303,7 @@ class DefectPhononDoc(BaseModel):
         pristine_modes: PhononModes | None = None,
         host_id: str | None = None,
         relaxation: RelaxationInfo | None = None,
+        cell_pristine_modes: PhononModes | None = None,
         timings: dict[str, float] | None = None,
         config_id: str | None = None,
         **kwargs: object,
@@ -289,6 +322,9 @@ class DefectPhononDoc(BaseModel):
             See the fields of this document.
         pristine_modes
             Modes of the pristine host (broadened here with the same settings).
+        cell_pristine_modes
+            Modes of the undoped supercell at the doped cell's q-points
+            (:func:`~defectnet_atomate.phonons.dos.cell_reference_modes`).
         host_id, relaxation, timings
             See the fields of this document.
         config_id
@@ -336,6 +372,11 @@ class DefectPhononDoc(BaseModel):
             pdos=modes.dos(settings.sigma, settings.grid_step),
             pristine_pdos=(
                 pristine_modes.dos(settings.sigma, settings.grid_step) if pristine_modes else None
+            ),
+            cell_pristine_pdos=(
+                cell_pristine_modes.dos(settings.sigma, settings.grid_step)
+                if cell_pristine_modes
+                else None
             ),
             modes=modes,
             pristine_modes=pristine_modes,

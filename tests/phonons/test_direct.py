@@ -55,3 +55,17 @@ def test_pristine_is_cached(engine, ge_doc):
     before = dict(engine._pristine_cache)
     engine.pristine_modes(ge_doc.host.structure, ge_doc.supercell_matrix)
     assert engine._pristine_cache.keys() == before.keys()
+
+
+def test_cell_reference_and_its_backfill(engine, ge_doc):
+    """Documents carry the undoped cell at their q-points; older ones can get it later."""
+    from defectnet_atomate.dataset import add_cell_references
+
+    cell = ge_doc.cell_pristine_pdos
+    assert cell is not None and cell.integral() == pytest.approx(3.0, rel=0.02)
+    assert len(ge_doc.modes.qpoints) > 1  # a 16-atom cell is sampled on a q-mesh
+    old = ge_doc.model_dump()
+    old.pop("cell_pristine_pdos")
+    assert add_cell_references([old], force_field="CHGNet") == 1
+    assert np.allclose(old["cell_pristine_pdos"]["total"], cell.total, atol=1e-6)
+    assert add_cell_references([old]) == 0  # nothing left to do

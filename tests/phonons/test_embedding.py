@@ -95,3 +95,42 @@ def test_mass_defect_level_has_no_separation_rule_and_follows_the_masses(host):
     _, fc, masses = engine.force_constants(doped)
     assert np.allclose(fc, engine.host_force_constants(host, matrix)[1])
     assert sorted(np.round(masses, 0))[-1] == 119
+
+
+@pytest.mark.parametrize("mesh_length", [5.0, 30.0])  # Gamma only, then a q-mesh
+def test_cell_reference_is_the_undoped_cell_at_the_same_q_points(host, mesh_length):
+    """The cell reference equals the undoped supercell sampled like the doped one."""
+    from defectnet_atomate.phonons.dos import modes_from_force_constants
+
+    engine = EmbeddingEngine(
+        settings=EmbeddingSettings(patch_atoms=16, patches=False, mesh_length=mesh_length)
+    )
+    doped = make_doped_supercell(host, ["Ge:Si:2"], max_atoms=64, search_range=1)
+    structure, fc, _ = engine.force_constants(doped)
+    undoped = structure.copy()
+    undoped.replace_species({"Ge": "Si"})
+    sampled = modes_from_force_constants(undoped, fc, np.eye(3, dtype=int), mesh_length)
+    assert (len(sampled.qpoints) == 1) == (mesh_length == 5.0)
+    cell = engine.cell_reference(host, doped.supercell_matrix, sampled.qpoints)
+    assert np.allclose(np.sort(cell.frequencies), np.sort(sampled.frequencies), atol=1e-5)
+    assert sum(cell.weights["Si"]) == pytest.approx(3.0, rel=1e-6)
+
+
+def test_documents_carry_the_cell_reference_and_it_removes_sampling(host):
+    """doped - cell reference is the dopant's effect; the raw difference is mostly sampling."""
+    engine = EmbeddingEngine(settings=EmbeddingSettings(patch_atoms=16, patches=False))
+    doped = make_doped_supercell(host, ["Ge:Si:1"], max_atoms=128, search_range=1)
+    doc = engine.run_supercell(doped)
+    assert doc.cell_pristine_pdos is not None
+    corrected = doc.sampling_corrected_pdos()
+    assert np.trapezoid(corrected.total, corrected.frequencies) == pytest.approx(3.0, rel=0.01)
+
+    def overlap(a, b):
+        return spectral_overlap(a.frequencies, a.total, b.frequencies, b.total)
+
+    raw = overlap(doc.pdos, doc.pristine_pdos)
+    fixed = overlap(corrected, doc.pristine_pdos)
+    assert fixed > 0.97  # one Ge in ~100 Si changes little ...
+    assert 1 - fixed < 0.5 * (1 - raw)  # ... far less than the change of q-sampling
+    # the dopant's effect against its own cell's sampling is the same size
+    assert overlap(doc.pdos, doc.cell_pristine_pdos) == pytest.approx(fixed, abs=0.01)

@@ -33,7 +33,13 @@ from defectnet_atomate.ml.training import (
     examples_from_docs,
     train_network,
 )
-from defectnet_atomate.spectra import Spectrum, SpectrumError, as_spectrum, check_against_host
+from defectnet_atomate.spectra import (
+    Spectrum,
+    SpectrumError,
+    as_spectrum,
+    check_against_host,
+    sampling_corrected,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -453,8 +459,12 @@ class DefectQuantifier(MSONable):
         doc = pdos if isinstance(pdos, dict) and "config_id" in pdos else None
         if doc is None and hasattr(pdos, "config_id") and hasattr(pdos, "pristine_pdos"):
             doc = pdos.model_dump()
-        if doc is not None and kind != "pdos":
-            spectrum = _spectrum_of_kind(doc["pdos"], kind, "document's spectrum")
+        if doc is not None:
+            doped = doc["pdos"]
+            if doc.get("cell_pristine_pdos") and doc.get("pristine_pdos"):
+                # a simulated supercell: remove its q-sampling difference to the reference
+                doped = sampling_corrected(doped, doc["cell_pristine_pdos"], doc["pristine_pdos"])
+            spectrum = _spectrum_of_kind(doped, kind, "document's spectrum")
         else:
             spectrum = as_spectrum(pdos, unit)
         pristine = None

@@ -25,7 +25,7 @@ from defectnet_atomate.ml.featurize import (
     featurize_spectra,
     with_candidates,
 )
-from defectnet_atomate.spectra import Spectrum
+from defectnet_atomate.spectra import Spectrum, sampling_corrected
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -112,9 +112,12 @@ def examples_from_docs(
         composition = d["host"]["composition"]
         pool = sorted((pools or {}).get(host_id, by_host[host_id]))
         pristine = _spectrum(d["pristine_pdos"], "pristine spectrum")
+        doped = d["pdos"]
+        if d.get("cell_pristine_pdos"):
+            doped = sampling_corrected(doped, d["cell_pristine_pdos"], d["pristine_pdos"])
         examples.append(
             Example(
-                doped=_spectrum(d["pdos"], "doped spectrum"),
+                doped=_spectrum(doped, "doped spectrum"),
                 pristine=pristine,
                 composition=composition,
                 truth={x["element"]: float(x["atomic_percent"]) for x in d["dopants"]},

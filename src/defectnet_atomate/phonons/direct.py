@@ -32,7 +32,11 @@ from monty.json import MSONable
 
 from defectnet_atomate.doping import DopedSupercell, make_doped_supercell
 from defectnet_atomate.phonons.calculators import PotentialMixin
-from defectnet_atomate.phonons.dos import make_phonopy, modes_from_force_constants
+from defectnet_atomate.phonons.dos import (
+    cell_reference_modes,
+    make_phonopy,
+    modes_from_force_constants,
+)
 from defectnet_atomate.schemas import DefectPhononDoc, PhononSettings, RelaxationInfo
 from defectnet_atomate.spectra import GRID_STEP_THZ, SIGMA_THZ
 
@@ -219,13 +223,27 @@ class DirectEngine(PotentialMixin):
             structure, force_constants, supercell_matrix, self.settings.mesh_length
         )
 
-    def pristine_modes(self, host: Structure, supercell_matrix: ArrayLike) -> PhononModes:
-        """Modes of the (relaxed) host with force constants in ``supercell_matrix``; cached."""
+    def _pristine(self, host: Structure, supercell_matrix: ArrayLike) -> tuple[Any, PhononModes]:
         key = (_structure_key(host), tuple(np.asarray(supercell_matrix, int).ravel()))
         if key not in self._pristine_cache:
             fc = self.force_constants(host, supercell_matrix)
-            self._pristine_cache[key] = self.modes(host, fc, supercell_matrix)
+            self._pristine_cache[key] = (fc, self.modes(host, fc, supercell_matrix))
         return self._pristine_cache[key]
+
+    def pristine_modes(self, host: Structure, supercell_matrix: ArrayLike) -> PhononModes:
+        """Modes of the (relaxed) host with force constants in ``supercell_matrix``; cached."""
+        return self._pristine(host, supercell_matrix)[1]
+
+    def cell_reference(
+        self, host: Structure, supercell_matrix: ArrayLike, qpoints: ArrayLike | None = None
+    ) -> PhononModes:
+        """Modes of the undoped ``supercell_matrix @ host`` at the doped cell's q-points.
+
+        From the host's force constants in that same supercell
+        (:func:`~defectnet_atomate.phonons.dos.cell_reference_modes`).
+        """
+        fc = self._pristine(host, supercell_matrix)[0]
+        return cell_reference_modes(host, fc, supercell_matrix, supercell_matrix, qpoints)
 
     def run_supercell(
         self, doped: DopedSupercell, host_id: str | None = None, **doc_kwargs: Any
@@ -247,6 +265,7 @@ class DirectEngine(PotentialMixin):
         timings["modes"] = time.perf_counter() - t2
         t3 = time.perf_counter()
         pristine = self.pristine_modes(doped.host, doped.supercell_matrix)
+        cell = self.cell_reference(doped.host, doped.supercell_matrix, modes.qpoints)
         timings["pristine"] = time.perf_counter() - t3
         timings["total"] = time.perf_counter() - t0
         return DefectPhononDoc.from_results(
@@ -256,6 +275,7 @@ class DirectEngine(PotentialMixin):
             self.calculator_info,
             self.settings.phonon_settings(self.engine_name),
             pristine_modes=pristine,
+            cell_pristine_modes=cell,
             host_id=host_id,
             relaxation=relaxation,
             timings=timings,

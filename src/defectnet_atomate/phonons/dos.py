@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from phonopy import Phonopy
     from pymatgen.core import Structure
 
-__all__ = ["element_modes", "make_phonopy", "mesh_modes", "modes_from_force_constants"]
+__all__ = [
+    "cell_reference_modes",
+    "element_modes",
+    "make_phonopy",
+    "mesh_modes",
+    "modes_from_force_constants",
+]
 
 
 def make_phonopy(
@@ -140,4 +146,69 @@ def modes_from_force_constants(
         structure, supercell_matrix, force_constants, primitive_matrix=primitive_matrix
     )
     freqs, atom_weights, q_weights = mesh_modes(phonon, mesh_length)
-    return element_modes(freqs, atom_weights, q_weights, list(phonon.primitive.symbols))
+    modes = element_modes(freqs, atom_weights, q_weights, list(phonon.primitive.symbols))
+    modes.qpoints = np.round(np.asarray(phonon.mesh.qpoints, float), 9).tolist()
+    return modes
+
+
+def cell_reference_modes(
+    host: Structure,
+    force_constants: ArrayLike,
+    force_constants_matrix: ArrayLike,
+    supercell_matrix: ArrayLike,
+    qpoints: ArrayLike | None = None,
+    phonon: Phonopy | None = None,
+) -> PhononModes:
+    """Modes of the undoped supercell ``supercell_matrix @ host`` at the doped cell's q-points.
+
+    A doped supercell's spectrum samples the host's phonons only at the q-points that
+    fold onto the supercell's q-points (Gamma alone for a large cell): against a converged
+    pristine reference, that sampling differs by far more than a dilute dopant changes the
+    spectrum (measured in ``docs/concepts.md``). This function gives the pristine host with
+    exactly the doped cell's sampling, so that ``doped - cell reference`` is the dopants'
+    effect alone (see :func:`defectnet_atomate.spectra.sampling_corrected`).
+
+    Parameters
+    ----------
+    host
+        The host unit cell (the cell the supercell matrix refers to).
+    force_constants
+        Host force constants in the supercell ``force_constants_matrix @ host``,
+        eV/Angstrom^2 (any supercell: phonopy interpolates the dynamical matrix).
+    force_constants_matrix
+        Supercell of ``force_constants`` (pymatgen convention).
+    supercell_matrix
+        The doped supercell (pymatgen convention: its lattice is ``S @ host.lattice``).
+    qpoints
+        The doped cell's q-points in its reduced reciprocal coordinates (``modes.qpoints``
+        of the doped cell); ``None`` is Gamma only.
+    phonon
+        A phonopy object of ``host`` that already holds these force constants (reused
+        instead of building one).
+
+    Returns
+    -------
+    PhononModes
+        Normalised per atom like the doped cell's modes.
+    """
+    from phonopy.harmonic.dynmat_to_fc import get_commensurate_points
+
+    s = np.asarray(supercell_matrix, dtype=int)
+    q_super = np.zeros((1, 3)) if qpoints is None else np.asarray(qpoints, float).reshape(-1, 3)
+    folded = get_commensurate_points(s.T)  # host reduced coordinates (phonopy: transpose)
+    q_host = (q_super @ np.linalg.inv(s).T)[:, None, :] + folded[None, :, :]
+    if phonon is None:
+        phonon = make_phonopy(host, force_constants_matrix, force_constants)
+    phonon.run_qpoints(q_host.reshape(-1, 3), with_eigenvectors=True)
+    freqs = np.asarray(phonon.qpoints.frequencies)
+    vecs = np.asarray(phonon.qpoints.eigenvectors)
+    n_q, n_modes = freqs.shape
+    atom_weights = (np.abs(vecs) ** 2).reshape(n_q, n_modes // 3, 3, n_modes).sum(axis=2)
+    modes = element_modes(
+        freqs,
+        atom_weights.transpose(0, 2, 1),
+        np.full(n_q, 1.0 / n_q),
+        list(phonon.primitive.symbols),
+    )
+    modes.qpoints = np.round(q_super, 9).tolist()
+    return modes

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from defectnet_atomate.doping import DopingError
 from defectnet_atomate.phonons.calculators import PotentialMixin
 from defectnet_atomate.phonons.direct import relax_structure
 from defectnet_atomate.phonons.dos import (
+    cell_reference_modes,
     make_phonopy,
     modes_from_force_constants,
 )
@@ -218,15 +220,19 @@ class EmbeddingEngine(PotentialMixin):
         if key in self._hosts:
             return self._hosts[key]
         cached = self._cache_file(f"host-{key}.npz")
-        n_min = int(np.ceil(self.settings.patch_atoms / len(host)))
-        lattice = tuple(np.round(host.lattice.matrix, 4).ravel())
-        shapes = [
-            (_near_cubic_supercell(lattice, n), n) for n in range(n_min, n_min + n_min // 2 + 1)
-        ]
-        good = [(n, m) for (m, dev), n in shapes if dev <= 0.15]
-        matrix = good[0][1] if good else min(shapes, key=lambda x: x[0][1])[0][0]
-        if cached is not None and cached.is_file():
-            fc = np.load(cached)["fc"]
+        stored = dict(np.load(cached)) if cached is not None and cached.is_file() else {}
+        if "matrix" in stored:
+            matrix = stored["matrix"].astype(int).tolist()
+        else:  # the shape search is slow: cache files since 0.2 keep its result
+            n_min = int(np.ceil(self.settings.patch_atoms / len(host)))
+            lattice = tuple(np.round(host.lattice.matrix, 4).ravel())
+            shapes = [
+                (_near_cubic_supercell(lattice, n), n) for n in range(n_min, n_min + n_min // 2 + 1)
+            ]
+            good = [(n, m) for (m, dev), n in shapes if dev <= 0.15]
+            matrix = good[0][1] if good else min(shapes, key=lambda x: x[0][1])[0][0]
+        if "fc" in stored:
+            fc = stored["fc"]
         else:
             fc = compute_force_constants(
                 host,
@@ -236,8 +242,11 @@ class EmbeddingEngine(PotentialMixin):
                 True,
                 self.settings.symprec,
             )
-            if cached is not None:
-                np.savez_compressed(cached, fc=fc)
+        if cached is not None and "matrix" not in stored:
+            # written to a temporary file and moved, so that parallel readers never see half
+            partial = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npz")
+            np.savez_compressed(partial, fc=fc, matrix=np.asarray(matrix, dtype=int))
+            partial.replace(cached)
         phonon = make_phonopy(host, matrix, fc)
         self._hosts[key] = {"key": key, "matrix": matrix, "fc": fc, "phonon": phonon}
         return self._hosts[key]
@@ -482,6 +491,9 @@ class EmbeddingEngine(PotentialMixin):
             self.calculator_info,
             self.settings.phonon_settings(),
             pristine_modes=pristine,
+            cell_pristine_modes=self.cell_reference(
+                doped.host, doped.supercell_matrix, modes.qpoints
+            ),
             host_id=host_id,
             timings={
                 "total": seconds,
@@ -489,6 +501,26 @@ class EmbeddingEngine(PotentialMixin):
             },
             **doc_kwargs,
         )
+
+    def cell_reference(self, host: Structure, supercell_matrix: Any, qpoints: Any = None) -> Any:
+        """Modes of the undoped ``supercell_matrix @ host`` at the doped cell's q-points.
+
+        Exactly the doped cell's sampling (:func:`cell_reference_modes`): with Gamma only
+        the host's own force constants give it; with a mesh, the force constants carried
+        to the supercell (as the doped cell's are).
+        """
+        host_info = self.host_data(host)
+        if qpoints is None or not np.any(np.asarray(qpoints, float)):
+            return cell_reference_modes(
+                host,
+                host_info["fc"],
+                host_info["matrix"],
+                supercell_matrix,
+                qpoints,
+                phonon=host_info["phonon"],
+            )
+        fc = self.host_force_constants(host, supercell_matrix)[1]
+        return cell_reference_modes(host, fc, supercell_matrix, supercell_matrix, qpoints)
 
     def run(
         self,
