@@ -5,7 +5,9 @@
   in ``N_BINS`` bins, so hosts from CsI to diamond share one representation; ``log f_host``
   is a separate input, so that absolute frequency scale is not lost.
 - Each spectrum is integrated into the bins (any input grid works) and scaled to unit area.
-- Channels: doped DOS, pristine DOS, and their difference.
+- Channels: doped DOS, pristine DOS, their difference, and the difference on a
+  logarithmic scale (``asinh(difference / DIFFERENCE_SCALE)``), so that the change made by
+  0.2 at.% and by 25 at.% of dopants both reach the network at a usable size.
 - The host is its composition (element -> atomic fraction); candidates are element symbols.
 """
 
@@ -24,8 +26,10 @@ if TYPE_CHECKING:
     from defectnet_atomate.spectra import Spectrum
 
 __all__ = [
+    "DIFFERENCE_SCALE",
     "MAX_CANDIDATES",
     "MAX_HOST_ELEMENTS",
+    "N_CHANNELS",
     "N_BINS",
     "X_MAX",
     "Features",
@@ -44,6 +48,12 @@ MAX_HOST_ELEMENTS = 6
 """Most elements of a host composition."""
 MAX_CANDIDATES = 12
 """Most candidate dopants of one prediction."""
+DIFFERENCE_SCALE = 0.01
+"""Scale of the logarithmic difference channel (densities are per unit relative frequency,
+about 1 in the host band): a dilute local mode (~0.05) and an alloy's shift (~1) both
+fall in the near-logarithmic part of ``asinh``."""
+N_CHANNELS = 4
+"""Input channels: doped, pristine, difference, logarithmic difference."""
 
 
 def host_scale(pristine: Spectrum) -> float:
@@ -73,7 +83,7 @@ def bin_spectrum(frequencies: np.ndarray, densities: np.ndarray, scale: float) -
 class Features:
     """Model inputs of one example (numpy; collated into tensors in batches)."""
 
-    spectra: np.ndarray  # (3, N_BINS): doped, pristine, difference (times N_BINS)
+    spectra: np.ndarray  # (N_CHANNELS, N_BINS): doped, pristine, difference, log difference
     log_scale: float  # log of the host's highest frequency in THz
     host_z: np.ndarray  # (MAX_HOST_ELEMENTS,) element rows (Z-1), -1 padded
     host_frac: np.ndarray  # (MAX_HOST_ELEMENTS,) atomic fractions, 0 padded
@@ -97,7 +107,8 @@ def featurize_spectra(
     scale = host_scale(pristine)
     d = bin_spectrum(doped.frequencies, doped.densities, scale)
     p = bin_spectrum(pristine.frequencies, pristine.densities, scale)
-    spectra = np.stack([d, p, d - p]) * (N_BINS / X_MAX)
+    d, p = d * (N_BINS / X_MAX), p * (N_BINS / X_MAX)
+    spectra = np.stack([d, p, d - p, np.arcsinh((d - p) / DIFFERENCE_SCALE)])
     total = sum(host.values())
     host_z = np.full(MAX_HOST_ELEMENTS, -1, dtype=np.int64)
     host_frac = np.zeros(MAX_HOST_ELEMENTS, dtype=np.float32)

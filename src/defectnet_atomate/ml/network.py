@@ -25,7 +25,7 @@ class NetworkConfig:
     """Sizes of the network."""
 
     n_bins: int = 256
-    channels: int = 3
+    channels: int = 4
     width: int = 128
     heads: int = 8
     layers: int = 2
@@ -98,6 +98,7 @@ class DefectNet(nn.Module):
         host_frac: torch.Tensor,
         cand_z: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        spectra = spectra[:, : self.config.channels]  # 0.1 models read the first three
         b, _, n = spectra.shape
         grid = torch.linspace(0, 1, n, device=spectra.device).expand(b, 1, n)
         tokens = self.encoder(torch.cat([spectra, grid], dim=1)).transpose(1, 2)

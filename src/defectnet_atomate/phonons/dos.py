@@ -33,11 +33,14 @@ def make_phonopy(
     force_constants: ArrayLike | None = None,
     symprec: float = 1e-4,
     primitive_matrix: ArrayLike | str | None = None,
+    is_symmetry: bool = True,
 ) -> Phonopy:
     """Build a phonopy object for ``structure`` (the unit cell) and ``supercell_matrix``.
 
     ``supercell_matrix`` follows pymatgen's convention (supercell lattice = S @ lattice,
     lattice vectors as rows), as everywhere in this package; phonopy's is its transpose.
+    ``is_symmetry=False`` skips phonopy's symmetry search (slow for large supercells), for
+    objects that only evaluate dynamical matrices or transform force constants.
     """
     from phonopy import Phonopy
     from pymatgen.io.phonopy import get_phonopy_structure
@@ -48,6 +51,7 @@ def make_phonopy(
         supercell_matrix=np.asarray(supercell_matrix, dtype=int).T.tolist(),
         primitive_matrix=np.eye(3) if primitive_matrix is None else primitive_matrix,
         symprec=symprec,
+        is_symmetry=is_symmetry,
         log_level=0,
     )
     if force_constants is not None:
@@ -198,7 +202,7 @@ def cell_reference_modes(
     folded = get_commensurate_points(s.T)  # host reduced coordinates (phonopy: transpose)
     q_host = (q_super @ np.linalg.inv(s).T)[:, None, :] + folded[None, :, :]
     if phonon is None:
-        phonon = make_phonopy(host, force_constants_matrix, force_constants)
+        phonon = make_phonopy(host, force_constants_matrix, force_constants, is_symmetry=False)
     phonon.run_qpoints(q_host.reshape(-1, 3), with_eigenvectors=True)
     freqs = np.asarray(phonon.qpoints.frequencies)
     vecs = np.asarray(phonon.qpoints.eigenvectors)

@@ -263,7 +263,7 @@ class EmbeddingEngine(PotentialMixin):
         from phonopy.harmonic.dynmat_to_fc import DynmatToForceConstants
 
         data = self.host_data(host)
-        target = make_phonopy(host, supercell_matrix)
+        target = make_phonopy(host, supercell_matrix, is_symmetry=False)
         if np.array_equal(np.asarray(supercell_matrix, int), data["matrix"]):
             return target.supercell, data["fc"]
         d2f = DynmatToForceConstants(target.primitive, target.supercell)
@@ -405,7 +405,7 @@ class EmbeddingEngine(PotentialMixin):
             patches = self.settings.patches
         if patches:
             self._check_separation(structure, mapped)
-        primitive = make_phonopy(host, doped.supercell_matrix).primitive
+        primitive = make_phonopy(host, doped.supercell_matrix, is_symmetry=False).primitive
         s2p = np.asarray(primitive.s2p_map)
         basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
         shifts = []
