@@ -4,7 +4,8 @@ python scripts/make_ml_test_data.py [--workers 1]
 
 Twelve two-atom semiconductors of the phonondb library (CC-BY-4.0), seven doped cells each
 (16-32 atoms, 1-3 dopants, 3-25 at.%), CHGNet with the direct engine. The export keeps
-what the model needs (spectra, host, dopants) in a compact form.
+what the model needs (spectra, host, dopants, the cell reference) in a compact form.
+Rerunning it skips what the store already holds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from monty.serialization import dumpfn
 
 from defectnet_atomate.batch import run_batch
-from defectnet_atomate.dataset import compact, sample_tasks
+from defectnet_atomate.dataset import add_cell_references, compact, sample_tasks
 from defectnet_atomate.hosts import iter_hosts
 from defectnet_atomate.stores import default_store
 
@@ -44,7 +45,9 @@ def main() -> None:
     summary = run_batch(tasks, store, n_workers=args.workers, supercell_kwargs={"max_atoms": 32})
     print(summary.done, "done", summary.failed, "failed")
     with store:
-        docs = [compact(d) for d in store.query({})]
+        docs = list(store.query({}))
+    add_cell_references(docs)  # documents simulated before 0.2 get their cell reference
+    docs = [compact(d) for d in docs]
     dumpfn(docs, ROOT / "tests" / "test_data" / "ml_docs.json.gz")
     print(len(docs), "documents,", sorted(formulas))
 

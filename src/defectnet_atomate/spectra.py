@@ -137,8 +137,8 @@ def sampling_corrected(doped: Any, cell_reference: Any, reference: Any) -> dict[
         ``reference + (doped - cell_reference)``,
 
     the converged reference plus the dopants' effect at fixed sampling: what a bulk sample
-    with these dopants would show, to first order. Weight that comes out negative (within
-    the difference of two broadened spectra) is kept; featurisation clips it.
+    with these dopants would show, to first order. Where it comes out negative (a mode the
+    dopants moved away from a frequency the reference hardly samples) it is set to zero.
 
     Parameters
     ----------
@@ -170,7 +170,9 @@ def sampling_corrected(doped: Any, cell_reference: Any, reference: Any) -> dict[
         return np.interp(grid, f, np.asarray(y, float), left=0.0, right=0.0)
 
     def corrected(a: Any, b: Any, c: Any) -> list[float]:
-        return (on_grid(f_doped, a) + on_grid(f_ref, c) - on_grid(f_cell, b)).tolist()
+        return np.clip(
+            on_grid(f_doped, a) + on_grid(f_ref, c) - on_grid(f_cell, b), 0, None
+        ).tolist()
 
     out: dict[str, Any] = {
         "frequencies": np.round(grid, 6).tolist(),

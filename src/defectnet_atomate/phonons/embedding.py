@@ -221,11 +221,13 @@ class EmbeddingEngine(PotentialMixin):
             return self._hosts[key]
         cached = self._cache_file(f"host-{key}.npz")
         stored = dict(np.load(cached)) if cached is not None and cached.is_file() else {}
+        lattice = tuple(np.round(host.lattice.matrix, 4).ravel())
         if "matrix" in stored:
             matrix = stored["matrix"].astype(int).tolist()
+        elif "fc" in stored:  # cache files before 0.2: the size tells which shape was chosen
+            matrix = _near_cubic_supercell(lattice, stored["fc"].shape[1] // len(host))[0]
         else:  # the shape search is slow: cache files since 0.2 keep its result
             n_min = int(np.ceil(self.settings.patch_atoms / len(host)))
-            lattice = tuple(np.round(host.lattice.matrix, 4).ravel())
             shapes = [
                 (_near_cubic_supercell(lattice, n), n) for n in range(n_min, n_min + n_min // 2 + 1)
             ]
