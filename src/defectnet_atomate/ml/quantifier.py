@@ -674,7 +674,8 @@ class DefectQuantifier(MSONable):
         :func:`~defectnet_atomate.ml.training.examples_from_docs`). With ``calibrate`` the
         decision threshold is set on ``validation`` to the best F1 at most 2 % false
         positives on pristine spectra
-        (:func:`~defectnet_atomate.ml.training.calibrate_threshold`).
+        (:func:`~defectnet_atomate.ml.training.calibrate_threshold`); with ``augment``, on
+        measurement-like copies of the validation spectra as well.
 
         Split by host yourself (see :func:`defectnet_atomate.ml.split_by_host`): spectra
         of one host in both sets overstate accuracy. The best weights by validation loss
@@ -701,7 +702,9 @@ class DefectQuantifier(MSONable):
         if val_ex:
             self.sigma_scale = calibrate_sigma(self.network, val_ex)
             if calibrate:
-                self.threshold = calibrate_threshold(self.network, val_ex)
+                self.threshold = calibrate_threshold(
+                    self.network, self._calibration_examples(val_ex, augment, seed)
+                )
         self.metadata.setdefault("training", {})
         self.metadata["training"].update(
             {
@@ -711,6 +714,26 @@ class DefectQuantifier(MSONable):
             }
         )
         return history
+
+    @staticmethod
+    def _calibration_examples(
+        val_ex: list[Example], augment: MeasurementAugmentation | None, seed: int
+    ) -> list[Example]:
+        """Return the examples that set the threshold (measurement-like ones for robust models).
+
+        A model trained for measured spectra must also keep measured pristine samples clean:
+        its threshold is set on the clean validation spectra plus measurement-like copies of
+        them, and three more measurement-like draws of each pristine one.
+        """
+        if augment is None:
+            return val_ex
+        from defectnet_atomate.ml.augment import measured_like_examples
+
+        pristine = [e for e in val_ex if not e.truth]
+        out = val_ex + measured_like_examples(val_ex, seed=seed + 11)
+        for k in range(3):
+            out += measured_like_examples(pristine, seed=seed + 12 + k)
+        return out
 
     def evaluate(self, test: Any, seed: int = 1234) -> dict[str, Any]:
         """Metrics on held-out documents with distractor candidates (see ``evaluate_network``)."""
