@@ -42,6 +42,14 @@ def main() -> None:
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--pristine-copies", type=int, default=1)
     parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (AdamW)")
+    parser.add_argument(
+        "--augment-probability",
+        type=float,
+        default=0.6,
+        help="chance that a training spectrum is distorted like a measurement",
+    )
+    parser.add_argument("--tag", default="", help="suffix of a candidate's results file")
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -49,16 +57,18 @@ def main() -> None:
     hosts = {d["host"]["host_id"] for d in high + low}
     date = datetime.date.today().strftime("%Y.%m")
     name = f"defectnet-chgnet-md{len(low)}-direct{len(high)}-{date}"
-    augment = None if args.no_augment else MeasurementAugmentation()
+    augment = (
+        None if args.no_augment else MeasurementAugmentation(probability=args.augment_probability)
+    )
     patience = args.patience or max(4, args.epochs // 4)
-    fit = {"epochs": args.epochs, "patience": patience, "seed": 0}
+    fit = {"epochs": args.epochs, "patience": patience, "seed": 0, "lr": args.lr}
     fit |= {"progress": False, "augment": augment, "pristine_copies": args.pristine_copies}
     q = DefectQuantifier(seed=0)
     if args.recipe == "joint":
         history = q.fit(h_train + l_train, h_val + l_val, **fit)
     else:
         history = q.fit(l_train, l_val, **fit)
-        tuned = q.fit(h_train, h_val, lr=5e-4, **fit)
+        tuned = q.fit(h_train, h_val, **{**fit, "lr": fit["lr"] / 4})
         history = {k: history[k] + tuned[k] for k in history}
     metrics = q.evaluate(h_test)
     metrics_low = q.evaluate(l_test) if l_test else None
@@ -78,8 +88,10 @@ def main() -> None:
                 f"{len(h_val)}+{len(l_val)} validation, {len(h_test)}+{len(l_test)} test "
                 "spectra (direct+mass-defect). Pristine spectra of every host are added as "
                 f"negatives ({args.pristine_copies} copies each). Recipe: {args.recipe}; "
-                f"measurement-like augmentation: {'on' if augment else 'off'}; at most "
-                f"{args.epochs} epochs, early stopping after {patience}."
+                f"measurement-like augmentation: "
+                f"{f'probability {args.augment_probability}' if augment else 'off'}; at most "
+                f"{args.epochs} epochs (AdamW, peak learning rate {args.lr}), early stopping "
+                f"after {patience}."
             ),
             "metrics": metrics,
             "metrics_mass_defect_test": metrics_low,
@@ -102,12 +114,12 @@ def main() -> None:
         q.save_pretrained(folder)
         (folder.parent / "DEFAULT").write_text(name + "\n")
     else:
-        q.save_pretrained(ROOT / "scratch" / "models" / name)
+        q.save_pretrained(ROOT / "scratch" / "models" / f"{name}{args.tag}")
     # the shipped model's numbers; a run without --ship is a candidate, and its clean-training
     # counterpart (--no-augment) is the baseline of the robustness comparison
     stem = "pretrained_metrics"
     if not args.ship:
-        stem += "_no_augment" if args.no_augment else "_candidate"
+        stem += "_no_augment" if args.no_augment else f"_candidate{args.tag}"
     results = ROOT / "benchmarks" / "results" / f"{stem}.json"
     summary = {
         "model": name,
@@ -116,6 +128,8 @@ def main() -> None:
         "augmentation": augment is not None,
         "pristine_copies": args.pristine_copies,
         "epochs": args.epochs,
+        "lr": args.lr,
+        "augment_probability": None if args.no_augment else args.augment_probability,
         "n_direct": len(high),
         "n_mass_defect": len(low),
         "n_hosts": len(hosts),

@@ -3,7 +3,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from defectnet_atomate.ml.featurize import N_BINS, X_MAX, bin_spectrum, featurize, host_scale
+from defectnet_atomate.ml.featurize import (
+    DIFFERENCE_SCALE,
+    N_BINS,
+    N_CHANNELS,
+    X_MAX,
+    bin_spectrum,
+    featurize,
+    host_scale,
+)
 from defectnet_atomate.spectra import Spectrum
 
 
@@ -28,7 +36,10 @@ def test_bins_have_unit_area_and_follow_the_host_scale():
 def test_featurize_shapes_and_checks():
     doped, pristine = _spectrum([5.0, 9.0]), _spectrum([5.0, 10.0])
     f = featurize(doped, pristine, {"Si": 1.0}, ["Ge", "C"])
-    assert f.spectra.shape == (3, N_BINS)
+    assert f.spectra.shape == (N_CHANNELS, N_BINS)
+    # channels: doped, pristine, difference, and the difference on an asinh scale
+    assert np.allclose(f.spectra[2], f.spectra[0] - f.spectra[1])
+    assert np.allclose(f.spectra[3], np.arcsinh(f.spectra[2] / DIFFERENCE_SCALE))
     assert list(f.cand_z[:3]) == [31, 5, -1]
     assert f.host_frac.sum() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="Unknown element"):

@@ -117,7 +117,7 @@ def test_identification_beats_chance_on_unseen_hosts_given_many_hosts(md_split):
     pool = sorted({el for d in train + val + test for el in d["dopant_elements"]})
     present, absent, _, _ = _probe(q, test, pool)
     auc = (present[:, None] > absent[None, :]).mean()
-    assert len(present) > 50 and auc > 0.55  # chance: 0.5 (seeds 0-2 give 0.61-0.67)
+    assert len(present) > 50 and auc > 0.55  # chance: 0.5 (seeds 0-2 give 0.65-0.69)
 
 
 def test_save_and_load_give_identical_predictions(trained, ml_docs, tmp_path):
