@@ -19,6 +19,8 @@ def _check_physics(doc, n_sites, dopants):
     assert np.allclose(projected, total, atol=1e-9)
     pristine = doc["pristine_pdos"]
     assert np.trapezoid(pristine["total"], pristine["frequencies"]) == pytest.approx(3.0, rel=0.02)
+    cell = doc["cell_pristine_pdos"]  # every engine's documents carry their cell reference
+    assert np.trapezoid(cell["total"], cell["frequencies"]) == pytest.approx(3.0, rel=0.02)
 
 
 def test_atomate2_engine_end_to_end(disk_jobstore, tmp_path, si_structure, clean_dir):
