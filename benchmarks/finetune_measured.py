@@ -75,7 +75,7 @@ def main() -> None:
         measured = instrument(items, seed=k, scale=args.scale, fwhm=args.fwhm)
         tune, held = measured[: args.n_tune], measured[args.n_tune :]
         q = DefectQuantifier.from_pretrained(args.model)
-        before = summary(q.evaluate(held))
+        before = summary(q.evaluate(held, measured=True))
         pool = sorted({el for e in items for el in e.truth} | set(items[0].pool))
         q.fine_tune(
             [e.doped for e in tune],
@@ -85,7 +85,7 @@ def main() -> None:
             candidates=pool,
             seed=0,
         )
-        after = summary(q.evaluate(held))
+        after = summary(q.evaluate(held, measured=True))
         results["hosts"][host] = {"n_held_out": len(held), "before": before, "after": after}
         print(
             f"{host}: F1 {before['f1']:.3f} -> {after['f1']:.3f}, MAE "

@@ -379,3 +379,28 @@ def test_uninformative_predictions_say_so(si_docs):
         assert "warning:" in str(prediction)
     else:
         assert not prediction.warnings
+
+
+def test_measured_spectra_get_their_own_threshold(trained, ml_docs, tmp_path):
+    """Documents are judged as simulated, arrays and files as measured (unless told)."""
+    import copy
+
+    q, _, _ = trained
+    q = copy.deepcopy(q)
+    q.threshold, q.threshold_measured = 0.3, 0.9
+    doc = ml_docs[0]
+    pristine = doc["pristine_pdos"]
+    host = (np.asarray(pristine["frequencies"]), np.asarray(pristine["total"]))
+    comp = doc["host"]["composition"]
+    cands = doc["dopant_elements"]
+    assert q.predict(doc).threshold == 0.3
+    kwargs = {"host": host, "composition": comp, "candidates": cands, "unit": "THz"}
+    measured = q.predict(_pdos(doc), **kwargs)
+    assert measured.threshold == 0.9
+    assert any("measured spectrum" in w for w in measured.warnings)
+    told = q.predict(_pdos(doc), measured=False, **kwargs)
+    assert told.threshold == 0.3
+    assert q.predict(doc, measured=True).threshold == 0.9
+    again = DefectQuantifier.from_pretrained(q.save_pretrained(tmp_path / "m"))
+    assert again.threshold_measured == 0.9
+    assert "0.9 for measured ones" in (tmp_path / "m" / "README.md").read_text()

@@ -82,6 +82,13 @@ def _check_kind(kind: str) -> str:
     )
 
 
+def _looks_measured(item: Any, kind: str, resolution: Any) -> bool:
+    """Whether ``predict`` treats an input as a measurement (see its ``measured``)."""
+    if kind != "pdos" or resolution is not None:
+        return True
+    return isinstance(item, (str, Path, tuple, list, Spectrum))
+
+
 def _spectrum_of_kind(dos: Any, kind: str, source: str) -> Spectrum:
     """Make a spectrum of ``kind`` from a total + projected DOS (``PhononDosData`` or dict)."""
     from defectnet_atomate.measurement import neutron_weighted_dos, partial_dos
@@ -147,7 +154,10 @@ class DefectQuantifier(MSONable):
     metadata
         Model card data: name, training data, metrics, versions.
     threshold
-        Probability at which a candidate counts as present.
+        Probability at which a candidate counts as present in a simulated (clean) spectrum.
+    threshold_measured
+        The same for measured spectra (set by :meth:`fit` with measurement-like augmentation,
+        so that a measured pristine sample comes back undoped); ``None`` uses ``threshold``.
     sigma_scale
         Factor on the network's predicted spread so that one sigma covers 68 % of held-out
         errors (set by :meth:`fit`).
@@ -163,6 +173,7 @@ class DefectQuantifier(MSONable):
         threshold: float = 0.5,
         sigma_scale: float = 1.0,
         seed: int = 0,
+        threshold_measured: float | None = None,
     ) -> None:
         self.network_config = dict(network_config or NetworkConfig().to_dict())
         torch.manual_seed(seed)
@@ -172,6 +183,7 @@ class DefectQuantifier(MSONable):
         self.network.eval()
         self.metadata = dict(metadata or {})
         self.threshold = float(threshold)
+        self.threshold_measured = None if threshold_measured is None else float(threshold_measured)
         self.sigma_scale = float(sigma_scale)
         self.seed = seed
         self._pristine_cache: dict[str, PhononDosData] = {}
@@ -194,6 +206,7 @@ class DefectQuantifier(MSONable):
             "weights": base64.b64encode(_weights_to_bytes(self.network.state_dict())).decode(),
             "metadata": self.metadata,
             "threshold": self.threshold,
+            "threshold_measured": self.threshold_measured,
             "sigma_scale": self.sigma_scale,
             "seed": self.seed,
         }
@@ -209,6 +222,7 @@ class DefectQuantifier(MSONable):
             d.get("threshold", 0.5),
             d.get("sigma_scale", 1.0),
             d.get("seed", 0),
+            d.get("threshold_measured"),
         )
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -231,6 +245,7 @@ class DefectQuantifier(MSONable):
             "model_class": "DefectNet",
             "network_config": self.network_config,
             "threshold": self.threshold,
+            "threshold_measured": self.threshold_measured,
             "sigma_scale": self.sigma_scale,
             "metadata": {**self.metadata, "weights_sha256": digest},
             "package_version": __version__,
@@ -319,7 +334,13 @@ class DefectQuantifier(MSONable):
                 "",
             ]
         lines += [
-            f"Decision threshold {self.threshold}; one-sigma scale {self.sigma_scale:.3f}.",
+            f"Decision threshold {self.threshold} for simulated spectra"
+            + (
+                f", {self.threshold_measured} for measured ones (`predict(measured=...)`)"
+                if self.threshold_measured is not None
+                else ""
+            )
+            + f"; one-sigma scale {self.sigma_scale:.3f}.",
             "",
             "## Limitations",
             "",
@@ -385,6 +406,7 @@ class DefectQuantifier(MSONable):
             metadata,
             config.get("threshold", 0.5),
             config.get("sigma_scale", 1.0),
+            threshold_measured=config.get("threshold_measured"),
         )
         if cache_dir is not None:
             model.cache_dir = Path(cache_dir)
@@ -537,6 +559,7 @@ class DefectQuantifier(MSONable):
         kind: str = "pdos",
         resolution: Any = None,
         explain: bool = False,
+        measured: bool | None = None,
     ) -> DefectPrediction | list[DefectPrediction]:
         """Estimate which candidates are present and at what concentration.
 
@@ -575,6 +598,13 @@ class DefectQuantifier(MSONable):
             Also return where each candidate looked (the last layer's cross-attention
             over frequency) and the spectra as the model saw them, in
             ``DefectPrediction.explanation`` (plot with ``plot_attention``).
+        measured
+            Whether the spectrum is a measurement: measured spectra are judged with the
+            model's ``threshold_measured`` (set so that measured pristine samples come back
+            undoped), simulated ones with ``threshold``. ``None`` decides by the input: files,
+            arrays, :class:`~defectnet_atomate.spectra.Spectrum` objects, ``kind`` other than
+            ``"pdos"`` and a given ``resolution`` count as measured; documents and pymatgen or
+            atomate2 DOS objects as simulated.
 
         Returns
         -------
@@ -626,9 +656,21 @@ class DefectQuantifier(MSONable):
                             f"within {spread:.3f}); read the report as uninformative about which "
                             "element is present"
                         )
+                    item = items[start + i]
+                    is_measured = (
+                        measured
+                        if measured is not None
+                        else _looks_measured(item, kind, resolution)
+                    )
+                    threshold = self._threshold(is_measured)
+                    if is_measured and self.threshold_measured is not None:
+                        notes.append(
+                            f"judged as a measured spectrum (threshold {threshold}; pass "
+                            "measured=False for a simulated one)"
+                        )
                     out.append(
                         DefectPrediction(
-                            estimates, formula, self.name, self.threshold, notes, explanation
+                            estimates, formula, self.name, threshold, notes, explanation
                         )
                     )
         return out if batch else out[0]
@@ -674,8 +716,9 @@ class DefectQuantifier(MSONable):
         :func:`~defectnet_atomate.ml.training.examples_from_docs`). With ``calibrate`` the
         decision threshold is set on ``validation`` to the best F1 at most 2 % false
         positives on pristine spectra
-        (:func:`~defectnet_atomate.ml.training.calibrate_threshold`); with ``augment``, on
-        measurement-like copies of the validation spectra as well.
+        (:func:`~defectnet_atomate.ml.training.calibrate_threshold`); with ``augment``, a
+        second threshold for measured spectra (``threshold_measured``) is set the same way on
+        measurement-like copies of the validation spectra.
 
         Split by host yourself (see :func:`defectnet_atomate.ml.split_by_host`): spectra
         of one host in both sets overstate accuracy. The best weights by validation loss
@@ -702,8 +745,11 @@ class DefectQuantifier(MSONable):
         if val_ex:
             self.sigma_scale = calibrate_sigma(self.network, val_ex)
             if calibrate:
-                self.threshold = calibrate_threshold(
-                    self.network, self._calibration_examples(val_ex, augment, seed)
+                self.threshold = calibrate_threshold(self.network, val_ex)
+                self.threshold_measured = (
+                    calibrate_threshold(self.network, self._measured_like(val_ex, seed))
+                    if augment is not None
+                    else None
                 )
         self.metadata.setdefault("training", {})
         self.metadata["training"].update(
@@ -716,30 +762,38 @@ class DefectQuantifier(MSONable):
         return history
 
     @staticmethod
-    def _calibration_examples(
-        val_ex: list[Example], augment: MeasurementAugmentation | None, seed: int
-    ) -> list[Example]:
-        """Return the examples that set the threshold (measurement-like ones for robust models).
+    def _measured_like(val_ex: list[Example], seed: int) -> list[Example]:
+        """Measurement-like copies of the validation examples, for ``threshold_measured``.
 
-        A model trained for measured spectra must also keep measured pristine samples clean:
-        its threshold is set on the clean validation spectra plus measurement-like copies of
-        them, and three more measurement-like draws of each pristine one.
+        Four draws of each pristine example, so that the false-positive rate on measured
+        pristine samples is estimated on more than a handful of spectra.
         """
-        if augment is None:
-            return val_ex
         from defectnet_atomate.ml.augment import measured_like_examples
 
         pristine = [e for e in val_ex if not e.truth]
-        out = val_ex + measured_like_examples(val_ex, seed=seed + 11)
+        out = measured_like_examples(val_ex, seed=seed + 11)
         for k in range(3):
             out += measured_like_examples(pristine, seed=seed + 12 + k)
         return out
 
-    def evaluate(self, test: Any, seed: int = 1234) -> dict[str, Any]:
-        """Metrics on held-out documents with distractor candidates (see ``evaluate_network``)."""
+    def evaluate(self, test: Any, seed: int = 1234, measured: bool = False) -> dict[str, Any]:
+        """Metrics on held-out documents with distractor candidates (see ``evaluate_network``).
+
+        ``measured=True`` applies the threshold for measured spectra (for measurement-like
+        test spectra).
+        """
         return evaluate_network(
-            self.network, self._examples(test), self.threshold, self.sigma_scale, seed=seed
+            self.network,
+            self._examples(test),
+            self._threshold(measured),
+            self.sigma_scale,
+            seed=seed,
         )
+
+    def _threshold(self, measured: bool) -> float:
+        if measured and self.threshold_measured is not None:
+            return self.threshold_measured
+        return self.threshold
 
     def fine_tune(
         self,
