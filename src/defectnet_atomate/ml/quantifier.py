@@ -289,7 +289,11 @@ class DefectQuantifier(MSONable):
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
             *self._summary_rows("direct-engine spectra", metrics),
             *self._summary_rows("mass-defect spectra", m.get("metrics_mass_defect_test")),
-            *self._summary_rows("measurement-like spectra", m.get("metrics_measured_like_test")),
+            *self._summary_rows(
+                "measurement-like spectra"
+                + (" (threshold for measured spectra)" if self.threshold_measured else ""),
+                m.get("metrics_measured_like_test"),
+            ),
         ]
         lines = [
             "---",
