@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import emit
 from pymatgen.core import Lattice, Structure
 
 from defectnet_atomate.doping import make_doped_supercell
@@ -92,10 +93,7 @@ def main() -> dict:
         ),
         "max_cell_reference_error_thz": max(r["cell_reference_max_error_thz"] for r in rows),
     }
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result))
-    return result
+    return emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ a JSON object with the overlap for each cutoff.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
+from common import emit
 
 from defectnet_atomate.doping import make_doped_supercell
 from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
@@ -66,10 +66,7 @@ def main() -> dict:
             4,
         )
         print(c, result["overlap"][c], flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result))
-    return result
+    return emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,10 @@ these spectra at that mass resolution. The last line printed is a JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
+from common import emit
 from pymatgen.core import Element
 
 from defectnet_atomate.ml import split_levels_by_host
@@ -97,10 +97,7 @@ def main() -> dict:
         "test_hosts": len({d["host"]["host_id"] for d in l_test}),
         "ceilings": [_ceiling(examples, sites, t) for t in TOLERANCES],
     }
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result))
-    return result
+    return emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ neither is limited by the model or its training. The last line printed is a JSON
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from common import emit
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.ml import split_levels_by_host
@@ -40,10 +41,7 @@ def main() -> dict:
     for name, docs in (("training_hosts", l_train[: args.n]), ("unseen_hosts", l_test)):
         m = q.evaluate(docs)
         result[name] = {k: round(m[k], 3) for k in KEYS} | {"n_examples": m["n_examples"]}
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result))
-    return result
+    return emit(result, args.json)
 
 
 if __name__ == "__main__":
