@@ -392,6 +392,9 @@ def _ablation(lines: list[str], robust: dict) -> None:
         _metric_row("shipped / clean mass-defect", robust["mass_defect_unseen_hosts"]),
         _metric_row("shipped / measured-like", robust["measured_like_unseen_hosts"]),
         "",
+        "One training seed each: the cell reference gives a small, consistent gain in ranking "
+        "(AUC) and F1 on spectra of unseen hosts; the dilute concentration error is no better.",
+        "",
     ]
 
 
