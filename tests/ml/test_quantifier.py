@@ -272,6 +272,7 @@ def test_fine_tune_moves_only_the_heads(trained, ml_docs):
 
     q0, _, _ = trained
     q = copy.deepcopy(q0)
+    q.threshold, q.threshold_measured = 0.01, 0.99  # recalibration must move the first only
     encoder_before = [p.clone() for p in q.network.encoder.parameters()]
     heads_before = [p.clone() for p in q.network.presence.parameters()]
     docs = ml_docs[:4]
@@ -282,6 +283,7 @@ def test_fine_tune_moves_only_the_heads(trained, ml_docs):
         epochs=5,
     )
     assert history["train_loss"]
+    assert q.threshold >= 0.3 and q.threshold_measured == 0.99  # documents: simulated spectra
     assert all(
         torch_equal(a, b)
         for a, b in zip(encoder_before, q.network.encoder.parameters(), strict=False)

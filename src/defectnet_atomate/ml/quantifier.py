@@ -812,6 +812,7 @@ class DefectQuantifier(MSONable):
         composition: Mapping[str, float] | None = None,
         seed: int = 0,
         include_reference: bool = True,
+        recalibrate: bool = True,
     ) -> dict[str, list[float]]:
         """Adapt the model to a few labelled spectra of one material (e.g. measurements).
 
@@ -836,6 +837,11 @@ class DefectQuantifier(MSONable):
             Add the host's reference spectrum as undoped examples (a third as many as the
             spectra): trained on doped spectra alone, the heads learn to call everything
             present.
+        recalibrate
+            Set the decision threshold of this kind of spectrum again after tuning (the
+            measured one for measured spectra, see :meth:`predict`), on the tuning spectra
+            themselves with distractor candidates: the heads moved, so the old threshold no
+            longer fits them. With a handful of spectra this threshold is rough.
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
@@ -880,4 +886,12 @@ class DefectQuantifier(MSONable):
             for p in self.network.parameters():
                 p.requires_grad_(True)
         self.metadata.setdefault("fine_tuned_on", []).append(len(examples))
+        if recalibrate:
+            threshold = calibrate_threshold(self.network, examples, seed=seed, max_distractors=3)
+            if self.threshold_measured is not None and all(
+                _looks_measured(x, "pdos", None) for x in spectra
+            ):
+                self.threshold_measured = threshold
+            else:
+                self.threshold = threshold
         return history
