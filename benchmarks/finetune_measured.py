@@ -7,7 +7,9 @@ enough spectra, every spectrum is turned into what one instrument would give: th
 resolution, energy-scale error, background, multiphonon tail and noise level for all of
 them (a material measured on one spectrometer). ``--n-tune`` labelled spectra of that
 material adapt the model with :meth:`DefectQuantifier.fine_tune` (heads and last decoder
-layer only); the others, kept out, measure it before and after.
+layer only; the threshold for measured spectra recalibrated on them); the others, kept out,
+and eight measurements of the undoped material on the same instrument (which must stay
+undoped) measure it before and after.
 
 Writes ``benchmarks/results/finetune_measured.json`` (one entry per instrument: the default
 lies inside the range of the training augmentation; ``--scale 1.06 --fwhm 0.08`` outside it).
@@ -74,6 +76,10 @@ def main() -> None:
             continue
         measured = instrument(items, seed=k, scale=args.scale, fwhm=args.fwhm)
         tune, held = measured[: args.n_tune], measured[args.n_tune :]
+        # the undoped material on the same instrument (8 noise draws): must stay undoped
+        e = items[0]
+        undoped = [replace(e, doped=e.pristine, truth={}, _features=None) for _ in range(8)]
+        held += instrument(undoped, seed=1000 + k, scale=args.scale, fwhm=args.fwhm)
         q = DefectQuantifier.from_pretrained(args.model)
         before = summary(q.evaluate(held, measured=True))
         pool = sorted({el for e in items for el in e.truth} | set(items[0].pool))
