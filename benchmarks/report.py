@@ -415,9 +415,15 @@ def _finetune(lines: list[str]) -> None:
             f"Instrument: energy axis x{run['scale']}, FWHM {run['fwhm']} of the host's top "
             "frequency + 2 % of the energy, background, multiphonon tail and noise, the same for "
             f"all spectra of a host; {run['n_tune']} labelled spectra of each unseen test host "
-            "fine-tune the shipped model (`fine_tune`: last decoder layer and heads, with the "
-            "reference as undoped examples, threshold for measured spectra recalibrated on the "
-            "tuning spectra), the others measure it, with eight measurements of the undoped "
+            + (
+                f"and {run['n_undoped']} measurements of the undoped material (so the threshold "
+                "for measured spectra is recalibrated) "
+                if run.get("n_undoped")
+                else "(no undoped measurement, so the threshold is kept) "
+            )
+            + "fine-tune the shipped model (`fine_tune`: last decoder layer and heads, with the "
+            "reference as undoped examples), the others measure it, with eight measurements of "
+            "the undoped "
             "material (pristine flagged: the fraction of those called doped). Thresholds: the "
             "model's for measured spectra.",
             "",

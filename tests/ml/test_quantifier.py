@@ -281,6 +281,7 @@ def test_fine_tune_moves_only_the_heads(trained, ml_docs):
         [{x["element"]: x["atomic_percent"] for x in d["dopants"]} for d in docs],
         host=None,
         epochs=5,
+        recalibrate=True,
     )
     assert history["train_loss"]
     assert q.threshold >= 0.3 and q.threshold_measured == 0.99  # documents: simulated spectra

@@ -812,7 +812,7 @@ class DefectQuantifier(MSONable):
         composition: Mapping[str, float] | None = None,
         seed: int = 0,
         include_reference: bool = True,
-        recalibrate: bool = True,
+        recalibrate: bool | None = None,
     ) -> dict[str, list[float]]:
         """Adapt the model to a few labelled spectra of one material (e.g. measurements).
 
@@ -840,8 +840,12 @@ class DefectQuantifier(MSONable):
         recalibrate
             Set the decision threshold of this kind of spectrum again after tuning (the
             measured one for measured spectra, see :meth:`predict`), on the tuning spectra
-            themselves with distractor candidates: the heads moved, so the old threshold no
-            longer fits them. With a handful of spectra this threshold is rough.
+            themselves with distractor candidates, at most 2 % of the undoped ones called
+            doped: the heads moved, so the old threshold no longer fits them. ``None`` (the
+            default) recalibrates only when some tuning spectra are undoped measurements
+            (``{}`` truths): without them nothing tells the threshold what the instrument
+            does to an undoped sample, and recalibrating on doped spectra alone calls most
+            undoped measurements doped (``benchmarks/finetune_measured.py``).
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
@@ -886,6 +890,8 @@ class DefectQuantifier(MSONable):
             for p in self.network.parameters():
                 p.requires_grad_(True)
         self.metadata.setdefault("fine_tuned_on", []).append(len(examples))
+        if recalibrate is None:
+            recalibrate = any(not truth for truth in truths)
         if recalibrate:
             threshold = calibrate_threshold(self.network, examples, seed=seed, max_distractors=3)
             if self.threshold_measured is not None and all(
