@@ -62,6 +62,14 @@ def test_export_round_trip_keeps_what_the_model_needs(si_docs, tmp_path):
             assert np.allclose(small[key]["total"], doc[key]["total"], rtol=1e-3, atol=1e-6)
         assert small["dopants"] == doc["dopants"]
         assert small["settings"]["engine"] == doc["settings"]["engine"]
+        # the host's projected pristine DOS (for the model's candidate-site inputs), not the
+        # doped spectrum's (the model does not read it)
+        projected = small["pristine_pdos"]["projected"]
+        assert set(projected) == set(doc["pristine_pdos"]["projected"])
+        for el, values in projected.items():
+            expected = doc["pristine_pdos"]["projected"][el]
+            assert np.allclose(values, expected, rtol=1e-3, atol=1e-6)
+        assert "projected" not in small["pdos"]
 
 
 def test_export_keeps_the_cell_reference(si_docs, tmp_path):

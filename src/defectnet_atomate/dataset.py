@@ -136,11 +136,14 @@ def sample_tasks(
 def compact(doc: dict) -> dict:
     """Keep what the model needs of a document (spectra to 4 significant digits)."""
 
-    def spectrum(p: dict) -> dict:
-        return {
+    def spectrum(p: dict, projected: bool = False) -> dict:
+        out = {
             "frequencies": [round(x, 3) for x in p["frequencies"]],
             "total": [float(f"{x:.4g}") for x in p["total"]],
         }
+        if projected and p.get("projected"):
+            out["projected"] = {el: _round(v) for el, v in p["projected"].items()}
+        return out
 
     host = doc["host"]
     return {
@@ -157,7 +160,7 @@ def compact(doc: dict) -> dict:
         "imaginary_fraction": doc["imaginary_fraction"],
         "min_frequency": doc["min_frequency"],
         "pdos": spectrum(doc["pdos"]),
-        "pristine_pdos": spectrum(doc["pristine_pdos"]),
+        "pristine_pdos": spectrum(doc["pristine_pdos"], projected=True),
         **(
             {"cell_pristine_pdos": spectrum(doc["cell_pristine_pdos"])}
             if doc.get("cell_pristine_pdos")
@@ -166,25 +169,41 @@ def compact(doc: dict) -> dict:
     }
 
 
-EXPORT_FORMAT = "defectnet-atomate/compact-v3"
-"""Format of :func:`export_dataset` files (v3 adds each spectrum's cell reference)."""
-_READABLE_FORMATS = ("defectnet-atomate/compact-v2", EXPORT_FORMAT)
+EXPORT_FORMAT = "defectnet-atomate/compact-v4"
+"""Format of :func:`export_dataset` files (v3 adds each spectrum's cell reference, v4 the
+element-projected DOS of each host's pristine spectrum)."""
+_READABLE_FORMATS = (
+    "defectnet-atomate/compact-v2",
+    "defectnet-atomate/compact-v3",
+    EXPORT_FORMAT,
+)
 
 
 def _pack(pdos: dict) -> dict:
     f = np.asarray(pdos["frequencies"], float)
     step = float(np.median(np.diff(f))) if f.size > 1 else 0.0
+    projected = (
+        {"projected": {el: _round(v) for el, v in pdos["projected"].items()}}
+        if pdos.get("projected")
+        else {}
+    )
     if f.size > 1 and not np.allclose(np.diff(f), step, rtol=0, atol=1e-4):
-        return {"frequencies": [round(x, 4) for x in f.tolist()], "total": _round(pdos["total"])}
-    return {"f0": round(float(f[0]), 6), "step": round(step, 6), "total": _round(pdos["total"])}
+        grid = {"frequencies": [round(x, 4) for x in f.tolist()]}
+    else:
+        grid = {"f0": round(float(f[0]), 6), "step": round(step, 6)}
+    return {**grid, "total": _round(pdos["total"]), **projected}
 
 
 def _unpack(packed: dict) -> dict:
     if "frequencies" in packed:
-        return {"frequencies": packed["frequencies"], "total": packed["total"]}
-    n = len(packed["total"])
-    grid = packed["f0"] + packed["step"] * np.arange(n)
-    return {"frequencies": np.round(grid, 6).tolist(), "total": packed["total"]}
+        out = {"frequencies": packed["frequencies"], "total": packed["total"]}
+    else:
+        n = len(packed["total"])
+        grid = packed["f0"] + packed["step"] * np.arange(n)
+        out = {"frequencies": np.round(grid, 6).tolist(), "total": packed["total"]}
+    if packed.get("projected"):
+        out["projected"] = packed["projected"]
+    return out
 
 
 def _round(values: Iterable[float]) -> list[float]:
@@ -247,6 +266,7 @@ EXPORT_PROPERTIES = [
     "pdos.total",
     "pristine_pdos.frequencies",
     "pristine_pdos.total",
+    "pristine_pdos.projected",
     "cell_pristine_pdos.frequencies",
     "cell_pristine_pdos.total",
 ]

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "broaden_modes",
     "check_against_host",
     "frequency_grid",
+    "projected_spectra",
     "read_spectrum_file",
     "sampling_corrected",
     "spectral_overlap",
@@ -123,6 +126,20 @@ def broaden_modes(
     kernel /= kernel.sum() * step
     out = np.stack([np.convolve(row, kernel, mode="same") for row in binned])
     return out[0] if squeeze else out
+
+
+def projected_spectra(pdos: Mapping[str, Any]) -> dict[str, Spectrum] | None:
+    """Element -> :class:`Spectrum` of a DOS dict's ``projected`` part (``None`` if absent).
+
+    ``pdos`` is a stored DOS (``frequencies`` in THz, ``projected``: element -> densities),
+    e.g. a document's ``pristine_pdos``.
+    """
+    if not pdos.get("projected"):
+        return None
+    return {
+        el: Spectrum(pdos["frequencies"], values, "THz", source=f"{el}-projected DOS")
+        for el, values in pdos["projected"].items()
+    }
 
 
 def sampling_corrected(doped: Any, cell_reference: Any, reference: Any) -> dict[str, Any]:

@@ -34,3 +34,36 @@ def test_three_channel_models_read_the_first_three_channels():
     changed = spectra.clone()
     changed[:, 3] = 0.0
     assert torch.allclose(out, net(changed, *args)[0])
+
+
+def test_candidate_site_pairs_change_only_their_candidate_and_respect_the_mask():
+    """Pairs join their own candidate's query; masked pairs are ignored."""
+    from defectnet_atomate.ml.featurize import N_PAIR_SCALARS
+
+    torch.manual_seed(0)
+    net = DefectNet(NetworkConfig(width=32, heads=4, layers=1)).eval()
+    b, k, h = 1, 3, 2
+    args = (torch.rand(b, 4, 256), torch.tensor([2.7]), torch.tensor([[13, 30]]))
+    args += (torch.tensor([[0.5, 0.5]]), torch.tensor([[31, 5, -1]]))
+    signals = torch.rand(b, k, h, 2, 256)
+    scalars = torch.rand(b, k, h, N_PAIR_SCALARS)
+    mask = torch.tensor([[[True, True], [True, False], [False, False]]])
+    without = net(*args)[0]
+    with_pairs = net(*args, signals, scalars, mask)[0]
+    assert not torch.allclose(without[0, :2], with_pairs[0, :2])
+    # a masked pair's content does not matter
+    changed = signals.clone()
+    changed[0, 1, 1] = 5.0
+    assert torch.allclose(with_pairs, net(*args, changed, scalars, mask)[0], atol=1e-5)
+    # no known pair at all is the same as no pairs
+    none = torch.zeros_like(mask)
+    assert torch.allclose(without, net(*args, signals, scalars, none)[0], atol=1e-6)
+
+
+def test_models_saved_before_site_pairs_load_without_them():
+    from defectnet_atomate import DefectQuantifier
+
+    old = DefectQuantifier.from_pretrained()
+    assert old.network.pairs is None or old.network_config.get("sites")
+    fresh = DefectQuantifier()
+    assert fresh.network.pairs is not None

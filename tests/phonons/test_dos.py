@@ -3,7 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from defectnet_atomate.phonons.dos import element_modes, modes_from_force_constants
+from defectnet_atomate.phonons.dos import (
+    element_modes,
+    mass_defect_signature,
+    modes_from_force_constants,
+)
 
 
 def _nearest_neighbour_fc(structure, k=5.0):
@@ -42,3 +46,40 @@ def test_element_modes_weights():
     modes = element_modes(freqs, atom_weights, np.array([1.0]), ["A", "B"])
     assert modes.weights["A"] == pytest.approx([0.5, 0.25, 0.0])
     assert modes.weights["B"] == pytest.approx([0.0, 0.25, 0.5])
+
+
+def _chain_frequencies(masses: np.ndarray) -> np.ndarray:
+    """Eigenfrequencies of a ring of unit springs (sqrt(k/m) units)."""
+    n = masses.size
+    i = np.arange(n)
+    d = np.zeros((n, n))
+    d[i, i] = 2.0
+    d[i, (i + 1) % n] = d[(i + 1) % n, i] = -1.0
+    s = 1 / np.sqrt(masses)
+    return np.sqrt(np.clip(np.linalg.eigvalsh(d * s[:, None] * s[None, :]), 0, None))
+
+
+@pytest.mark.parametrize("eps", [0.5, -2.0])
+def test_mass_defect_signature_matches_an_exact_chain(eps):
+    """One mass defect in a 1,500-atom chain, diagonalised exactly, against the formula."""
+    n = 1500
+    f = np.linspace(0, 3, 301)
+    eta = 2 * (f[1] - f[0])
+
+    def dos(w):
+        return (eta / np.pi / ((f[:, None] - w[None, :]) ** 2 + eta**2)).sum(1) / w.size
+
+    pure = _chain_frequencies(np.ones(n))
+    doped_masses = np.ones(n)
+    doped_masses[0] = 1 - eps
+    observed = (dos(_chain_frequencies(doped_masses)) - dos(pure)) * n  # per unit fraction
+    signature = mass_defect_signature(f, dos(pure), eps)
+    cosine = observed @ signature / np.linalg.norm(observed) / np.linalg.norm(signature)
+    assert cosine > 0.85
+    assert signature.sum() * (f[1] - f[0]) == pytest.approx(0, abs=0.01)  # modes conserved
+    if eps > 0:  # a light defect: a local mode above the band edge (2) at 2 / sqrt(1 - eps^2)
+        assert f[np.argmax(signature)] == pytest.approx(2 / np.sqrt(1 - eps**2), abs=0.02)
+        assert f[np.argmax(observed)] == pytest.approx(2 / np.sqrt(1 - eps**2), abs=0.02)
+    assert np.allclose(mass_defect_signature(f, dos(pure), 0.0), 0)
+    rows = mass_defect_signature(f, dos(pure), [0.0, eps])
+    assert rows.shape == (2, f.size) and np.allclose(rows[1], signature)

@@ -13,7 +13,14 @@ from functools import cache
 import numpy as np
 from pymatgen.core import Element
 
-__all__ = ["MAX_Z", "N_FEATURES", "element_features", "element_index", "validate_element"]
+__all__ = [
+    "MAX_Z",
+    "N_FEATURES",
+    "element_features",
+    "element_index",
+    "element_masses",
+    "validate_element",
+]
 
 MAX_Z = 94
 """Elements H (1) to Pu (94) are supported: every element CHGNet was trained on."""
@@ -71,3 +78,9 @@ def element_features() -> np.ndarray:
     continuous = table[:, :6]
     table[:, :6] = (continuous - continuous.mean(0)) / continuous.std(0)
     return table
+
+
+@cache
+def element_masses() -> np.ndarray:
+    """Atomic masses (amu) of H..Pu, shape ``(MAX_Z,)`` (row Z-1)."""
+    return np.array([float(Element.from_Z(z).atomic_mass) for z in range(1, MAX_Z + 1)])

@@ -9,6 +9,13 @@
   logarithmic scale (``asinh(difference / DIFFERENCE_SCALE)``), so that the change made by
   0.2 at.% and by 25 at.% of dopants both reach the network at a usable size.
 - The host is its composition (element -> atomic fraction); candidates are element symbols.
+- Candidate-site pairs: for each candidate and each host element it could replace, the
+  Lifshitz mass-defect signature of that substitution at 1 at.%
+  (:func:`~defectnet_atomate.phonons.dos.mass_defect_signature`, from the host's projected
+  pristine DOS) beside the site's projected DOS, and scalars that compare the signature
+  with the observed difference (projection amplitude, cosine, a joint non-negative fit
+  of all pairs). These tell the network where each candidate's signature lies in this
+  host; without the projected DOS (a measured reference alone) they are zero and masked.
 """
 
 from __future__ import annotations
@@ -18,22 +25,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from defectnet_atomate.ml.elements import element_index, validate_element
+from defectnet_atomate.ml.elements import element_index, element_masses, validate_element
+from defectnet_atomate.phonons.dos import signature_from_green, site_green_function
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    import torch
+
     from defectnet_atomate.spectra import Spectrum
 
 __all__ = [
+    "BIN_CENTRES",
     "DIFFERENCE_SCALE",
     "MAX_CANDIDATES",
     "MAX_HOST_ELEMENTS",
     "N_BINS",
     "N_CHANNELS",
+    "N_PAIR_SCALARS",
     "X_MAX",
     "Features",
     "bin_spectrum",
+    "collate",
     "featurize",
     "featurize_spectra",
     "host_scale",
@@ -54,6 +67,15 @@ about 1 in the host band): a dilute local mode (~0.05) and an alloy's shift (~1)
 fall in the near-logarithmic part of ``asinh``."""
 N_CHANNELS = 4
 """Input channels: doped, pristine, difference, logarithmic difference."""
+N_PAIR_SCALARS = 6
+"""Scalars of a candidate-site pair: asinh of the mass change ``1 - M'/M``, the host
+fraction of the site's element, asinh of the projection amplitude of the observed
+difference on the pair's signature (at.%), their cosine, asinh of the pair's coefficient
+in a joint non-negative fit of the difference by all pairs (at.%), and 1 (present)."""
+SIGNATURE_PERCENT = 1.0
+"""Concentration (at.%) at which pair signatures are shown to the network."""
+BIN_CENTRES = (np.arange(N_BINS) + 0.5) * (X_MAX / N_BINS)
+"""Centres of the bins, in units of the host's highest frequency."""
 
 
 def host_scale(pristine: Spectrum) -> float:
@@ -89,15 +111,29 @@ class Features:
     host_frac: np.ndarray  # (MAX_HOST_ELEMENTS,) atomic fractions, 0 padded
     cand_z: np.ndarray  # (MAX_CANDIDATES,) element rows, -1 padded
     candidates: list[str]
+    # (MAX_HOST_ELEMENTS, N_BINS) unit-area projected pristine DOS per host element (rows
+    # as host_z), None when unknown; and the site Green's functions made from them
+    site_dos: np.ndarray | None = None
+    site_green: np.ndarray | None = None
+    # (MAX_CANDIDATES, MAX_HOST_ELEMENTS, 2, N_BINS): asinh(signature at 1 at.% / scale)
+    # and the site's DOS; (K, H, N_PAIR_SCALARS); (K, H) which pairs are real
+    pair_signals: np.ndarray | None = None
+    pair_scalars: np.ndarray | None = None
+    pair_mask: np.ndarray | None = None
 
 
 def featurize_spectra(
-    doped: Spectrum, pristine: Spectrum, composition: Mapping[str, float]
+    doped: Spectrum,
+    pristine: Spectrum,
+    composition: Mapping[str, float],
+    projected: Mapping[str, Spectrum | Sequence[float]] | None = None,
 ) -> Features:
     """Return the inputs of one spectrum that do not depend on the candidates.
 
     Training reuses them for every candidate set it draws; :func:`featurize` adds the
-    candidates.
+    candidates. ``projected`` (element -> projected DOS of the pristine host, a
+    :class:`~defectnet_atomate.spectra.Spectrum` or densities on the pristine spectrum's
+    frequencies) gives the candidate-site signatures; a one-element host needs none.
     """
     host = {validate_element(k): float(v) for k, v in composition.items() if v > 0}
     if not host or len(host) > MAX_HOST_ELEMENTS:
@@ -110,11 +146,32 @@ def featurize_spectra(
     d, p = d * (N_BINS / X_MAX), p * (N_BINS / X_MAX)
     spectra = np.stack([d, p, d - p, np.arcsinh((d - p) / DIFFERENCE_SCALE)])
     total = sum(host.values())
+    if projected is None and len(host) == 1:
+        projected = {next(iter(host)): pristine.densities}
     host_z = np.full(MAX_HOST_ELEMENTS, -1, dtype=np.int64)
     host_frac = np.zeros(MAX_HOST_ELEMENTS, dtype=np.float32)
     for i, (el, amount) in enumerate(sorted(host.items())):
         host_z[i] = element_index(el)
         host_frac[i] = amount / total
+    site_dos = site_green = None
+    if projected is not None:
+        projected = {validate_element(k): v for k, v in projected.items()}
+        if set(host) <= set(projected):
+            site_dos = np.zeros((MAX_HOST_ELEMENTS, N_BINS), dtype=np.float32)
+            site_green = np.zeros((MAX_HOST_ELEMENTS, N_BINS), dtype=np.complex128)
+            for i, el in enumerate(sorted(host)):
+                part = projected[el]
+                freqs, dens = (
+                    (part.frequencies, part.densities)
+                    if hasattr(part, "densities")
+                    else (pristine.frequencies, part)
+                )
+                try:
+                    binned = bin_spectrum(freqs, dens, scale)
+                except ValueError:  # no weight: this site's pairs stay unknown
+                    continue
+                site_dos[i] = binned * (N_BINS / X_MAX)
+                site_green[i] = site_green_function(BIN_CENTRES, site_dos[i])
     return Features(
         spectra=spectra.astype(np.float32),
         log_scale=float(np.log(scale)),
@@ -122,7 +179,47 @@ def featurize_spectra(
         host_frac=host_frac,
         cand_z=np.full(MAX_CANDIDATES, -1, dtype=np.int64),
         candidates=[],
+        site_dos=site_dos,
+        site_green=site_green,
     )
+
+
+def _pairs(base: Features, cand_z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signals, scalars and mask of the candidate-site pairs (zeros when sites are unknown)."""
+    from scipy.optimize import nnls
+
+    signals = np.zeros((MAX_CANDIDATES, MAX_HOST_ELEMENTS, 2, N_BINS), dtype=np.float32)
+    scalars = np.zeros((MAX_CANDIDATES, MAX_HOST_ELEMENTS, N_PAIR_SCALARS), dtype=np.float32)
+    mask = np.zeros((MAX_CANDIDATES, MAX_HOST_ELEMENTS), dtype=bool)
+    if base.site_dos is None or base.site_green is None:
+        return signals, scalars, mask
+    masses = element_masses()
+    difference = base.spectra[2].astype(float)
+    columns, where = [], []
+    for h in np.flatnonzero((base.host_z >= 0) & (base.site_dos.sum(axis=1) > 0)):
+        ks = np.flatnonzero(cand_z >= 0)
+        if ks.size == 0:
+            break
+        eps = 1.0 - masses[cand_z[ks]] / masses[base.host_z[h]]
+        rows = signature_from_green(BIN_CENTRES, base.site_green[h], eps) * (
+            SIGNATURE_PERCENT / 100
+        )
+        for k, e, row in zip(ks, eps, rows, strict=True):
+            norm = float(row @ row)
+            amplitude = float(difference @ row) / norm if norm > 1e-10 else 0.0
+            cosine = amplitude * np.sqrt(norm) / (np.linalg.norm(difference) + 1e-12)
+            signals[k, h, 0] = np.arcsinh(row / DIFFERENCE_SCALE)
+            signals[k, h, 1] = base.site_dos[h]
+            scalars[k, h, :4] = [np.arcsinh(e), base.host_frac[h], np.arcsinh(amplitude), cosine]
+            scalars[k, h, 5] = 1.0
+            mask[k, h] = True
+            columns.append(row)
+            where.append((k, h))
+    if columns:
+        coefficients, _ = nnls(np.stack(columns, axis=1), difference, maxiter=200)
+        for (k, h), c in zip(where, coefficients, strict=True):
+            scalars[k, h, 4] = np.arcsinh(c * SIGNATURE_PERCENT)
+    return signals, scalars, mask
 
 
 def with_candidates(
@@ -147,6 +244,7 @@ def with_candidates(
     cand_z = np.full(MAX_CANDIDATES, -1, dtype=np.int64)
     for i, el in enumerate(candidates):
         cand_z[i] = element_index(el)
+    signals, scalars, mask = _pairs(base, cand_z)
     return Features(
         spectra=base.spectra,
         log_scale=base.log_scale,
@@ -154,7 +252,31 @@ def with_candidates(
         host_frac=base.host_frac,
         cand_z=cand_z,
         candidates=candidates,
+        site_dos=base.site_dos,
+        site_green=base.site_green,
+        pair_signals=signals,
+        pair_scalars=scalars,
+        pair_mask=mask,
     )
+
+
+def collate(features: Sequence[Features]) -> dict[str, torch.Tensor]:
+    """Stack the inputs of several examples into the network's keyword arguments."""
+    import torch
+
+    def stack(name: str) -> torch.Tensor:
+        return torch.as_tensor(np.stack([getattr(f, name) for f in features]))
+
+    return {
+        "spectra": stack("spectra"),
+        "log_scale": torch.as_tensor([f.log_scale for f in features], dtype=torch.float32),
+        "host_z": stack("host_z"),
+        "host_frac": stack("host_frac"),
+        "cand_z": stack("cand_z"),
+        "pair_signals": stack("pair_signals"),
+        "pair_scalars": stack("pair_scalars"),
+        "pair_mask": stack("pair_mask"),
+    }
 
 
 def featurize(
@@ -162,6 +284,7 @@ def featurize(
     pristine: Spectrum,
     composition: Mapping[str, float],
     candidates: Sequence[str],
+    projected: Mapping[str, Spectrum | Sequence[float]] | None = None,
 ) -> Features:
     """Build the model inputs of one spectrum.
 
@@ -175,9 +298,13 @@ def featurize(
         Host composition, element -> atomic fraction.
     candidates
         Candidate dopant elements (1 to ``MAX_CANDIDATES``).
+    projected
+        Element -> projected DOS of the pristine host on ``pristine``'s frequencies (for
+        the candidate-site signatures; optional).
     """
     if not candidates:
         raise ValueError("No candidate dopants; give at least one element, e.g. ['Ge'].")
     for c in candidates:
         validate_element(c)
-    return with_candidates(featurize_spectra(doped, pristine, composition), composition, candidates)
+    base = featurize_spectra(doped, pristine, composition, projected)
+    return with_candidates(base, composition, candidates)

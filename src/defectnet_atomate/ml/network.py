@@ -6,6 +6,12 @@ embedding is computed from chemical descriptors plus a learned per-element offse
 attends over the tokens in transformer decoder layers, where candidates also attend to
 each other (so two candidates cannot both claim the same spectral feature). Per
 candidate the heads give a presence logit, the mean of ln(at.%) and its log-variance.
+
+Since 0.3 (``NetworkConfig.sites``) each candidate also reads its candidate-site pairs
+(:mod:`~defectnet_atomate.ml.featurize`): a small convolutional encoder compares each
+pair's mass-defect signature with the observed difference, a learned site affinity
+weighs the host elements the candidate could replace, and the result joins the
+candidate's query. Models saved without it load and run as before.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import torch
 from torch import nn
 
 from defectnet_atomate.ml.elements import MAX_Z, N_FEATURES, element_features
+from defectnet_atomate.ml.featurize import N_PAIR_SCALARS
 
 __all__ = ["DefectNet", "NetworkConfig"]
 
@@ -31,6 +38,7 @@ class NetworkConfig:
     layers: int = 2
     dropout: float = 0.1
     element_dropout: float = 0.2
+    sites: bool = True
 
     def to_dict(self) -> dict:
         """Return the configuration as a plain dict."""
@@ -57,6 +65,54 @@ class ElementEmbedding(nn.Module):
             keep = (torch.rand(z.shape, device=z.device) > self.element_dropout).unsqueeze(-1)
             offset = offset * keep
         return (out + offset) * (z >= 0).unsqueeze(-1)
+
+
+class PairEncoder(nn.Module):
+    """Candidate-site pairs -> one vector per candidate (signature against observation)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        # per pair: signature, site DOS, observed difference (asinh), doped - pristine
+        self.conv = nn.Sequential(
+            nn.Conv1d(4, 32, 7, padding=3, stride=2),
+            nn.GELU(),
+            nn.Conv1d(32, 64, 5, padding=2, stride=2),
+            nn.GELU(),
+            nn.Conv1d(64, 64, 3, padding=1),
+        )
+        self.pooled = nn.Linear(128, width)
+        self.scalars = nn.Sequential(
+            nn.Linear(N_PAIR_SCALARS + 6, width), nn.GELU(), nn.Linear(width, width)
+        )
+        self.affinity = nn.Sequential(nn.GELU(), nn.Linear(width, 1))
+
+    def forward(
+        self,
+        spectra: torch.Tensor,
+        signals: torch.Tensor,
+        scalars: torch.Tensor,
+        mask: torch.Tensor,
+        relative: torch.Tensor,
+    ) -> torch.Tensor:
+        """Return ``(B, K, width)``; zeros for candidates without a known pair.
+
+        ``relative`` is ``(B, K, H, 6)``: candidate descriptors minus the site element's.
+        """
+        b, k, h = signals.shape[:3]
+        out = torch.zeros(b, k, h, self.pooled.out_features, device=signals.device)
+        if mask.any():
+            idx = mask.nonzero(as_tuple=True)
+            observed = spectra[idx[0]][:, 2:4]  # difference and its log
+            x = torch.cat([signals[idx], observed], dim=1)
+            y = self.conv(x)
+            pooled = torch.cat([y.mean(-1), y.amax(-1)], dim=-1)
+            pair = self.pooled(pooled) + self.scalars(
+                torch.cat([scalars[idx], relative[idx]], dim=-1)
+            )
+            out = out.index_put(idx, pair)
+        logits = self.affinity(out).squeeze(-1).masked_fill(~mask, -1e4)
+        weights = torch.softmax(logits, dim=-1) * mask.any(-1, keepdim=True)
+        return (weights.unsqueeze(-1) * out).sum(2)
 
 
 class DefectNet(nn.Module):
@@ -86,6 +142,7 @@ class DefectNet(nn.Module):
             w, config.heads, dim_feedforward=2 * w, dropout=config.dropout, batch_first=True
         )
         self.decoder = nn.TransformerDecoder(layer, config.layers)
+        self.pairs = PairEncoder(w) if config.sites else None
         self.norm = nn.LayerNorm(w)
         self.presence = nn.Linear(w, 1)
         self.concentration = nn.Linear(w, 2)
@@ -97,7 +154,11 @@ class DefectNet(nn.Module):
         host_z: torch.Tensor,
         host_frac: torch.Tensor,
         cand_z: torch.Tensor,
+        pair_signals: torch.Tensor | None = None,
+        pair_scalars: torch.Tensor | None = None,
+        pair_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        full = spectra
         spectra = spectra[:, : self.config.channels]  # 0.1 models read the first three
         b, _, n = spectra.shape
         grid = torch.linspace(0, 1, n, device=spectra.device).expand(b, 1, n)
@@ -112,6 +173,12 @@ class DefectNet(nn.Module):
         relative = desc[cand_z.clamp(min=0)] - host_desc.unsqueeze(1)
         relative = relative * (cand_z >= 0).unsqueeze(-1)
         queries = self.elements(cand_z) + host.unsqueeze(1) + self.relative(relative)
+        if self.pairs is not None and pair_signals is not None and pair_mask is not None:
+            site_desc = desc[host_z.clamp(min=0)]  # (B, H, 6)
+            pair_relative = desc[cand_z.clamp(min=0)].unsqueeze(2) - site_desc.unsqueeze(1)
+            queries = queries + self.pairs(
+                full, pair_signals, pair_scalars, pair_mask, pair_relative
+            )
         return queries, tokens
 
     def attention(
@@ -121,12 +188,17 @@ class DefectNet(nn.Module):
         host_z: torch.Tensor,
         host_frac: torch.Tensor,
         cand_z: torch.Tensor,
+        pair_signals: torch.Tensor | None = None,
+        pair_scalars: torch.Tensor | None = None,
+        pair_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Where each candidate looked: last decoder layer's cross-attention, ``(B, K, T)``.
 
         Averaged over heads; token ``t`` covers bins ``2t`` and ``2t + 1`` of the input.
         """
-        queries, tokens = self._queries_and_tokens(spectra, log_scale, host_z, host_frac, cand_z)
+        queries, tokens = self._queries_and_tokens(
+            spectra, log_scale, host_z, host_frac, cand_z, pair_signals, pair_scalars, pair_mask
+        )
         pad = cand_z < 0
         x = queries
         layers = list(self.decoder.layers)
@@ -146,6 +218,9 @@ class DefectNet(nn.Module):
         host_z: torch.Tensor,
         host_frac: torch.Tensor,
         cand_z: torch.Tensor,
+        pair_signals: torch.Tensor | None = None,
+        pair_scalars: torch.Tensor | None = None,
+        pair_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the network.
 
@@ -159,13 +234,18 @@ class DefectNet(nn.Module):
             ``(B, H)`` host element rows (-1 padded) and atomic fractions.
         cand_z
             ``(B, K)`` candidate element rows (-1 padded).
+        pair_signals, pair_scalars, pair_mask
+            Candidate-site pairs, ``(B, K, H, 2, n_bins)``, ``(B, K, H, N_PAIR_SCALARS)``
+            and ``(B, K, H)`` (:func:`~defectnet_atomate.ml.featurize.collate`); optional.
 
         Returns
         -------
         tuple of torch.Tensor
             Presence logits, means of ln(at.%) and their log-variances, each ``(B, K)``.
         """
-        queries, tokens = self._queries_and_tokens(spectra, log_scale, host_z, host_frac, cand_z)
+        queries, tokens = self._queries_and_tokens(
+            spectra, log_scale, host_z, host_frac, cand_z, pair_signals, pair_scalars, pair_mask
+        )
         pad = cand_z < 0
         out = self.norm(self.decoder(queries, tokens, tgt_key_padding_mask=pad))
         logits = self.presence(out).squeeze(-1)

@@ -21,7 +21,7 @@ from monty.json import MSONable
 from pymatgen.core import Structure
 
 from defectnet_atomate import __version__
-from defectnet_atomate.ml.featurize import MAX_CANDIDATES, featurize
+from defectnet_atomate.ml.featurize import MAX_CANDIDATES, collate, featurize
 from defectnet_atomate.ml.network import DefectNet, NetworkConfig
 from defectnet_atomate.ml.prediction import DefectPrediction, DopantEstimate
 from defectnet_atomate.ml.training import (
@@ -38,6 +38,7 @@ from defectnet_atomate.spectra import (
     SpectrumError,
     as_spectrum,
     check_against_host,
+    projected_spectra,
     sampling_corrected,
 )
 
@@ -175,7 +176,10 @@ class DefectQuantifier(MSONable):
         seed: int = 0,
         threshold_measured: float | None = None,
     ) -> None:
-        self.network_config = dict(network_config or NetworkConfig().to_dict())
+        if network_config:  # a saved model: those saved before 0.3 have no site pairs
+            self.network_config = {"sites": False, **network_config}
+        else:
+            self.network_config = NetworkConfig().to_dict()
         torch.manual_seed(seed)
         self.network = DefectNet(NetworkConfig(**self.network_config))
         if weights is not None:
@@ -479,7 +483,10 @@ class DefectQuantifier(MSONable):
         composition: Mapping[str, float] | None,
         kind: str = "pdos",
         resolution: Any = None,
-    ) -> tuple[Spectrum, Spectrum, dict[str, float], list[str], str | None]:
+    ) -> tuple[
+        Spectrum, Spectrum, dict[str, float], list[str], str | None, dict[str, Spectrum] | None
+    ]:
+        """Spectrum, reference, composition, candidates, formula and projected host DOS."""
         from defectnet_atomate.measurement import apply_resolution
 
         doc = pdos if isinstance(pdos, dict) and "config_id" in pdos else None
@@ -523,6 +530,9 @@ class DefectQuantifier(MSONable):
                     f"The spectrum's structure ({own.composition.reduced_formula}) lacks host "
                     f"element(s) {sorted(missing)}; this spectrum is not of this host."
                 )
+        projected = None
+        if doc is not None and (doc.get("pristine_pdos") or {}).get("projected"):
+            projected = projected_spectra(doc["pristine_pdos"])
         if pristine is None:
             if structure is None:
                 raise SpectrumError(
@@ -530,6 +540,10 @@ class DefectQuantifier(MSONable):
                 )
             pristine = self.pristine_spectrum(structure, kind)
             simulated_reference = True
+            dos = self.pristine_dos(structure)
+            projected = projected_spectra(
+                {"frequencies": dos.frequencies, "projected": dos.projected or None}
+            )
         if resolution is not None and simulated_reference:
             # the simulated reference goes through the sample's instrument too
             pristine = Spectrum(
@@ -547,7 +561,7 @@ class DefectQuantifier(MSONable):
                 )
             candidates = self.recommended_candidates(structure)
         formula = structure.composition.reduced_formula if structure is not None else None
-        return spectrum, pristine, dict(composition), list(candidates), formula
+        return spectrum, pristine, dict(composition), list(candidates), formula, projected
 
     # ------------------------------------------------------------------ predict
 
@@ -622,21 +636,15 @@ class DefectQuantifier(MSONable):
         resolved = [
             self._resolve(p, host, candidates, unit, composition, kind, resolution) for p in items
         ]
-        feats = [featurize(s, p, c, cands) for s, p, c, cands, _ in resolved]
+        feats = [featurize(s, p, c, cands, proj) for s, p, c, cands, _, proj in resolved]
         out: list[DefectPrediction] = []
         self.network.eval()
         with torch.no_grad():
             for start in range(0, len(feats), batch_size):
                 chunk = feats[start : start + batch_size]
-                inputs = (
-                    torch.as_tensor(np.stack([f.spectra for f in chunk])),
-                    torch.as_tensor([f.log_scale for f in chunk], dtype=torch.float32),
-                    torch.as_tensor(np.stack([f.host_z for f in chunk])),
-                    torch.as_tensor(np.stack([f.host_frac for f in chunk])),
-                    torch.as_tensor(np.stack([f.cand_z for f in chunk])),
-                )
-                logits, mu, log_var = self.network(*inputs)
-                weights = self.network.attention(*inputs).numpy() if explain else None
+                inputs = collate(chunk)
+                logits, mu, log_var = self.network(**inputs)
+                weights = self.network.attention(**inputs).numpy() if explain else None
                 probs = torch.sigmoid(logits).numpy()
                 conc = torch.exp(mu).numpy()
                 sigma = torch.exp(0.5 * log_var).numpy() * self.sigma_scale
@@ -852,18 +860,33 @@ class DefectQuantifier(MSONable):
         examples = []
         for s, truth in zip(spectra, truths, strict=True):
             pool = list(candidates) if candidates else None
-            doped, pristine, comp, cands, _ = self._resolve(
+            doped, pristine, comp, cands, _, projected = self._resolve(
                 s, host, pool or list(truth) or None, unit, composition
             )
+            distractors = sorted(set(cands) - set(truth))
             examples.append(
                 Example(
-                    doped, pristine, comp, dict(truth), "fine-tune", sorted(set(cands) - set(truth))
+                    doped,
+                    pristine,
+                    comp,
+                    dict(truth),
+                    "fine-tune",
+                    distractors,
+                    projected=projected,
                 )
             )
         if include_reference:  # the undoped reference as negatives, so presence is not inflated
             ref = examples[0]
             examples += [
-                Example(ref.pristine, ref.pristine, ref.composition, {}, "fine-tune", ref.pool)
+                Example(
+                    ref.pristine,
+                    ref.pristine,
+                    ref.composition,
+                    {},
+                    "fine-tune",
+                    ref.pool,
+                    projected=ref.projected,
+                )
                 for _ in range(max(1, len(spectra) // 3))
             ]
         for p in self.network.parameters():

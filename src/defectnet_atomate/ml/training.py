@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +22,11 @@ from torch import nn
 from defectnet_atomate.ml.featurize import (
     MAX_CANDIDATES,
     Features,
+    collate,
     featurize_spectra,
     with_candidates,
 )
-from defectnet_atomate.spectra import Spectrum, sampling_corrected
+from defectnet_atomate.spectra import Spectrum, projected_spectra, sampling_corrected
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -60,13 +61,21 @@ class Example:
     host_id: str
     pool: list[str] = field(default_factory=list)  # host-specific distractors
     engine: str = "direct"
+    projected: dict[str, Spectrum] | None = None  # the pristine host's projected DOS
     _features: Features | None = field(default=None, repr=False, compare=False)
 
-    def features(self, candidates: Sequence[str]) -> Features:
-        """Model inputs with ``candidates`` (the spectral part is computed once)."""
+    def features(self, candidates: Sequence[str], sites: bool = True) -> Features:
+        """Model inputs with ``candidates`` (the spectral part is computed once).
+
+        ``sites=False`` leaves out the candidate-site pairs (as for a measured reference
+        without the host's projected DOS).
+        """
         if self._features is None:
-            self._features = featurize_spectra(self.doped, self.pristine, self.composition)
-        return with_candidates(self._features, self.composition, candidates)
+            self._features = featurize_spectra(
+                self.doped, self.pristine, self.composition, self.projected
+            )
+        base = self._features if sites else replace(self._features, site_dos=None)
+        return with_candidates(base, self.composition, candidates)
 
 
 def _spectrum(pdos: dict, source: str) -> Spectrum:
@@ -112,6 +121,7 @@ def examples_from_docs(
         composition = d["host"]["composition"]
         pool = sorted((pools or {}).get(host_id, by_host[host_id]))
         pristine = _spectrum(d["pristine_pdos"], "pristine spectrum")
+        projected = projected_spectra(d["pristine_pdos"])
         doped = d["pdos"]
         if d.get("cell_pristine_pdos"):
             doped = sampling_corrected(doped, d["cell_pristine_pdos"], d["pristine_pdos"])
@@ -124,12 +134,22 @@ def examples_from_docs(
                 host_id=host_id,
                 pool=pool,
                 engine=d["settings"]["engine"],
+                projected=projected,
             )
         )
         if include_pristine and host_id not in pristine_done:
             pristine_done.add(host_id)
             examples += [
-                Example(pristine, pristine, composition, {}, host_id, pool, d["settings"]["engine"])
+                Example(
+                    pristine,
+                    pristine,
+                    composition,
+                    {},
+                    host_id,
+                    pool,
+                    d["settings"]["engine"],
+                    projected,
+                )
                 for _ in range(pristine_copies)
             ]
     return examples
@@ -161,17 +181,20 @@ def _batch(
     candidate_sets: Sequence[Sequence[str]],
     augment: MeasurementAugmentation | None = None,
     rng: np.random.Generator | None = None,
+    site_dropout: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     feats = []
     for e, c in zip(examples, candidate_sets, strict=True):
+        sites = rng is None or site_dropout <= 0 or rng.random() >= site_dropout
         if augment is None or rng is None:
-            feats.append(e.features(c))
+            feats.append(e.features(c, sites))
             continue
         doped, pristine = augment(e.doped, e.pristine, rng)
         if doped is e.doped and pristine is e.pristine:
-            feats.append(e.features(c))
+            feats.append(e.features(c, sites))
         else:
-            base = featurize_spectra(doped, pristine, e.composition)
+            projected = e.projected if sites else None
+            base = featurize_spectra(doped, pristine, e.composition, projected)
             feats.append(with_candidates(base, e.composition, c))
     k = MAX_CANDIDATES
     present = np.zeros((len(examples), k), dtype=np.float32)
@@ -182,20 +205,14 @@ def _batch(
                 present[i, j] = 1
                 log_conc[i, j] = math.log(e.truth[el])
     return {
-        "spectra": torch.as_tensor(np.stack([f.spectra for f in feats])),
-        "log_scale": torch.as_tensor([f.log_scale for f in feats], dtype=torch.float32),
-        "host_z": torch.as_tensor(np.stack([f.host_z for f in feats])),
-        "host_frac": torch.as_tensor(np.stack([f.host_frac for f in feats])),
-        "cand_z": torch.as_tensor(np.stack([f.cand_z for f in feats])),
+        **collate(feats),
         "present": torch.as_tensor(present),
         "log_conc": torch.as_tensor(log_conc),
     }
 
 
 def _forward(network: DefectNet, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-    return network(
-        batch["spectra"], batch["log_scale"], batch["host_z"], batch["host_frac"], batch["cand_z"]
-    )
+    return network(**{k: v for k, v in batch.items() if k not in ("present", "log_conc")})
 
 
 def _loss(network: DefectNet, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -228,6 +245,9 @@ class TrainingConfig:
     checkpoint_dir: str | None = None
     progress: bool = True
     augment: MeasurementAugmentation | None = None
+    site_dropout: float = 0.2
+    """Chance that a training example hides its candidate-site pairs (as a measured
+    reference without the host's projected DOS does at prediction)."""
 
 
 def train_network(
@@ -281,7 +301,7 @@ def train_network(
         for start in range(0, len(order), config.batch_size):
             chunk = [train[i] for i in order[start : start + config.batch_size]]
             sets = [_candidates(e, rng, global_pool, config.max_distractors) for e in chunk]
-            loss = _loss(network, _batch(chunk, sets, config.augment, rng))
+            loss = _loss(network, _batch(chunk, sets, config.augment, rng, config.site_dropout))
             optimiser.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(params, 5.0)
