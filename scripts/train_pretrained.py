@@ -25,6 +25,7 @@ from pathlib import Path
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.augment import MeasurementAugmentation, measured_like_examples
+from defectnet_atomate.ml.network import NetworkConfig
 from defectnet_atomate.ml.training import calibrate_threshold, examples_from_docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,9 +63,26 @@ def main() -> None:
         help="folder of a model this script trained (same options): recalibrate its "
         "thresholds on the validation hosts and report it instead of training anew",
     )
+    parser.add_argument(
+        "--no-sites",
+        action="store_true",
+        help="ablation: the network without candidate-site inputs (as before 0.3)",
+    )
+    parser.add_argument(
+        "--same-spectra-as",
+        default=None,
+        help="a dataset export: train and test on its spectra only (like-for-like comparisons "
+        "with a model trained on an earlier, smaller export)",
+    )
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
+    if args.same_spectra_as:
+        from defectnet_atomate.dataset import load_dataset
+
+        keep = {d["config_id"] for d in load_dataset(args.same_spectra_as)}
+        keep |= {d["config_id"] for d in high}  # the direct level is unchanged
+        low = [d for d in low if d["config_id"] in keep]
     (h_train, h_val, h_test), (l_train, l_val, l_test) = split_levels_by_host(high, low, seed=0)
     if args.no_cell_reference:  # training only: the test spectra stay what a bulk sample shows
         for d in h_train + h_val + l_train + l_val:
@@ -77,7 +95,8 @@ def main() -> None:
     )
     patience = args.patience or max(4, args.epochs // 4)
     fit = {"epochs": args.epochs, "patience": patience, "seed": 0, "lr": args.lr}
-    fit |= {"progress": False, "augment": augment, "pristine_copies": args.pristine_copies}
+    fit |= {"progress": True, "augment": augment, "pristine_copies": args.pristine_copies}
+    network = NetworkConfig(sites=not args.no_sites).to_dict()
     if args.from_model:
         # a model trained by this script: only recalibrate its thresholds and report it
         q = DefectQuantifier.from_pretrained(args.from_model)
@@ -88,10 +107,10 @@ def main() -> None:
             calibrate_threshold(q.network, q._measured_like(val_ex, 0)) if augment else None
         )
     elif args.recipe == "joint":
-        q = DefectQuantifier(seed=0)
+        q = DefectQuantifier(network, seed=0)
         history = q.fit(h_train + l_train, h_val + l_val, **fit)
     else:
-        q = DefectQuantifier(seed=0)
+        q = DefectQuantifier(network, seed=0)
         history = q.fit(l_train, l_val, **fit)
         tuned = q.fit(h_train, h_val, **{**fit, "lr": fit["lr"] / 4})
         history = {k: history[k] + tuned[k] for k in history}
@@ -161,6 +180,7 @@ def main() -> None:
         "lr": args.lr,
         "augment_probability": None if args.no_augment else args.augment_probability,
         "cell_reference": not args.no_cell_reference,
+        "site_inputs": not args.no_sites,
         "n_direct": len(high),
         "n_mass_defect": len(low),
         "n_hosts": len(hosts),

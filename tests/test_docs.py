@@ -27,6 +27,7 @@ REFERENCE_MODULES = [
     "phonons.dos",
     "phonons.direct",
     "phonons.embedding",
+    "phonons.lanczos",
     "builders",
     "stores",
     "batch",

@@ -448,6 +448,9 @@ def datasheet(docs: list[dict], out: Path) -> str:
         "and periodic-table neighbours; concentrations log-uniform, direct 2-25 at.% in "
         "supercells <= 96 atoms, mass-defect 0.2-25 at.% in supercells <= 600 atoms).",
         "- Concentration convention: at.% of all atoms of the supercell.",
+        f"- Format `{EXPORT_FORMAT}`: spectra keep the total DOS (4 significant digits, THz "
+        "grid by start and step) and, where simulated since 0.2, the cell reference; each "
+        "host's pristine spectrum keeps its element-projected DOS.",
         f"- Imaginary modes: {flagged} spectra have more than 2 % of their modes below -0.1 THz; "
         "they are kept and flagged (`imaginary_fraction`), and training leaves them out.",
         f"- Dopants per spectrum: {dict(sorted(n_dop.items()))}.",

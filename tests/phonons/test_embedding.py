@@ -134,3 +134,42 @@ def test_documents_carry_the_cell_reference_and_it_removes_sampling(host):
     assert 1 - fixed < 0.5 * (1 - raw)  # ... far less than the change of q-sampling
     # the dopant's effect against its own cell's sampling is the same size
     assert overlap(doc.pdos, doc.cell_pristine_pdos) == pytest.approx(fixed, abs=0.01)
+
+
+def test_cells_beyond_the_dense_limit_take_the_sparse_lanczos_path(host, tmp_path):
+    """Above ``max_dense_atoms``: sparse force constants and Lanczos quadrature, against dense."""
+    settings = dict(patch_atoms=64, patches=False, mesh_length=1.0)  # Gamma only, as large cells
+    dense = EmbeddingEngine(settings=EmbeddingSettings(**settings), cache_dir=str(tmp_path))
+    sparse_engine = EmbeddingEngine(
+        settings=EmbeddingSettings(**settings, max_dense_atoms=100), cache_dir=str(tmp_path)
+    )
+    matrix = [[-3, 3, 3], [3, -3, 3], [3, 3, -3]]  # 216 atoms
+    doped = make_doped_supercell(host, ["C:Si:1.4", "Sn:Si:1.4"], supercell_matrix=matrix, seed=3)
+    assert sparse_engine.is_sparse(doped) and not dense.is_sparse(doped)
+    a, b = dense.run_supercell(doped), sparse_engine.run_supercell(doped)
+    assert any("Lanczos" in x for x in b.settings.approximations)
+    p, q = a.pdos, b.pdos
+    assert spectral_overlap(p.frequencies, p.total, q.frequencies, q.total) > 0.97
+    assert np.allclose(sum(np.asarray(v) for v in q.projected.values()), q.total)
+    assert q.integral() == pytest.approx(3.0, rel=0.02)
+    # the dopants' effect (doped - cell reference) agrees: the same random vectors cancel noise
+    def effect(doc):
+        grid = np.asarray(a.pdos.frequencies)
+        d = np.interp(grid, doc.pdos.frequencies, doc.pdos.total, left=0, right=0)
+        c = doc.cell_pristine_pdos
+        return d - np.interp(grid, c.frequencies, c.total, left=0, right=0)
+
+    x, y = effect(a), effect(b)
+    assert x @ y / np.linalg.norm(x) / np.linalg.norm(y) > 0.8
+
+
+def test_sparse_embedded_force_constants_match_the_dense_ones(engine, host):
+    """Patches go into the sparse matrix as into the dense one (same sites, same blocks)."""
+    matrix = [[3, 0, 0], [0, 3, 0], [0, 0, 3]]  # 54 atoms
+    doped = make_doped_supercell(host, ["Ge:Si:1.9"], supercell_matrix=matrix, seed=4)
+    structure, fc, masses = engine.force_constants(doped)
+    sparse_structure, sparse_fc, sparse_masses = engine.sparse_force_constants(doped)
+    assert [s.specie.symbol for s in structure] == [s.specie.symbol for s in sparse_structure]
+    assert np.allclose(masses, sparse_masses)
+    dense = fc.transpose(0, 2, 1, 3).reshape(sparse_fc.shape)
+    assert np.abs(sparse_fc.toarray() - dense).max() < 1e-3 * np.abs(dense).max()

@@ -16,8 +16,11 @@ The force constants of a large doped supercell are built, not computed:
    Patches are stored by position relative to the dopant and cached.
 3. **Embedding**: host force constants in the large cell plus one patch per dopant, with
    dopant masses; the DOS comes from the modes of the whole cell with the direct engine's
-   q-point density (Gamma only for cells longer than 20 Angstrom; dense diagonalisation,
-   ``max_dense_atoms`` bounds it).
+   q-point density (Gamma only for cells longer than 20 Angstrom) by dense
+   diagonalisation up to ``max_dense_atoms`` (1,500); beyond it, at Gamma, the force
+   constants are built as a sparse matrix and the DOS comes from stochastic Lanczos
+   quadrature, the cell reference with the same random vectors
+   (:mod:`defectnet_atomate.phonons.lanczos`; time and memory linear in the atoms).
 
 Approximations (recorded in the documents): patches add independently, so dopants closer
 than ``min_separation`` (measured in ``benchmarks/engine_fidelity.py``) are refused (use the
@@ -47,6 +50,7 @@ from defectnet_atomate.phonons.dos import (
     cell_reference_modes,
     make_phonopy,
     modes_from_force_constants,
+    site_images,
 )
 from defectnet_atomate.schemas import DefectPhononDoc, PhononSettings
 from defectnet_atomate.spectra import GRID_STEP_THZ, SIGMA_THZ
@@ -84,6 +88,9 @@ class EmbeddingSettings(MSONable):
     max_steps: int = 300
     symprec: float = 1e-3
     max_dense_atoms: int = 1500
+    lanczos_vectors: int = 16
+    lanczos_steps: int = 250
+    lanczos_seed: int = 0
     mesh_length: float = 20.0
     sigma: float = SIGMA_THZ
     grid_step: float = GRID_STEP_THZ
@@ -113,6 +120,12 @@ class EmbeddingSettings(MSONable):
                 f"host force constants from a {self.patch_atoms}+ atom host cell",
                 mesh,
             ]
+        approximations.append(
+            f"cells above {self.max_dense_atoms} atoms: Gamma only, host force constants "
+            "within half the host cell's width as a sparse matrix, DOS by stochastic Lanczos "
+            f"quadrature ({self.lanczos_vectors} vectors per element, {self.lanczos_steps} "
+            f"steps, seed {self.lanczos_seed}; the cell reference with the same vectors)"
+        )
         return PhononSettings(
             engine=engine,
             displacement=self.displacement,
@@ -159,14 +172,6 @@ class DopantPatch(MSONable):
     seconds: float = 0.0
     relax_vec: list = field(default_factory=list)
     relax_disp: list = field(default_factory=list)
-
-
-def _site_images(tree: cKDTree, lattice: NDArray, cart: NDArray, tol: float = 0.3) -> NDArray:
-    """Return the sites at Cartesian positions ``cart`` (periodic); -1 where none."""
-    frac = np.mod(cart @ np.linalg.inv(lattice), 1.0) % 1.0
-    dist, index = tree.query(frac)
-    cart_dist = dist * np.linalg.norm(lattice, axis=1).min()
-    return np.where(cart_dist < tol, index, -1)
 
 
 def _min_image(delta_frac: NDArray, lattice: NDArray) -> NDArray:
@@ -369,6 +374,56 @@ class EmbeddingEngine(PotentialMixin):
 
     # ------------------------------------------------------------------ configurations
 
+    def _embed(
+        self, doped: DopedSupercell, structure: Structure, patches: bool
+    ) -> list[tuple[NDArray, NDArray, NDArray]]:
+        """Put the dopants into ``structure`` (the host supercell in phonopy order).
+
+        Replaces the dopant sites' species and moves atoms by each patch's relaxation, in
+        place; returns the patches' force-constant blocks as ``(rows, cols, blocks)``.
+        """
+        host = doped.host
+        lattice = structure.lattice.matrix
+        tree = cKDTree(np.mod(structure.frac_coords, 1.0) % 1.0, boxsize=1.0)
+        # map the dopant sites of the pymatgen supercell onto phonopy's ordering
+        sites = [i for group in doped.dopant_sites for i in group]
+        elements = [
+            d.element
+            for d, group in zip(doped.dopants, doped.dopant_sites, strict=True)
+            for _ in group
+        ]
+        positions = doped.structure.cart_coords[sites]
+        mapped = site_images(tree, lattice, positions)
+        if (mapped < 0).any():
+            raise RuntimeError("Could not map dopant sites onto the host supercell.")
+        if patches:
+            self._check_separation(structure, mapped)
+        primitive = make_phonopy(host, doped.supercell_matrix, is_symmetry=False).primitive
+        s2p = np.asarray(primitive.s2p_map)
+        basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
+        edits, shifts = [], []
+        for site, element in zip(mapped, elements, strict=True):
+            if patches:
+                patch = self.patch(host, basis_of[int(s2p[site])], element)
+                centre = structure.cart_coords[site]
+                i = site_images(tree, lattice, centre + np.asarray(patch.vec_i))
+                j = site_images(tree, lattice, centre + np.asarray(patch.vec_j))
+                ok = (i >= 0) & (j >= 0)
+                edits.append((i[ok], j[ok], np.asarray(patch.blocks)[ok]))
+                relax = centre + np.asarray(patch.relax_vec).reshape(-1, 3)
+                shifts.append(
+                    (
+                        site_images(tree, lattice, relax),
+                        np.asarray(patch.relax_disp).reshape(-1, 3),
+                    )
+                )
+            structure.replace(int(site), element)
+        for atoms, disp in shifts:  # the relaxation around each dopant, added up
+            for atom, u in zip(atoms, disp, strict=True):
+                if atom >= 0:
+                    structure.translate_sites([int(atom)], u, frac_coords=False)
+        return edits
+
     def force_constants(
         self, doped: DopedSupercell, patches: bool | None = None
     ) -> tuple[Structure, NDArray, NDArray]:
@@ -386,57 +441,48 @@ class EmbeddingEngine(PotentialMixin):
         """
         from pymatgen.io.phonopy import get_pmg_structure
 
-        host = doped.host
-        cell, fc = self.host_force_constants(host, doped.supercell_matrix)
+        cell, fc = self.host_force_constants(doped.host, doped.supercell_matrix)
         structure = get_pmg_structure(cell)
         fc = np.array(fc)
-        lattice = structure.lattice.matrix
-        tree = cKDTree(np.mod(structure.frac_coords, 1.0) % 1.0, boxsize=1.0)
-        # map the dopant sites of the pymatgen supercell onto phonopy's ordering
-        sites = [i for group in doped.dopant_sites for i in group]
-        elements = [
-            d.element
-            for d, group in zip(doped.dopants, doped.dopant_sites, strict=True)
-            for _ in group
-        ]
-        positions = doped.structure.cart_coords[sites]
-        mapped = _site_images(tree, lattice, positions)
-        if (mapped < 0).any():
-            raise RuntimeError("Could not map dopant sites onto the host supercell.")
-        if patches is None:
-            patches = self.settings.patches
-        if patches:
-            self._check_separation(structure, mapped)
-        primitive = make_phonopy(host, doped.supercell_matrix, is_symmetry=False).primitive
-        s2p = np.asarray(primitive.s2p_map)
-        basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
-        shifts = []
-        for site, element in zip(mapped, elements, strict=True):
-            basis = basis_of[int(s2p[site])]
-            if not patches:
-                structure.replace(int(site), element)
-                continue
-            patch = self.patch(host, basis, element)
-            centre = structure.cart_coords[site]
-            i = _site_images(tree, lattice, centre + np.asarray(patch.vec_i))
-            j = _site_images(tree, lattice, centre + np.asarray(patch.vec_j))
-            ok = (i >= 0) & (j >= 0)
-            np.add.at(fc, (i[ok], j[ok]), np.asarray(patch.blocks)[ok])
-            shifts.append(
-                (
-                    _site_images(
-                        tree, lattice, centre + np.asarray(patch.relax_vec).reshape(-1, 3)
-                    ),
-                    np.asarray(patch.relax_disp).reshape(-1, 3),
-                )
-            )
-            structure.replace(int(site), element)
-        for atoms, disp in shifts:  # the relaxation around each dopant, added up
-            for atom, u in zip(atoms, disp, strict=True):
-                if atom >= 0:
-                    structure.translate_sites([int(atom)], u, frac_coords=False)
+        patches = self.settings.patches if patches is None else patches
+        for i, j, blocks in self._embed(doped, structure, patches):
+            np.add.at(fc, (i, j), blocks)
         fc = np.ascontiguousarray(fc, dtype=float)
         symmetrize_force_constants(fc)
+        masses = np.array([site.specie.atomic_mass for site in structure], dtype=float)
+        return structure, fc, masses
+
+    def sparse_force_constants(
+        self,
+        doped: DopedSupercell | None,
+        patches: bool | None = None,
+        host: Structure | None = None,
+        supercell_matrix: Any = None,
+    ) -> tuple[Structure, Any, NDArray]:
+        """Sparse embedded force constants, for cells beyond ``max_dense_atoms``.
+
+        The host's force constants enter with the range of its host supercell
+        (:func:`~defectnet_atomate.phonons.lanczos.sparse_force_constants`); patches and
+        dopant masses as in :meth:`force_constants`. ``doped=None`` gives the undoped
+        ``supercell_matrix @ host``.
+
+        Returns
+        -------
+        tuple
+            The supercell in phonopy order, a ``3N x 3N`` scipy sparse matrix
+            (eV/Angstrom^2) and the masses (amu).
+        """
+        from pymatgen.io.phonopy import get_pmg_structure
+
+        from defectnet_atomate.phonons.lanczos import sparse_force_constants
+
+        host = doped.host if doped is not None else host
+        matrix = doped.supercell_matrix if doped is not None else supercell_matrix
+        target = make_phonopy(host, matrix, is_symmetry=False)
+        structure = get_pmg_structure(target.supercell)
+        patches = self.settings.patches if patches is None else patches
+        edits = self._embed(doped, structure, patches) if doped is not None else []
+        fc = sparse_force_constants(self.host_data(host)["phonon"], target, extra=edits)
         masses = np.array([site.specie.atomic_mass for site in structure], dtype=float)
         return structure, fc, masses
 
@@ -460,17 +506,29 @@ class EmbeddingEngine(PotentialMixin):
         The same q-point density as the direct engine (phonopy length ``mesh_length``;
         Gamma only for cells longer than it), so both engines are comparable.
         """
+        if self.is_sparse(doped):
+            structure, fc, masses = self.sparse_force_constants(doped, patches)
+            return structure, self._lanczos(structure, fc, masses)
         structure, fc, _ = self.force_constants(doped, patches)
-        n = len(structure)
-        if n > self.settings.max_dense_atoms:
-            raise DopingError(
-                f"{n} atoms exceed the dense limit ({self.settings.max_dense_atoms}); raise "
-                "max_dense_atoms (memory grows as N^2, time as N^3)."
-            )
         modes = modes_from_force_constants(
             structure, fc, np.eye(3, dtype=int), self.settings.mesh_length
         )
         return structure, modes
+
+    def is_sparse(self, doped: DopedSupercell) -> bool:
+        """Whether the cell is beyond ``max_dense_atoms`` (sparse force constants, Lanczos)."""
+        return doped.num_sites > self.settings.max_dense_atoms
+
+    def _lanczos(self, structure: Structure, fc: Any, masses: NDArray) -> Any:
+        from defectnet_atomate.phonons.lanczos import dynamical_matrix, lanczos_modes
+
+        return lanczos_modes(
+            dynamical_matrix(fc, masses),
+            [site.specie.symbol for site in structure],
+            self.settings.lanczos_vectors,
+            self.settings.lanczos_steps,
+            self.settings.lanczos_seed,
+        )
 
     def run_supercell(
         self, doped: DopedSupercell, host_id: str | None = None, **doc_kwargs: Any
@@ -486,6 +544,13 @@ class EmbeddingEngine(PotentialMixin):
                 doped.host, host["fc"], host["matrix"], self.settings.mesh_length
             )
         pristine = host["pristine_modes"]
+        if self.is_sparse(doped):  # the same estimator and random vectors as the doped cell
+            undoped, fc, masses = self.sparse_force_constants(
+                None, host=doped.host, supercell_matrix=doped.supercell_matrix
+            )
+            cell_reference = self._lanczos(undoped, fc, masses)
+        else:
+            cell_reference = self.cell_reference(doped.host, doped.supercell_matrix, modes.qpoints)
         return DefectPhononDoc.from_results(
             doped,
             structure,
@@ -493,9 +558,7 @@ class EmbeddingEngine(PotentialMixin):
             self.calculator_info,
             self.settings.phonon_settings(),
             pristine_modes=pristine,
-            cell_pristine_modes=self.cell_reference(
-                doped.host, doped.supercell_matrix, modes.qpoints
-            ),
+            cell_pristine_modes=cell_reference,
             host_id=host_id,
             timings={
                 "total": seconds,
