@@ -298,6 +298,14 @@ class DefectQuantifier(MSONable):
                 + (" (threshold for measured spectra)" if self.threshold_measured else ""),
                 m.get("metrics_measured_like_test"),
             ),
+            *(
+                self._summary_rows(
+                    "measurement-like, reference without projected DOS",
+                    m.get("metrics_measured_like_test_without_projected_dos"),
+                )
+                if m.get("metrics_measured_like_test_without_projected_dos")
+                else []
+            ),
         ]
         lines = [
             "---",
