@@ -83,3 +83,18 @@ def test_mass_defect_signature_matches_an_exact_chain(eps):
     assert np.allclose(mass_defect_signature(f, dos(pure), 0.0), 0)
     rows = mass_defect_signature(f, dos(pure), [0.0, eps])
     assert rows.shape == (2, f.size) and np.allclose(rows[1], signature)
+
+
+def test_elements_without_a_standard_phonopy_mass_get_pymatgen_masses():
+    """phonopy has no standard mass for Ra, Po, Pu...: dopants of those must still run."""
+    from pymatgen.core import Lattice, Structure
+
+    from defectnet_atomate.phonons.dos import make_phonopy
+
+    rocksalt = Structure(Lattice.cubic(5.5), ["Ba", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert make_phonopy(rocksalt, np.eye(3, dtype=int)).primitive.masses[0] == pytest.approx(
+        137.327
+    )
+    rocksalt.replace(0, "Ra")
+    masses = make_phonopy(rocksalt, 2 * np.eye(3, dtype=int)).supercell.masses
+    assert masses[0] == pytest.approx(226.0) and masses[-1] == pytest.approx(15.9994)

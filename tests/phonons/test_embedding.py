@@ -152,6 +152,7 @@ def test_cells_beyond_the_dense_limit_take_the_sparse_lanczos_path(host, tmp_pat
     assert spectral_overlap(p.frequencies, p.total, q.frequencies, q.total) > 0.97
     assert np.allclose(sum(np.asarray(v) for v in q.projected.values()), q.total)
     assert q.integral() == pytest.approx(3.0, rel=0.02)
+
     # the dopants' effect (doped - cell reference) agrees: the same random vectors cancel noise
     def effect(doc):
         grid = np.asarray(a.pdos.frequencies)

@@ -32,6 +32,17 @@ __all__ = [
 ]
 
 
+def _has_standard_masses(symbols: list[str]) -> bool:
+    """Whether phonopy knows a standard mass for every symbol (not Ra, Po, Pu, ...)."""
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    try:
+        PhonopyAtoms(symbols=list(symbols), cell=np.eye(3), scaled_positions=np.zeros((1, 3)))
+    except RuntimeError:
+        return False
+    return True
+
+
 def make_phonopy(
     structure: Structure,
     supercell_matrix: ArrayLike,
@@ -48,10 +59,20 @@ def make_phonopy(
     objects that only evaluate dynamical matrices or transform force constants.
     """
     from phonopy import Phonopy
-    from pymatgen.io.phonopy import get_phonopy_structure
+    from phonopy.structure.atoms import PhonopyAtoms
 
+    symbols = [site.specie.symbol for site in structure]
+    unitcell = PhonopyAtoms(
+        symbols=symbols,
+        cell=structure.lattice.matrix,
+        scaled_positions=structure.frac_coords,
+        # phonopy has no standard mass for some radioactive elements (Ra, Po, Pu, ...)
+        masses=None
+        if _has_standard_masses(sorted(set(symbols)))
+        else [float(site.specie.atomic_mass) for site in structure],
+    )
     phonon = Phonopy(
-        get_phonopy_structure(structure),
+        unitcell,
         # pymatgen's rows (S @ lattice) are phonopy's columns: phonopy takes the transpose
         supercell_matrix=np.asarray(supercell_matrix, dtype=int).T.tolist(),
         primitive_matrix=np.eye(3) if primitive_matrix is None else primitive_matrix,
