@@ -138,7 +138,8 @@ def test_documents_carry_the_cell_reference_and_it_removes_sampling(host):
 
 def test_cells_beyond_the_dense_limit_take_the_sparse_lanczos_path(host, tmp_path):
     """Above ``max_dense_atoms``: sparse force constants and Lanczos quadrature, against dense."""
-    settings = dict(patch_atoms=64, patches=False, mesh_length=1.0)  # Gamma only, as large cells
+    # Gamma only, as for large cells
+    settings = {"patch_atoms": 64, "patches": False, "mesh_length": 1.0}
     dense = EmbeddingEngine(settings=EmbeddingSettings(**settings), cache_dir=str(tmp_path))
     sparse_engine = EmbeddingEngine(
         settings=EmbeddingSettings(**settings, max_dense_atoms=100), cache_dir=str(tmp_path)

@@ -73,6 +73,11 @@ KINDS = ("pdos", "neutron", "partial:<element>")
 """Spectrum kinds :meth:`DefectQuantifier.predict` understands."""
 
 
+def _saved_config(config: dict | None) -> dict | None:
+    """Complete a saved network configuration (models saved before 0.3 have no site pairs)."""
+    return None if config is None else {"sites": False, **config}
+
+
 def _check_kind(kind: str) -> str:
     if kind in ("pdos", "neutron") or (kind.startswith("partial:") and len(kind) > 8):
         return kind
@@ -176,10 +181,7 @@ class DefectQuantifier(MSONable):
         seed: int = 0,
         threshold_measured: float | None = None,
     ) -> None:
-        if network_config:  # a saved model: those saved before 0.3 have no site pairs
-            self.network_config = {"sites": False, **network_config}
-        else:
-            self.network_config = NetworkConfig().to_dict()
+        self.network_config = {**NetworkConfig().to_dict(), **(network_config or {})}
         torch.manual_seed(seed)
         self.network = DefectNet(NetworkConfig(**self.network_config))
         if weights is not None:
@@ -220,7 +222,7 @@ class DefectQuantifier(MSONable):
         """Rebuild from :meth:`as_dict`."""
         weights = _weights_from_bytes(base64.b64decode(d["weights"])) if d.get("weights") else None
         return cls(
-            d.get("network_config"),
+            _saved_config(d.get("network_config")),
             weights,
             d.get("metadata"),
             d.get("threshold", 0.5),
@@ -417,7 +419,7 @@ class DefectQuantifier(MSONable):
                     stacklevel=2,
                 )
         model = cls(
-            config["network_config"],
+            _saved_config(config["network_config"]),
             weights,
             metadata,
             config.get("threshold", 0.5),
@@ -541,6 +543,12 @@ class DefectQuantifier(MSONable):
         projected = None
         if doc is not None and (doc.get("pristine_pdos") or {}).get("projected"):
             projected = projected_spectra(doc["pristine_pdos"])
+        elif getattr(host, "pdos", None) and hasattr(host, "get_element_dos"):
+            # a pymatgen CompletePhononDos reference with its site projections
+            projected = {
+                el.symbol: Spectrum(dos.frequencies, dos.densities, "THz", f"{el} projected DOS")
+                for el, dos in host.get_element_dos().items()
+            }
         if pristine is None:
             if structure is None:
                 raise SpectrumError(
