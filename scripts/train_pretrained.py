@@ -148,16 +148,19 @@ def main() -> None:
             "metrics_measured_like_test": metrics_measured,
             "metrics_measured_like_test_without_projected_dos": metrics_measured_no_sites,
             "limitations": (
-                "Trained on about seven thousand spectra of about two hundred hosts, far fewer "
-                "than the project's target (20,000 spectra of 500+ hosts); the held-out numbers "
-                "above miss the targets (F1 >= 0.95, MAE <= 0.1 at.% below 1 at.%). The network "
-                "underfits (benchmarks/model_capacity.py): it does not fit its own training "
-                "spectra much better than unseen ones, while a mass-only oracle would reach an "
-                "AUC of 0.93-0.99 on the same held-out spectra (benchmarks/identifiability.py). "
-                "Dilute (< 2 at.%) spectra come only from the mass-defect model, which ignores "
-                "the change of bonding around a dopant. Not trained on neutron-weighted or "
-                "partial DOS. Treat predictions as indicative and check them against a "
-                "simulation of the suggested composition."
+                f"Trained on about {len(low) + len(high):,} spectra of {len(hosts)} hosts, far "
+                "fewer than the project's target (20,000 spectra of 500+ hosts); the held-out "
+                "numbers above miss the targets (F1 >= 0.95, MAE <= 0.1 at.% below 1 at.%). "
+                "Its candidate-site inputs rest on the mass-defect (Lifshitz) signature, which "
+                "explains mass-defect spectra well and direct-engine spectra poorly "
+                f"(benchmarks/mass_defect_signature.py); only {len(high)} direct spectra of "
+                f"{len({d['host']['host_id'] for d in high})} hosts teach it the change of "
+                "bonding around dopants, and it is weakest there. Dilute "
+                "(< 2 at.%) spectra come only from the mass-defect model. Without the host's "
+                "projected DOS (a measured reference given as a spectrum) it loses its "
+                "site inputs and, at the threshold for measured spectra, calls almost nothing "
+                "present. Not trained on neutron-weighted or partial DOS. Treat predictions as "
+                "indicative and check them against a simulation of the suggested composition."
             ),
             "history": {k: [round(x, 4) for x in v] for k, v in history.items()},
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
