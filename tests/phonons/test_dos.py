@@ -10,23 +10,10 @@ from defectnet_atomate.phonons.dos import (
 )
 
 
-def _nearest_neighbour_fc(structure, k=5.0):
-    """A real, simple harmonic model: springs between nearest neighbours (eV/A^2)."""
-    n = len(structure)
-    fc = np.zeros((n, n, 3, 3))
-    for i, neighbours in enumerate(structure.get_all_neighbors(2.5)):
-        for nb in neighbours:
-            d = nb.coords - structure[i].coords
-            block = -k * np.outer(d, d) / d.dot(d)
-            fc[i, nb.index] += block
-            fc[i, i] -= block
-    return fc
-
-
-def test_modes_of_a_spring_model(si_structure):
+def test_modes_of_a_spring_model(si_structure, spring_fc):
     supercell = si_structure.copy().make_supercell([[-1, 1, 1], [1, -1, 1], [1, 1, -1]])
     supercell.replace(0, "Ge")
-    fc = _nearest_neighbour_fc(supercell)
+    fc = spring_fc(supercell)
     modes = modes_from_force_constants(supercell, fc, np.eye(3), mesh_length=10)
     dos = modes.dos()
     assert dos.integral() == pytest.approx(3.0, rel=1e-6)

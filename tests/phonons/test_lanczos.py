@@ -14,29 +14,16 @@ from defectnet_atomate.phonons.lanczos import (
 from defectnet_atomate.spectra import broaden_modes, spectral_overlap
 
 
-def _spring_fc(structure: Structure, k: float = 5.0) -> np.ndarray:
-    """Nearest-neighbour springs (eV/A^2): a real harmonic model, cheap to build densely."""
-    n = len(structure)
-    fc = np.zeros((n, n, 3, 3))
-    for i, neighbours in enumerate(structure.get_all_neighbors(2.5)):
-        for nb in neighbours:
-            d = nb.coords - structure[i].coords
-            block = -k * np.outer(d, d) / d.dot(d)
-            fc[i, nb.index] += block
-            fc[i, i] -= block
-    return fc
-
-
 @pytest.fixture(scope="module")
-def silicon():
+def silicon(spring_fc):
     coords = [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
     coords += [[x + 0.25, y + 0.25, z + 0.25] for x, y, z in coords]
     si = Structure(Lattice.cubic(5.431), ["Si"] * 8, coords)
     host = make_phonopy(si, 2 * np.eye(3, dtype=int), is_symmetry=False)
-    host.force_constants = _spring_fc(get_pmg_structure(host.supercell))
+    host.force_constants = spring_fc(get_pmg_structure(host.supercell))
     target = make_phonopy(si, 4 * np.eye(3, dtype=int), is_symmetry=False)
     big = get_pmg_structure(target.supercell)
-    return host, target, big, _spring_fc(big)
+    return host, target, big, spring_fc(big)
 
 
 def _total(modes, grid):
