@@ -27,7 +27,7 @@ from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.augment import MeasurementAugmentation, measured_like_examples
 from defectnet_atomate.ml.network import NetworkConfig
-from defectnet_atomate.ml.training import calibrate_threshold, examples_from_docs
+from defectnet_atomate.ml.training import examples_from_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -102,11 +102,7 @@ def main() -> None:
         # a model trained by this script: only recalibrate its thresholds and report it
         q = DefectQuantifier.from_pretrained(args.from_model)
         history = q.metadata["history"]
-        val_ex = q._examples(h_val + l_val)
-        q.threshold = calibrate_threshold(q.network, val_ex)
-        q.threshold_measured = (
-            calibrate_threshold(q.network, q._measured_like(val_ex, 0)) if augment else None
-        )
+        q.calibrate(h_val + l_val, measured=augment is not None, seed=0)
     elif args.recipe == "joint":
         q = DefectQuantifier(network, seed=0)
         history = q.fit(h_train + l_train, h_val + l_val, **fit)

@@ -398,7 +398,7 @@ def test_measured_spectra_get_their_own_threshold(trained, ml_docs, tmp_path):
 
     q, _, _ = trained
     q = copy.deepcopy(q)
-    q.threshold, q.threshold_measured = 0.3, 0.9
+    q.threshold, q.threshold_measured, q.threshold_measured_no_sites = 0.3, 0.9, 0.9
     doc = ml_docs[0]
     pristine = doc["pristine_pdos"]
     host = (np.asarray(pristine["frequencies"]), np.asarray(pristine["total"]))
@@ -415,3 +415,24 @@ def test_measured_spectra_get_their_own_threshold(trained, ml_docs, tmp_path):
     again = DefectQuantifier.from_pretrained(q.save_pretrained(tmp_path / "m"))
     assert again.threshold_measured == 0.9
     assert "0.9 for measured ones" in (tmp_path / "m" / "README.md").read_text()
+    # a measured reference given as a spectrum has no projected DOS (two-element host here):
+    # its own threshold; with the projections (a document's reference) the usual one
+    q.threshold_measured_no_sites = 0.7
+    assert len(comp) == 2
+    assert q.predict(_pdos(doc), **kwargs).threshold == 0.7
+    assert q.predict(doc, measured=True).threshold == 0.9
+    again = DefectQuantifier.from_dict(q.as_dict())
+    assert again.threshold_measured_no_sites == 0.7
+
+
+def test_fit_calibrates_a_threshold_for_references_without_projections(split):
+    """With augmentation, fit sets all three thresholds on validation spectra."""
+    from defectnet_atomate.ml.augment import MeasurementAugmentation
+
+    train, val, _ = split
+    q = DefectQuantifier(network_config={"width": 32, "heads": 4, "layers": 1}, seed=0)
+    q.fit(train, val, epochs=2, progress=False, augment=MeasurementAugmentation(probability=0.5))
+    assert 0.3 <= q.threshold <= 0.95
+    assert q.threshold_measured is not None and q.threshold_measured_no_sites is not None
+    q.calibrate(val, measured=False)
+    assert q.threshold_measured is None and q.threshold_measured_no_sites is None

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +165,10 @@ class DefectQuantifier(MSONable):
     threshold_measured
         The same for measured spectra (set by :meth:`fit` with measurement-like augmentation,
         so that a measured pristine sample comes back undoped); ``None`` uses ``threshold``.
+    threshold_measured_no_sites
+        The same for measured spectra whose reference carries no projected DOS (no
+        candidate-site inputs, e.g. a measured reference given as a spectrum); ``None`` uses
+        ``threshold_measured``.
     sigma_scale
         Factor on the network's predicted spread so that one sigma covers 68 % of held-out
         errors (set by :meth:`fit`).
@@ -180,6 +185,7 @@ class DefectQuantifier(MSONable):
         sigma_scale: float = 1.0,
         seed: int = 0,
         threshold_measured: float | None = None,
+        threshold_measured_no_sites: float | None = None,
     ) -> None:
         self.network_config = {**NetworkConfig().to_dict(), **(network_config or {})}
         torch.manual_seed(seed)
@@ -190,6 +196,9 @@ class DefectQuantifier(MSONable):
         self.metadata = dict(metadata or {})
         self.threshold = float(threshold)
         self.threshold_measured = None if threshold_measured is None else float(threshold_measured)
+        self.threshold_measured_no_sites = (
+            None if threshold_measured_no_sites is None else float(threshold_measured_no_sites)
+        )
         self.sigma_scale = float(sigma_scale)
         self.seed = seed
         self._pristine_cache: dict[str, PhononDosData] = {}
@@ -213,6 +222,7 @@ class DefectQuantifier(MSONable):
             "metadata": self.metadata,
             "threshold": self.threshold,
             "threshold_measured": self.threshold_measured,
+            "threshold_measured_no_sites": self.threshold_measured_no_sites,
             "sigma_scale": self.sigma_scale,
             "seed": self.seed,
         }
@@ -229,6 +239,7 @@ class DefectQuantifier(MSONable):
             d.get("sigma_scale", 1.0),
             d.get("seed", 0),
             d.get("threshold_measured"),
+            d.get("threshold_measured_no_sites"),
         )
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -252,6 +263,7 @@ class DefectQuantifier(MSONable):
             "network_config": self.network_config,
             "threshold": self.threshold,
             "threshold_measured": self.threshold_measured,
+            "threshold_measured_no_sites": self.threshold_measured_no_sites,
             "sigma_scale": self.sigma_scale,
             "metadata": {**self.metadata, "weights_sha256": digest},
             "package_version": __version__,
@@ -358,6 +370,12 @@ class DefectQuantifier(MSONable):
                 if self.threshold_measured is not None
                 else ""
             )
+            + (
+                f", {self.threshold_measured_no_sites} for measured ones whose reference has no "
+                "projected DOS"
+                if self.threshold_measured_no_sites is not None
+                else ""
+            )
             + f"; one-sigma scale {self.sigma_scale:.3f}.",
             "",
             "## Limitations",
@@ -425,6 +443,7 @@ class DefectQuantifier(MSONable):
             config.get("threshold", 0.5),
             config.get("sigma_scale", 1.0),
             threshold_measured=config.get("threshold_measured"),
+            threshold_measured_no_sites=config.get("threshold_measured_no_sites"),
         )
         if cache_dir is not None:
             model.cache_dir = Path(cache_dir)
@@ -690,7 +709,7 @@ class DefectQuantifier(MSONable):
                         if measured is not None
                         else _looks_measured(item, kind, resolution)
                     )
-                    threshold = self._threshold(is_measured)
+                    threshold = self._threshold(is_measured, bool(f.pair_mask.any()))
                     if is_measured and self.threshold_measured is not None:
                         notes.append(
                             f"judged as a measured spectrum (threshold {threshold}; pass "
@@ -773,12 +792,7 @@ class DefectQuantifier(MSONable):
         if val_ex:
             self.sigma_scale = calibrate_sigma(self.network, val_ex)
             if calibrate:
-                self.threshold = calibrate_threshold(self.network, val_ex)
-                self.threshold_measured = (
-                    calibrate_threshold(self.network, self._measured_like(val_ex, seed))
-                    if augment is not None
-                    else None
-                )
+                self.calibrate(val_ex, measured=augment is not None, seed=seed)
         self.metadata.setdefault("training", {})
         self.metadata["training"].update(
             {
@@ -788,6 +802,27 @@ class DefectQuantifier(MSONable):
             }
         )
         return history
+
+    def calibrate(self, validation: Any, measured: bool = True, seed: int = 0) -> None:
+        """Set the decision thresholds on validation spectra (what :meth:`fit` does).
+
+        ``threshold``: the best F1 with at most 2 % of pristine spectra called doped
+        (:func:`~defectnet_atomate.ml.training.calibrate_threshold`). With ``measured``, the
+        same on measurement-like copies of the validation spectra gives
+        ``threshold_measured``, and on those copies without the host's projected DOS (as a
+        measured reference given as a spectrum has none) ``threshold_measured_no_sites``.
+        """
+        val_ex = self._examples(validation)
+        self.threshold = calibrate_threshold(self.network, val_ex)
+        self.threshold_measured = self.threshold_measured_no_sites = None
+        if not measured:
+            return
+        measured_like = self._measured_like(val_ex, seed)
+        self.threshold_measured = calibrate_threshold(self.network, measured_like)
+        bare = [replace(e, projected=None, _features=None) for e in measured_like]
+        bare = [e for e in bare if not e.has_sites()]
+        if bare and self.network.pairs is not None:
+            self.threshold_measured_no_sites = calibrate_threshold(self.network, bare)
 
     @staticmethod
     def _measured_like(val_ex: list[Example], seed: int) -> list[Example]:
@@ -807,18 +842,17 @@ class DefectQuantifier(MSONable):
     def evaluate(self, test: Any, seed: int = 1234, measured: bool = False) -> dict[str, Any]:
         """Metrics on held-out documents with distractor candidates (see ``evaluate_network``).
 
-        ``measured=True`` applies the threshold for measured spectra (for measurement-like
-        test spectra).
+        ``measured=True`` applies the thresholds for measured spectra (for measurement-like
+        test spectra), as :meth:`predict` does: the one for spectra without candidate-site
+        inputs where an example has none.
         """
-        return evaluate_network(
-            self.network,
-            self._examples(test),
-            self._threshold(measured),
-            self.sigma_scale,
-            seed=seed,
-        )
+        examples = self._examples(test)
+        thresholds = [self._threshold(measured, e.has_sites()) for e in examples]
+        return evaluate_network(self.network, examples, thresholds, self.sigma_scale, seed=seed)
 
-    def _threshold(self, measured: bool) -> float:
+    def _threshold(self, measured: bool, sites: bool = True) -> float:
+        if measured and not sites and self.threshold_measured_no_sites is not None:
+            return self.threshold_measured_no_sites
         if measured and self.threshold_measured is not None:
             return self.threshold_measured
         return self.threshold

@@ -64,6 +64,14 @@ class Example:
     projected: dict[str, Spectrum] | None = None  # the pristine host's projected DOS
     _features: Features | None = field(default=None, repr=False, compare=False)
 
+    def has_sites(self) -> bool:
+        """Whether the model gets candidate-site inputs for this example (projected DOS)."""
+        if self._features is None:
+            self._features = featurize_spectra(
+                self.doped, self.pristine, self.composition, self.projected
+            )
+        return self._features.site_dos is not None
+
     def features(self, candidates: Sequence[str], sites: bool = True) -> Features:
         """Model inputs with ``candidates`` (the spectral part is computed once).
 
@@ -356,7 +364,7 @@ def predict_arrays(
 def evaluate_network(
     network: DefectNet,
     examples: Sequence[Example],
-    threshold: float = 0.5,
+    threshold: float | Sequence[float] = 0.5,
     sigma_scale: float = 1.0,
     seed: int = 1234,
     max_distractors: int = 5,
@@ -367,7 +375,9 @@ def evaluate_network(
     Returns identification precision, recall and F1; concentration MAE (at.%) and median
     relative error overall, by concentration bin and by number of dopants; the
     false-positive rate on pristine spectra; and the coverage of the one-sigma interval.
+    ``threshold`` is one decision threshold, or one per example.
     """
+    thresholds = np.broadcast_to(np.asarray(threshold, float), (len(examples),))
     rng = np.random.default_rng(seed)
     pool = list(global_pool or sorted({el for e in examples for el in e.truth}))
     sets = [_candidates(e, rng, pool, max_distractors) for e in examples]
@@ -382,7 +392,7 @@ def evaluate_network(
         flagged = False
         family = families.setdefault(host_family(e.composition), [0, 0, 0])
         for j, el in enumerate(cands):
-            yes = probs[i, j] >= threshold
+            yes = probs[i, j] >= thresholds[i]
             flagged |= bool(yes)
             if el in e.truth:
                 tp += int(yes)
