@@ -423,6 +423,12 @@ def test_measured_spectra_get_their_own_threshold(trained, ml_docs, tmp_path):
     assert q.predict(doc, measured=True).threshold == 0.9
     again = DefectQuantifier.from_dict(q.as_dict())
     assert again.threshold_measured_no_sites == 0.7
+    # a model whose calibration found measured spectra better read without site inputs
+    # leaves the projections out for every measured spectrum, documents included
+    q.measured_site_inputs = False
+    assert q.predict(doc, measured=True).threshold == 0.7
+    assert q.predict(doc).threshold == 0.3  # simulated: unchanged
+    assert not DefectQuantifier.from_dict(q.as_dict()).measured_site_inputs
 
 
 def test_fit_calibrates_a_threshold_for_references_without_projections(split):
@@ -434,5 +440,6 @@ def test_fit_calibrates_a_threshold_for_references_without_projections(split):
     q.fit(train, val, epochs=2, progress=False, augment=MeasurementAugmentation(probability=0.5))
     assert 0.3 <= q.threshold <= 0.95
     assert q.threshold_measured is not None and q.threshold_measured_no_sites is not None
+    assert isinstance(q.measured_site_inputs, bool)
     q.calibrate(val, measured=False)
     assert q.threshold_measured is None and q.threshold_measured_no_sites is None

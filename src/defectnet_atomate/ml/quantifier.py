@@ -169,6 +169,10 @@ class DefectQuantifier(MSONable):
         The same for measured spectra whose reference carries no projected DOS (no
         candidate-site inputs, e.g. a measured reference given as a spectrum); ``None`` uses
         ``threshold_measured``.
+    measured_site_inputs
+        Whether measured spectra get the candidate-site inputs (set by :meth:`calibrate`:
+        off when, at the thresholds that keep measured pristine samples undoped, the model
+        finds more dopants in measurement-like validation spectra without them).
     sigma_scale
         Factor on the network's predicted spread so that one sigma covers 68 % of held-out
         errors (set by :meth:`fit`).
@@ -186,6 +190,7 @@ class DefectQuantifier(MSONable):
         seed: int = 0,
         threshold_measured: float | None = None,
         threshold_measured_no_sites: float | None = None,
+        measured_site_inputs: bool = True,
     ) -> None:
         self.network_config = {**NetworkConfig().to_dict(), **(network_config or {})}
         torch.manual_seed(seed)
@@ -199,6 +204,7 @@ class DefectQuantifier(MSONable):
         self.threshold_measured_no_sites = (
             None if threshold_measured_no_sites is None else float(threshold_measured_no_sites)
         )
+        self.measured_site_inputs = bool(measured_site_inputs)
         self.sigma_scale = float(sigma_scale)
         self.seed = seed
         self._pristine_cache: dict[str, PhononDosData] = {}
@@ -223,6 +229,7 @@ class DefectQuantifier(MSONable):
             "threshold": self.threshold,
             "threshold_measured": self.threshold_measured,
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
+            "measured_site_inputs": self.measured_site_inputs,
             "sigma_scale": self.sigma_scale,
             "seed": self.seed,
         }
@@ -240,6 +247,7 @@ class DefectQuantifier(MSONable):
             d.get("seed", 0),
             d.get("threshold_measured"),
             d.get("threshold_measured_no_sites"),
+            d.get("measured_site_inputs", True),
         )
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -264,6 +272,7 @@ class DefectQuantifier(MSONable):
             "threshold": self.threshold,
             "threshold_measured": self.threshold_measured,
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
+            "measured_site_inputs": self.measured_site_inputs,
             "sigma_scale": self.sigma_scale,
             "metadata": {**self.metadata, "weights_sha256": digest},
             "package_version": __version__,
@@ -444,6 +453,7 @@ class DefectQuantifier(MSONable):
             config.get("sigma_scale", 1.0),
             threshold_measured=config.get("threshold_measured"),
             threshold_measured_no_sites=config.get("threshold_measured_no_sites"),
+            measured_site_inputs=config.get("measured_site_inputs", True),
         )
         if cache_dir is not None:
             model.cache_dir = Path(cache_dir)
@@ -671,7 +681,14 @@ class DefectQuantifier(MSONable):
         resolved = [
             self._resolve(p, host, candidates, unit, composition, kind, resolution) for p in items
         ]
-        feats = [featurize(s, p, c, cands, proj) for s, p, c, cands, _, proj in resolved]
+        flags = [
+            measured if measured is not None else _looks_measured(item, kind, resolution)
+            for item in items
+        ]
+        feats = [
+            featurize(s, p, c, cands, None if flag and not self.measured_site_inputs else proj)
+            for (s, p, c, cands, _, proj), flag in zip(resolved, flags, strict=True)
+        ]
         out: list[DefectPrediction] = []
         self.network.eval()
         with torch.no_grad():
@@ -703,12 +720,7 @@ class DefectQuantifier(MSONable):
                             f"within {spread:.3f}); read the report as uninformative about which "
                             "element is present"
                         )
-                    item = items[start + i]
-                    is_measured = (
-                        measured
-                        if measured is not None
-                        else _looks_measured(item, kind, resolution)
-                    )
+                    is_measured = flags[start + i]
                     threshold = self._threshold(is_measured, bool(f.pair_mask.any()))
                     if is_measured and self.threshold_measured is not None:
                         notes.append(
@@ -821,8 +833,14 @@ class DefectQuantifier(MSONable):
         self.threshold_measured = calibrate_threshold(self.network, measured_like)
         bare = [replace(e, projected=None, _features=None) for e in measured_like]
         bare = [e for e in bare if not e.has_sites()]
+        self.measured_site_inputs = True
         if bare and self.network.pairs is not None:
             self.threshold_measured_no_sites = calibrate_threshold(self.network, bare)
+            # the same spectra with and without their site inputs, each at its threshold
+            with_sites = [e for e in measured_like if len(e.composition) > 1]
+            f1_sites = evaluate_network(self.network, with_sites, self.threshold_measured)["f1"]
+            f1_bare = evaluate_network(self.network, bare, self.threshold_measured_no_sites)["f1"]
+            self.measured_site_inputs = (f1_sites or 0.0) >= (f1_bare or 0.0)
 
     @staticmethod
     def _measured_like(val_ex: list[Example], seed: int) -> list[Example]:
@@ -847,6 +865,8 @@ class DefectQuantifier(MSONable):
         inputs where an example has none.
         """
         examples = self._examples(test)
+        if measured and not self.measured_site_inputs:  # as predict reads measured spectra
+            examples = [replace(e, projected=None, _features=None) for e in examples]
         thresholds = [self._threshold(measured, e.has_sites()) for e in examples]
         return evaluate_network(self.network, examples, thresholds, self.sigma_scale, seed=seed)
 
@@ -914,6 +934,8 @@ class DefectQuantifier(MSONable):
                 s, host, pool or list(truth) or None, unit, composition
             )
             distractors = sorted(set(cands) - set(truth))
+            if not self.measured_site_inputs and _looks_measured(s, "pdos", None):
+                projected = None  # as predict reads measured spectra
             examples.append(
                 Example(
                     doped,
@@ -970,7 +992,10 @@ class DefectQuantifier(MSONable):
             if self.threshold_measured is not None and all(
                 _looks_measured(x, "pdos", None) for x in spectra
             ):
-                self.threshold_measured = threshold
+                if examples[0].has_sites():
+                    self.threshold_measured = threshold
+                else:
+                    self.threshold_measured_no_sites = threshold
             else:
                 self.threshold = threshold
         return history
