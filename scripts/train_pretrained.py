@@ -75,6 +75,8 @@ def main() -> None:
         help="a dataset export: train and test on its spectra only (like-for-like comparisons "
         "with a model trained on an earlier, smaller export)",
     )
+    parser.add_argument("--width", type=int, default=None, help="network width (default 128)")
+    parser.add_argument("--layers", type=int, default=None, help="decoder layers (default 2)")
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -97,7 +99,8 @@ def main() -> None:
     patience = args.patience or max(4, args.epochs // 4)
     fit = {"epochs": args.epochs, "patience": patience, "seed": 0, "lr": args.lr}
     fit |= {"progress": True, "augment": augment, "pristine_copies": args.pristine_copies}
-    network = NetworkConfig(sites=not args.no_sites).to_dict()
+    sizes = {k: v for k, v in (("width", args.width), ("layers", args.layers)) if v}
+    network = NetworkConfig(sites=not args.no_sites, **sizes).to_dict()
     if args.from_model:
         # a model trained by this script: only recalibrate its thresholds and report it
         q = DefectQuantifier.from_pretrained(args.from_model)
@@ -185,6 +188,7 @@ def main() -> None:
         "augment_probability": None if args.no_augment else args.augment_probability,
         "cell_reference": not args.no_cell_reference,
         "site_inputs": not args.no_sites,
+        "network": network,
         "n_direct": len(high),
         "n_mass_defect": len(low),
         "n_hosts": len(hosts),
