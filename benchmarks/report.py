@@ -229,6 +229,28 @@ def _identifiability(lines: list[str]) -> None:
     ]
 
 
+def _wide(lines: list[str]) -> None:
+    wide = _load("pretrained_metrics_candidate-wide.json")
+    shipped = _load("pretrained_metrics.json")
+    if wide is None or shipped is None:
+        return
+    size = wide.get("network") or {}
+    lines += [
+        "### A larger network (candidate, not shipped)",
+        "",
+        "Script: `python scripts/train_pretrained.py --width 192 --layers 3 --epochs 30 "
+        "--patience 10 --pristine-copies 8 --tag=-wide` (same data, split, augmentation and "
+        f"learning rate as the shipped model; width {size.get('width')}, {size.get('layers')} "
+        "decoder layers, at most 30 epochs), against the shipped model (width 128, 2 layers, "
+        "at most 40 epochs). One seed each:",
+        "",
+        *METRIC_HEADER,
+        *_test_set_rows("shipped", shipped, "clean "),
+        *_test_set_rows("larger network", wide, "clean "),
+        "",
+    ]
+
+
 def _signature(lines: list[str]) -> None:
     r = _load("mass_defect_signature.json")
     lines += [
@@ -649,6 +671,7 @@ def main() -> None:
     _robustness(lines)
     _model(lines)
     _sites(lines)
+    _wide(lines)
     _signature(lines)
     _identifiability(lines)
     _capacity(lines)
