@@ -216,7 +216,10 @@ def _pairs(base: Features, cand_z: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
             columns.append(row)
             where.append((k, h))
     if columns:
-        coefficients, _ = nnls(np.stack(columns, axis=1), difference, maxiter=200)
+        try:
+            coefficients, _ = nnls(np.stack(columns, axis=1), difference, maxiter=200)
+        except RuntimeError:  # no convergence (nearly equal columns): leave the fit out
+            coefficients = np.zeros(len(columns))
         for (k, h), c in zip(where, coefficients, strict=True):
             scalars[k, h, 4] = np.arcsinh(c * SIGNATURE_PERCENT)
     return signals, scalars, mask
