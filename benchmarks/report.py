@@ -248,6 +248,9 @@ def _wide(lines: list[str]) -> None:
         *_test_set_rows("shipped", shipped, "clean "),
         *_test_set_rows("larger network", wide, "clean "),
         "",
+        "More width and depth alone buys nothing here (and loses on the five direct-engine test "
+        "hosts): the underfitting below is not a matter of network size within this budget.",
+        "",
     ]
 
 
@@ -344,8 +347,9 @@ def _capacity(lines: list[str]) -> None:
     lines += [
         "",
         f"The model ranks dopants on its own training hosts barely better than on unseen ones "
-        f"(AUC difference {gap:.3f}), well below the mass-only ceiling above: it underfits, "
-        "so a larger network or longer training, not only more hosts, is the next lever.",
+        f"(AUC difference {gap:.3f}), below the mass-only ceiling above: it underfits, and a "
+        "larger network did not help (above); the training signal (how candidates and "
+        "distractors are drawn, the loss) and the direct level are the next levers.",
         "",
     ]
 
