@@ -67,6 +67,26 @@ def test_patches_are_cached_and_reused(engine, host):
     assert fresh.stats["patches_computed"] == 0  # read from the on-disk cache
 
 
+def test_unreadable_patch_cache_is_recomputed(engine, host, caplog):
+    """A cache file cut short (a killed writer) is recomputed and rewritten, not fatal."""
+    from pathlib import Path
+
+    matrix = engine.host_data(host)["matrix"]
+    doped = make_doped_supercell(host, ["Ge:Si:6.25"], supercell_matrix=matrix, seed=2)
+    engine.run_supercell(doped)  # the Ge patch is in the cache folder now
+    files = sorted(Path(engine.cache_dir).glob("patch-*-Ge-*.json.gz"))
+    assert files and not list(Path(engine.cache_dir).glob(".tmp-*"))
+    files[0].write_bytes(b"")  # what a run killed mid-write used to leave
+    fresh = EmbeddingEngine(settings=engine.settings, cache_dir=engine.cache_dir)
+    with caplog.at_level("WARNING"):
+        fresh.run_supercell(doped)
+    assert "unreadable" in caplog.text
+    assert fresh.stats["patches_computed"] == 1
+    again = EmbeddingEngine(settings=engine.settings, cache_dir=engine.cache_dir)
+    again.run_supercell(doped)
+    assert again.stats["patches_computed"] == 0  # rewritten whole
+
+
 def test_close_dopants_are_refused(host):
     engine = EmbeddingEngine(settings=EmbeddingSettings(patch_atoms=16, min_separation=7.0))
     matrix = engine.host_data(host)["matrix"]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
     from defectnet_atomate.doping import DopedSupercell
 
 __all__ = ["DopantPatch", "EmbeddingEngine", "EmbeddingSettings", "SeparationError"]
+
+logger = logging.getLogger(__name__)
 
 
 class SeparationError(DopingError):
@@ -297,14 +300,21 @@ class EmbeddingEngine(PotentialMixin):
         cached = self._cache_file(
             f"patch-{data['key']}-{basis_index}-{element}-{self.settings.cutoff:g}.json.gz"
         )
+        patch = None
         if cached is not None and cached.is_file():
-            patch = loadfn(cached)
-            self.stats["patches_reused"] += 1
-        else:
+            try:
+                patch = loadfn(cached)
+                self.stats["patches_reused"] += 1
+            except (ValueError, OSError, EOFError) as exc:  # cut short by a killed writer
+                logger.warning("Patch cache file %s is unreadable (%s); recomputing.", cached, exc)
+        if patch is None:
             patch = self._compute_patch(host, data, basis_index, element)
             self.stats["patches_computed"] += 1
             if cached is not None:
-                dumpfn(patch, cached)
+                # written to a temporary file and moved: a killed run leaves no half file
+                partial = cached.with_name(f".tmp-{os.getpid()}-{cached.name}")
+                dumpfn(patch, partial)
+                partial.replace(cached)
         self._patches[key] = patch
         return patch
 
