@@ -77,6 +77,18 @@ def main() -> None:
     )
     parser.add_argument("--width", type=int, default=None, help="network width (default 128)")
     parser.add_argument("--layers", type=int, default=None, help="decoder layers (default 2)")
+    parser.add_argument(
+        "--local-distractors",
+        type=float,
+        default=0.6,
+        help="chance that a training distractor comes from the host's own pool",
+    )
+    parser.add_argument(
+        "--similar-mass-distractors",
+        type=float,
+        default=0.0,
+        help="chance that a training distractor is the element closest in mass to a dopant",
+    )
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -99,6 +111,10 @@ def main() -> None:
     patience = args.patience or max(4, args.epochs // 4)
     fit = {"epochs": args.epochs, "patience": patience, "seed": 0, "lr": args.lr}
     fit |= {"progress": True, "augment": augment, "pristine_copies": args.pristine_copies}
+    fit |= {
+        "local_distractors": args.local_distractors,
+        "similar_mass_distractors": args.similar_mass_distractors,
+    }
     sizes = {k: v for k, v in (("width", args.width), ("layers", args.layers)) if v}
     network = NetworkConfig(sites=not args.no_sites, **sizes).to_dict()
     if args.from_model:
@@ -137,6 +153,9 @@ def main() -> None:
                 f"{len(h_val)}+{len(l_val)} validation, {len(h_test)}+{len(l_test)} test "
                 "spectra (direct+mass-defect). Pristine spectra of every host are added as "
                 f"negatives ({args.pristine_copies} copies each). Recipe: {args.recipe}; "
+                f"training distractors from the host's pool with chance "
+                f"{args.local_distractors}, closest in mass to a dopant with chance "
+                f"{args.similar_mass_distractors}; "
                 f"measurement-like augmentation: "
                 f"{f'probability {args.augment_probability}' if augment else 'off'}; at most "
                 f"{args.epochs} epochs (AdamW, peak learning rate {args.lr}), early stopping "
@@ -188,6 +207,8 @@ def main() -> None:
         "augment_probability": None if args.no_augment else args.augment_probability,
         "cell_reference": not args.no_cell_reference,
         "site_inputs": not args.no_sites,
+        "local_distractors": args.local_distractors,
+        "similar_mass_distractors": args.similar_mass_distractors,
         "network": network,
         "n_direct": len(high),
         "n_mass_defect": len(low),

@@ -776,6 +776,8 @@ class DefectQuantifier(MSONable):
         augment: MeasurementAugmentation | None = None,
         pristine_copies: int = 1,
         calibrate: bool = True,
+        local_distractors: float = 0.6,
+        similar_mass_distractors: float = 0.0,
     ) -> dict[str, list[float]]:
         """Train on documents (a maggma store, ``DefectPhononDoc``s or dicts) or examples.
 
@@ -784,7 +786,9 @@ class DefectQuantifier(MSONable):
         background, multiphonon tail, energy-scale error), for models meant for measured
         data; validation spectra stay clean. ``pristine_copies`` repeats each host's
         pristine spectrum among the training examples (see
-        :func:`~defectnet_atomate.ml.training.examples_from_docs`). With ``calibrate`` the
+        :func:`~defectnet_atomate.ml.training.examples_from_docs`). ``local_distractors``
+        and ``similar_mass_distractors`` set how hard the training distractors are
+        (:class:`~defectnet_atomate.ml.training.TrainingConfig`). With ``calibrate`` the
         decision threshold is set on ``validation`` to the best F1 at most 2 % false
         positives on pristine spectra
         (:func:`~defectnet_atomate.ml.training.calibrate_threshold`); with ``augment``, a
@@ -811,6 +815,8 @@ class DefectQuantifier(MSONable):
             checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
             progress=progress,
             augment=augment,
+            local_distractors=local_distractors,
+            similar_mass_distractors=similar_mass_distractors,
         )
         history = train_network(self.network, train_ex, val_ex or None, config)
         if val_ex:

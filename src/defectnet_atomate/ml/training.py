@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from defectnet_atomate.ml.elements import element_index, element_masses
 from defectnet_atomate.ml.featurize import (
     MAX_CANDIDATES,
     Features,
@@ -164,17 +165,41 @@ def examples_from_docs(
 
 
 def _candidates(
-    example: Example, rng: np.random.Generator, global_pool: Sequence[str], max_distractors: int
+    example: Example,
+    rng: np.random.Generator,
+    global_pool: Sequence[str],
+    max_distractors: int,
+    local_fraction: float = 0.6,
+    similar_mass: float = 0.0,
 ) -> list[str]:
+    """Draw the true dopants plus random distractors (defaults: the evaluation's draw).
+
+    Each distractor comes from the host's own pool with chance ``local_fraction``, else
+    from the global pool; with chance ``similar_mass`` it is instead the remaining element
+    closest in mass to one of the true dopants (a hard negative).
+    """
     truth = list(example.truth)
     exclude = set(truth) | set(example.composition)
     room = min(max_distractors, MAX_CANDIDATES - len(truth))
     n = int(rng.integers(0 if truth else 1, room + 1))
     local = [e for e in example.pool if e not in exclude]
     others = [e for e in global_pool if e not in exclude and e not in local]
+    masses = element_masses()
     chosen: list[str] = []
     for _ in range(n):
-        source = local if (local and (rng.random() < 0.6 or not others)) else others
+        if truth and similar_mass > 0 and (local or others) and rng.random() < similar_mass:
+            target = np.log(masses[element_index(truth[int(rng.integers(len(truth)))])])
+            source = min(
+                (local, others),
+                key=lambda s: min(
+                    (abs(np.log(masses[element_index(e)]) - target) for e in s), default=np.inf
+                ),
+            )
+            pick = min(source, key=lambda e: abs(np.log(masses[element_index(e)]) - target))
+            source.remove(pick)
+            chosen.append(pick)
+            continue
+        source = local if (local and (rng.random() < local_fraction or not others)) else others
         if not source:
             break
         pick = source.pop(int(rng.integers(len(source))))
@@ -256,6 +281,12 @@ class TrainingConfig:
     site_dropout: float = 0.2
     """Chance that a training example hides its candidate-site pairs (as a measured
     reference without the host's projected DOS does at prediction)."""
+    local_distractors: float = 0.6
+    """Chance that a training distractor comes from the host's own pool of plausible
+    dopants rather than from all dopants seen (validation and evaluation keep 0.6)."""
+    similar_mass_distractors: float = 0.0
+    """Chance that a training distractor is the element closest in mass to a true dopant
+    (a hard negative: the mass-defect part of the spectrum cannot tell them apart)."""
 
 
 def train_network(
@@ -308,7 +339,17 @@ def train_network(
         losses = []
         for start in range(0, len(order), config.batch_size):
             chunk = [train[i] for i in order[start : start + config.batch_size]]
-            sets = [_candidates(e, rng, global_pool, config.max_distractors) for e in chunk]
+            sets = [
+                _candidates(
+                    e,
+                    rng,
+                    global_pool,
+                    config.max_distractors,
+                    config.local_distractors,
+                    config.similar_mass_distractors,
+                )
+                for e in chunk
+            ]
             loss = _loss(network, _batch(chunk, sets, config.augment, rng, config.site_dropout))
             optimiser.zero_grad()
             loss.backward()
