@@ -92,6 +92,11 @@ def test_predict_command(tmp_path, capsys, si_docs):
     assert main(["predict", str(csv), *common, *host]) == 1
     assert "clip_negative" in capsys.readouterr().err
     assert main(["predict", str(csv), *common, *host, "--clip-negative"]) == 0
+    capsys.readouterr()
+    # an uncalibrated instrument: the reference is matched to it, and the report says how
+    assert main(["predict", str(csv), *common, *host, "--clip-negative", "--align"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert any("matched to the instrument" in w for w in warnings)
 
 
 def test_dataset_stats_and_train(tmp_path, capsys, test_dir):

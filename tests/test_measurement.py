@@ -66,3 +66,28 @@ def test_resolution_keeps_area_and_sets_width():
 def test_neutron_dos_needs_projections():
     with pytest.raises(ValueError, match="projections"):
         neutron_weighted_dos(PhononDosData(frequencies=[0, 1, 2], total=[0, 1, 0]))
+
+
+@pytest.mark.parametrize(("scale", "fwhm"), [(1.0, 0.0), (1.06, 0.6), (0.95, 0.25)])
+def test_match_instrument_recovers_scale_and_resolution(si_docs, scale, fwhm):
+    """An undoped 'measurement' (stretched, broadened, background, noise) of the simulated
+    reference: the fit finds the instrument, and the matched reference fits it."""
+    from defectnet_atomate.measurement import match_instrument
+    from defectnet_atomate.spectra import Spectrum
+
+    ref = DefectPhononDoc.model_validate(si_docs[0]).pristine_pdos
+    reference = Spectrum(ref.frequencies, ref.total)
+    f = np.linspace(0, 20, 600)
+    d = np.interp(f, reference.frequencies * scale, reference.densities / scale, right=0)
+    if fwhm:
+        d = apply_resolution(f, d, fwhm, unit="THz")
+    rng = np.random.default_rng(0)
+    d = d + 0.02 * d.max() * (1 + rng.normal(0, 0.5, f.size)).clip(0)
+    match = match_instrument(Spectrum(f, d), reference)
+    assert match.scale == pytest.approx(scale, abs=0.01)
+    assert match.fwhm_thz == pytest.approx(fwhm, abs=0.15)
+    assert match.misfit_after <= match.misfit_before + 1e-9
+    matched = match.apply(reference)
+    area = np.trapezoid(matched.densities, matched.frequencies)
+    assert area == pytest.approx(np.trapezoid(reference.densities, reference.frequencies), 0.01)
+    assert "energy axis x" in match.describe()

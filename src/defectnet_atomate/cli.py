@@ -225,6 +225,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         kind=args.kind,
         resolution=resolution,
         explain=bool(args.plot),
+        align=args.align,
     )
     if args.json:
         print(json.dumps(prediction.as_dict(), indent=1))
@@ -436,6 +437,12 @@ def _parser() -> argparse.ArgumentParser:
         "--clip-negative",
         action="store_true",
         help="set negative densities of a measured file (background subtraction) to zero",
+    )
+    pred.add_argument(
+        "--align",
+        action="store_true",
+        help="fit the instrument's energy scale and extra resolution to the reference first "
+        "(for an uncalibrated instrument; can absorb part of a heavy alloy's shift)",
     )
     pred.set_defaults(func=_cmd_predict)
 

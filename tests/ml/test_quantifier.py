@@ -443,3 +443,26 @@ def test_fit_calibrates_a_threshold_for_references_without_projections(split):
     assert isinstance(q.measured_site_inputs, bool)
     q.calibrate(val, measured=False)
     assert q.threshold_measured is None and q.threshold_measured_no_sites is None
+
+
+def test_align_matches_the_reference_to_the_instrument(trained, ml_docs):
+    """An undoped measurement on a stretched axis: align reports the instrument it fitted
+    and brings the model's input back to what it sees for the reference itself."""
+    q, _, _ = trained
+    doc = ml_docs[0]
+    pristine = doc["pristine_pdos"]
+    f, d = np.asarray(pristine["frequencies"]), np.asarray(pristine["total"])
+    stretched = (f * 1.05, d / 1.05)  # the undoped sample on an energy axis 5 % off
+    kwargs = {"host": (f, d), "composition": doc["host"]["composition"], "unit": "THz"}
+    cands = [el for el in ("Ge", "Sn", "C", "Ba") if el not in doc["host"]["composition"]][:2]
+    plain = q.predict(stretched, candidates=cands, explain=True, **kwargs)
+    aligned = q.predict(stretched, candidates=cands, align=True, explain=True, **kwargs)
+    note = next(w for w in aligned.warnings if "matched to the instrument" in w)
+    assert "x1.05" in note
+    assert not any("matched to the instrument" in w for w in plain.warnings)
+
+    def difference(p):  # size of the difference the network read
+        e = p.explanation
+        return np.abs(np.asarray(e["doped"]) - np.asarray(e["pristine"])).sum()
+
+    assert difference(aligned) < 0.3 * difference(plain)

@@ -89,6 +89,28 @@ def _check_kind(kind: str) -> str:
     )
 
 
+def _match_reference(
+    spectrum: Spectrum, reference: Spectrum, projected: Mapping[str, Any] | None
+) -> tuple[Spectrum, dict[str, Spectrum] | None, str]:
+    """Return the reference (and its projections) matched to the spectrum's instrument."""
+    from defectnet_atomate.measurement import match_instrument
+
+    match = match_instrument(spectrum, reference)
+    parts = None
+    if projected is not None:
+        parts = {
+            el: match.apply(p if isinstance(p, Spectrum) else Spectrum(reference.frequencies, p))
+            for el, p in projected.items()
+        }
+    return match.apply(reference), parts, match.describe()
+
+
+def _aligned(example: Example) -> Example:
+    """Return the example with its reference matched to its spectrum's instrument."""
+    pristine, projected, _ = _match_reference(example.doped, example.pristine, example.projected)
+    return replace(example, pristine=pristine, projected=projected, _features=None)
+
+
 def _looks_measured(item: Any, kind: str, resolution: Any) -> bool:
     """Whether ``predict`` treats an input as a measurement (see its ``measured``)."""
     if kind != "pdos" or resolution is not None:
@@ -635,6 +657,7 @@ class DefectQuantifier(MSONable):
         resolution: Any = None,
         explain: bool = False,
         measured: bool | None = None,
+        align: bool = False,
     ) -> DefectPrediction | list[DefectPrediction]:
         """Estimate which candidates are present and at what concentration.
 
@@ -680,6 +703,14 @@ class DefectQuantifier(MSONable):
             arrays, :class:`~defectnet_atomate.spectra.Spectrum` objects, ``kind`` other than
             ``"pdos"`` and a given ``resolution`` count as measured; documents and pymatgen or
             atomate2 DOS objects as simulated.
+        align
+            Match the reference to the spectrum's instrument first: fit an energy-scale
+            factor (within 10 %) and an extra resolution
+            (:func:`~defectnet_atomate.measurement.match_instrument`) and apply them to the
+            reference, reported in the prediction's notes. For an instrument you cannot
+            calibrate: an undoped sample then stays undoped, but heavy doping that shifts
+            the whole band is partly absorbed by the fit (``benchmarks/finetune_measured.py
+            --align``). A measured reference from the same instrument is better still.
 
         Returns
         -------
@@ -697,6 +728,11 @@ class DefectQuantifier(MSONable):
             measured if measured is not None else _looks_measured(item, kind, resolution)
             for item in items
         ]
+        matched: list[str | None] = [None] * len(resolved)
+        if align:
+            for i, (s, p, c, cands, formula, proj) in enumerate(resolved):
+                p, proj, matched[i] = _match_reference(s, p, proj)
+                resolved[i] = (s, p, c, cands, formula, proj)
         feats = [
             featurize(s, p, c, cands, None if flag and not self.measured_site_inputs else proj)
             for (s, p, c, cands, _, proj), flag in zip(resolved, flags, strict=True)
@@ -732,6 +768,8 @@ class DefectQuantifier(MSONable):
                             f"within {spread:.3f}); read the report as uninformative about which "
                             "element is present"
                         )
+                    if matched[start + i]:
+                        notes.append(matched[start + i])
                     is_measured = flags[start + i]
                     threshold = self._threshold(is_measured, bool(f.pair_mask.any()))
                     if is_measured and self.threshold_measured is not None:
@@ -880,14 +918,19 @@ class DefectQuantifier(MSONable):
             out += measured_like_examples(pristine, seed=seed + 12 + k)
         return out
 
-    def evaluate(self, test: Any, seed: int = 1234, measured: bool = False) -> dict[str, Any]:
+    def evaluate(
+        self, test: Any, seed: int = 1234, measured: bool = False, align: bool = False
+    ) -> dict[str, Any]:
         """Metrics on held-out documents with distractor candidates (see ``evaluate_network``).
 
         ``measured=True`` applies the thresholds for measured spectra (for measurement-like
         test spectra), as :meth:`predict` does: the one for spectra without candidate-site
-        inputs where an example has none.
+        inputs where an example has none. ``align`` matches each reference to its
+        spectrum's instrument first, as :meth:`predict` does.
         """
         examples = self._examples(test)
+        if align:
+            examples = [_aligned(e) for e in examples]
         if measured and not self.measured_site_inputs:  # as predict reads measured spectra
             examples = [replace(e, projected=None, _features=None) for e in examples]
         thresholds = [self._threshold(measured, e.has_sites()) for e in examples]
@@ -914,6 +957,7 @@ class DefectQuantifier(MSONable):
         seed: int = 0,
         include_reference: bool = True,
         recalibrate: bool | None = None,
+        align: bool = False,
     ) -> dict[str, list[float]]:
         """Adapt the model to a few labelled spectra of one material (e.g. measurements).
 
@@ -947,6 +991,9 @@ class DefectQuantifier(MSONable):
             (``{}`` truths): without them nothing tells the threshold what the instrument
             does to an undoped sample, and recalibrating on doped spectra alone calls most
             undoped measurements doped (``benchmarks/finetune_measured.py``).
+        align
+            Match the reference to each spectrum's instrument first (as in :meth:`predict`;
+            predict with ``align=True`` afterwards too).
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
@@ -957,6 +1004,8 @@ class DefectQuantifier(MSONable):
                 s, host, pool or list(truth) or None, unit, composition
             )
             distractors = sorted(set(cands) - set(truth))
+            if align:
+                pristine, projected, _ = _match_reference(doped, pristine, projected)
             if not self.measured_site_inputs and _looks_measured(s, "pdos", None):
                 projected = None  # as predict reads measured spectra
             examples.append(
