@@ -73,8 +73,10 @@ def main() -> None:
     parser.add_argument("--fwhm", type=float, default=0.03, help="FWHM / top host frequency")
     parser.add_argument(
         "--align",
-        action="store_true",
-        help="match each reference to the instrument first (predict/fine_tune align=True)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="match each reference to the instrument first (predict/fine_tune align=True); "
+        "default: as the model does for measured spectra (align_measured)",
     )
     args = parser.parse_args()
     high, low = load_levels()
@@ -120,10 +122,12 @@ def main() -> None:
     runs = json.loads(out.read_text()) if out.is_file() else {}
     runs = runs if "runs" in runs else {"runs": {}}
     results["n_undoped"] = args.n_undoped
-    results["align"] = args.align
+    results["align"] = bool(args.align or (args.align is None and q.align_measured))
     key = f"scale {args.scale:g}, FWHM {args.fwhm:g} f_max"
     key += f", {args.n_undoped} undoped tuning" if args.n_undoped else ""
-    runs["runs"][key + (", reference matched to the instrument" if args.align else "")] = results
+    runs["runs"][key + (", reference matched to the instrument" if results["align"] else "")] = (
+        results
+    )
     out.write_text(json.dumps(runs, indent=1))
 
 

@@ -584,7 +584,7 @@ def _finetune(lines: list[str]) -> None:
     lines += [
         "## Fine-tuning on a few measurement-like spectra of an unseen material",
         "",
-        "Script: `python benchmarks/finetune_measured.py [--scale S --fwhm W]` (writes "
+        "Script: `python benchmarks/finetune_measured.py [--scale S --fwhm W] [--align]` (writes "
         "`benchmarks/results/finetune_measured.json`)",
         "",
     ]
@@ -601,6 +601,12 @@ def _finetune(lines: list[str]) -> None:
                 "for measured spectra is recalibrated) "
                 if run.get("n_undoped")
                 else "(no undoped measurement, so the threshold is kept) "
+            )
+            + (
+                "with every reference matched to the instrument first (`align=True`: energy "
+                "scale and extra resolution fitted, `measurement.match_instrument`) "
+                if run.get("align")
+                else ""
             )
             + "fine-tune the shipped model (`fine_tune`: last decoder layer and heads, with the "
             "reference as undoped examples), the others measure it, with eight measurements of "

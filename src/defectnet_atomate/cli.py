@@ -440,9 +440,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     pred.add_argument(
         "--align",
-        action="store_true",
-        help="fit the instrument's energy scale and extra resolution to the reference first "
-        "(for an uncalibrated instrument; can absorb part of a heavy alloy's shift)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="match the reference to the instrument first (fitted energy scale and extra "
+        "resolution; can absorb part of a heavy alloy's shift); default: for measured "
+        "spectra when the model was calibrated so (the shipped model is)",
     )
     pred.set_defaults(func=_cmd_predict)
 

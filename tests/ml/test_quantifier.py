@@ -466,3 +466,18 @@ def test_align_matches_the_reference_to_the_instrument(trained, ml_docs):
         return np.abs(np.asarray(e["doped"]) - np.asarray(e["pristine"])).sum()
 
     assert difference(aligned) < 0.3 * difference(plain)
+    # a model calibrated on matched references matches measured spectra by default (and
+    # says so in its card), never simulated ones; older models keep it off
+    import copy
+
+    q2 = copy.deepcopy(q)
+    assert not q2.align_measured
+    q2.align_measured = True
+    default = q2.predict(stretched, candidates=cands, **kwargs)
+    assert any("matched to the instrument" in w for w in default.warnings)
+    off = q2.predict(stretched, candidates=cands, align=False, **kwargs)
+    assert not any("matched to the instrument" in w for w in off.warnings)
+    simulated = q2.predict(doc, candidates=cands)
+    assert not any("matched to the instrument" in w for w in simulated.warnings)
+    assert DefectQuantifier.from_dict(q2.as_dict()).align_measured
+    assert "matched to its instrument" in q2._model_card("0" * 64)

@@ -195,6 +195,11 @@ class DefectQuantifier(MSONable):
         Whether measured spectra get the candidate-site inputs (set by :meth:`calibrate`:
         off when, at the thresholds that keep measured pristine samples undoped, the model
         finds more dopants in measurement-like validation spectra without them).
+    align_measured
+        Whether :meth:`predict` matches the reference to a measured spectrum's instrument
+        by default (``align``); :meth:`calibrate` sets it, and calibrates the measured
+        thresholds on matched references, so that the two agree. Models saved before 0.4
+        have it off (their thresholds were set without matching).
     sigma_scale
         Factor on the network's predicted spread so that one sigma covers 68 % of held-out
         errors (set by :meth:`fit`).
@@ -213,6 +218,7 @@ class DefectQuantifier(MSONable):
         threshold_measured: float | None = None,
         threshold_measured_no_sites: float | None = None,
         measured_site_inputs: bool = True,
+        align_measured: bool = False,
     ) -> None:
         self.network_config = {**NetworkConfig().to_dict(), **(network_config or {})}
         torch.manual_seed(seed)
@@ -227,6 +233,7 @@ class DefectQuantifier(MSONable):
             None if threshold_measured_no_sites is None else float(threshold_measured_no_sites)
         )
         self.measured_site_inputs = bool(measured_site_inputs)
+        self.align_measured = bool(align_measured)
         self.sigma_scale = float(sigma_scale)
         self.seed = seed
         self._pristine_cache: dict[str, PhononDosData] = {}
@@ -252,6 +259,7 @@ class DefectQuantifier(MSONable):
             "threshold_measured": self.threshold_measured,
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
             "measured_site_inputs": self.measured_site_inputs,
+            "align_measured": self.align_measured,
             "sigma_scale": self.sigma_scale,
             "seed": self.seed,
         }
@@ -270,6 +278,7 @@ class DefectQuantifier(MSONable):
             d.get("threshold_measured"),
             d.get("threshold_measured_no_sites"),
             d.get("measured_site_inputs", True),
+            d.get("align_measured", False),
         )
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -295,6 +304,7 @@ class DefectQuantifier(MSONable):
             "threshold_measured": self.threshold_measured,
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
             "measured_site_inputs": self.measured_site_inputs,
+            "align_measured": self.align_measured,
             "sigma_scale": self.sigma_scale,
             "metadata": {**self.metadata, "weights_sha256": digest},
             "package_version": __version__,
@@ -419,6 +429,12 @@ class DefectQuantifier(MSONable):
                 )
                 if m.get("measured_calibration")
                 else ""
+            )
+            + (
+                " The reference of a measured spectrum is matched to its instrument (energy "
+                "scale, extra resolution: `predict(align=...)`), as when its thresholds were set."
+                if self.align_measured
+                else ""
             ),
             "",
             "## Limitations",
@@ -488,6 +504,7 @@ class DefectQuantifier(MSONable):
             threshold_measured=config.get("threshold_measured"),
             threshold_measured_no_sites=config.get("threshold_measured_no_sites"),
             measured_site_inputs=config.get("measured_site_inputs", True),
+            align_measured=config.get("align_measured", False),
         )
         if cache_dir is not None:
             model.cache_dir = Path(cache_dir)
@@ -657,7 +674,7 @@ class DefectQuantifier(MSONable):
         resolution: Any = None,
         explain: bool = False,
         measured: bool | None = None,
-        align: bool = False,
+        align: bool | None = None,
     ) -> DefectPrediction | list[DefectPrediction]:
         """Estimate which candidates are present and at what concentration.
 
@@ -707,10 +724,12 @@ class DefectQuantifier(MSONable):
             Match the reference to the spectrum's instrument first: fit an energy-scale
             factor (within 10 %) and an extra resolution
             (:func:`~defectnet_atomate.measurement.match_instrument`) and apply them to the
-            reference, reported in the prediction's notes. For an instrument you cannot
-            calibrate: an undoped sample then stays undoped, but heavy doping that shifts
-            the whole band is partly absorbed by the fit (``benchmarks/finetune_measured.py
-            --align``). A measured reference from the same instrument is better still.
+            reference, reported in the prediction's notes. ``None`` (default): for measured
+            spectra when the model's thresholds were calibrated so (``align_measured``, the
+            shipped model's case), never for simulated ones. Measured with an energy axis
+            6 % off, undoped samples stay undoped (``benchmarks/finetune_measured.py
+            --align``); heavy doping that shifts the whole band is partly absorbed by the
+            fit. A measured reference from the same instrument is better still.
 
         Returns
         -------
@@ -729,8 +748,8 @@ class DefectQuantifier(MSONable):
             for item in items
         ]
         matched: list[str | None] = [None] * len(resolved)
-        if align:
-            for i, (s, p, c, cands, formula, proj) in enumerate(resolved):
+        for i, (s, p, c, cands, formula, proj) in enumerate(resolved):
+            if align or (align is None and flags[i] and self.align_measured):
                 p, proj, matched[i] = _match_reference(s, p, proj)
                 resolved[i] = (s, p, c, cands, formula, proj)
         feats = [
@@ -871,7 +890,9 @@ class DefectQuantifier(MSONable):
         )
         return history
 
-    def calibrate(self, validation: Any, measured: bool = True, seed: int = 0) -> None:
+    def calibrate(
+        self, validation: Any, measured: bool = True, seed: int = 0, align: bool = True
+    ) -> None:
         """Set the decision thresholds on validation spectra (what :meth:`fit` does).
 
         ``threshold``: the best F1 with at most 2 % of pristine spectra called doped
@@ -879,13 +900,19 @@ class DefectQuantifier(MSONable):
         same on measurement-like copies of the validation spectra gives
         ``threshold_measured``, and on those copies without the host's projected DOS (as a
         measured reference given as a spectrum has none) ``threshold_measured_no_sites``.
+        With ``align`` the copies' references are matched to their instrument first, and
+        :meth:`predict` does so for measured spectra by default (``align_measured``).
         """
         val_ex = self._examples(validation)
         self.threshold = calibrate_threshold(self.network, val_ex)
         self.threshold_measured = self.threshold_measured_no_sites = None
+        self.align_measured = False
         if not measured:
             return
         measured_like = self._measured_like(val_ex, seed)
+        if align:
+            measured_like = [_aligned(e) for e in measured_like]
+        self.align_measured = align
         self.threshold_measured = calibrate_threshold(self.network, measured_like)
         bare = [replace(e, projected=None, _features=None) for e in measured_like]
         bare = [e for e in bare if not e.has_sites()]
@@ -919,17 +946,18 @@ class DefectQuantifier(MSONable):
         return out
 
     def evaluate(
-        self, test: Any, seed: int = 1234, measured: bool = False, align: bool = False
+        self, test: Any, seed: int = 1234, measured: bool = False, align: bool | None = None
     ) -> dict[str, Any]:
         """Metrics on held-out documents with distractor candidates (see ``evaluate_network``).
 
         ``measured=True`` applies the thresholds for measured spectra (for measurement-like
         test spectra), as :meth:`predict` does: the one for spectra without candidate-site
         inputs where an example has none. ``align`` matches each reference to its
-        spectrum's instrument first, as :meth:`predict` does.
+        spectrum's instrument first, as :meth:`predict` does (``None``: for measured
+        spectra when ``align_measured``).
         """
         examples = self._examples(test)
-        if align:
+        if align or (align is None and measured and self.align_measured):
             examples = [_aligned(e) for e in examples]
         if measured and not self.measured_site_inputs:  # as predict reads measured spectra
             examples = [replace(e, projected=None, _features=None) for e in examples]
@@ -957,7 +985,7 @@ class DefectQuantifier(MSONable):
         seed: int = 0,
         include_reference: bool = True,
         recalibrate: bool | None = None,
-        align: bool = False,
+        align: bool | None = None,
     ) -> dict[str, list[float]]:
         """Adapt the model to a few labelled spectra of one material (e.g. measurements).
 
@@ -992,8 +1020,8 @@ class DefectQuantifier(MSONable):
             does to an undoped sample, and recalibrating on doped spectra alone calls most
             undoped measurements doped (``benchmarks/finetune_measured.py``).
         align
-            Match the reference to each spectrum's instrument first (as in :meth:`predict`;
-            predict with ``align=True`` afterwards too).
+            Match the reference to each spectrum's instrument first, as :meth:`predict`
+            does (``None``: for measured spectra when ``align_measured``).
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
@@ -1004,7 +1032,8 @@ class DefectQuantifier(MSONable):
                 s, host, pool or list(truth) or None, unit, composition
             )
             distractors = sorted(set(cands) - set(truth))
-            if align:
+            looks_measured = _looks_measured(s, "pdos", None)
+            if align or (align is None and looks_measured and self.align_measured):
                 pristine, projected, _ = _match_reference(doped, pristine, projected)
             if not self.measured_site_inputs and _looks_measured(s, "pdos", None):
                 projected = None  # as predict reads measured spectra
