@@ -181,9 +181,14 @@ def main() -> None:
                 "indicative and check them against a simulation of the suggested composition."
             ),
             "history": {k: [round(x, 4) for x in v] for k, v in history.items()},
-            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
     )
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    if args.from_model:  # same weights: keep when they were made, record the recalibration
+        q.metadata.setdefault("created", now)
+        q.metadata["calibrated"] = now
+    else:
+        q.metadata["created"] = now
     if args.ship:
         folder = ROOT / "src" / "defectnet_atomate" / "pretrained" / name
         q.save_pretrained(folder)

@@ -358,6 +358,15 @@ def test_metrics_break_down_by_element_and_host_family(trained, split):
     assert all(0 <= v["recall"] <= 1 for v in metrics["by_element"].values())
     families = metrics["by_host_family"]
     assert sum(v["n_dopants"] for v in families.values()) == n
+    # every distractor is counted once, as plausible for its host (its pool) or not, and the
+    # ones called present add up to the false positives behind the precision
+    kinds = metrics["distractor_false_positive_rate"]
+    n_neg = sum(k["n"] for k in kinds.values())
+    fp = sum(round(k["rate"] * k["n"]) for k in kinds.values() if k["n"])
+    tp = round(metrics["recall"] * n)
+    assert n_neg > 0
+    if tp + fp:
+        assert metrics["precision"] == pytest.approx(tp / (tp + fp))
 
 
 def test_threshold_is_calibrated_on_validation(trained, split):

@@ -415,8 +415,10 @@ def evaluate_network(
 
     Returns identification precision, recall and F1; concentration MAE (at.%) and median
     relative error overall, by concentration bin and by number of dopants; the
-    false-positive rate on pristine spectra; and the coverage of the one-sigma interval.
-    ``threshold`` is one decision threshold, or one per example.
+    false-positive rate on pristine spectra; the rate at which distractors are called
+    present, for those from the host's own pool of plausible dopants and the others; and the
+    coverage of the one-sigma interval. ``threshold`` is one decision threshold, or one per
+    example.
     """
     thresholds = np.broadcast_to(np.asarray(threshold, float), (len(examples),))
     rng = np.random.default_rng(seed)
@@ -429,6 +431,8 @@ def evaluate_network(
     # per dopant element: [found, missed, abs errors]; per host family: [tp, fp, fn]
     elements: dict[str, list] = {}
     families: dict[str, list[int]] = {}
+    # distractors called present / drawn: plausible for this host (its pool) or not
+    distractors = {"host_pool": [0, 0], "other": [0, 0]}
     for i, (e, cands) in enumerate(zip(examples, sets, strict=True)):
         flagged = False
         family = families.setdefault(host_family(e.composition), [0, 0, 0])
@@ -454,6 +458,9 @@ def evaluate_network(
             else:
                 fp += int(yes)
                 family[1] += int(yes)
+                kind = distractors["host_pool" if el in e.pool else "other"]
+                kind[0] += int(yes)
+                kind[1] += 1
         if not e.truth:
             pristine_total += 1
             pristine_flagged += int(flagged)
@@ -496,6 +503,9 @@ def evaluate_network(
         if pristine_total
         else None,
         "n_pristine": pristine_total,
+        "distractor_false_positive_rate": {
+            k: {"rate": called / n if n else None, "n": n} for k, (called, n) in distractors.items()
+        },
     }
     if rows:
         true = np.array([r[0] for r in rows])
