@@ -850,7 +850,8 @@ class DefectQuantifier(MSONable):
         positives on pristine spectra
         (:func:`~defectnet_atomate.ml.training.calibrate_threshold`); with ``augment``, a
         second threshold for measured spectra (``threshold_measured``) is set the same way on
-        measurement-like copies of the validation spectra.
+        measurement-like copies of the validation spectra, their references matched to the
+        instrument as :meth:`predict` then does (:meth:`calibrate`).
 
         Split by host yourself (see :func:`defectnet_atomate.ml.split_by_host`): spectra
         of one host in both sets overstate accuracy. The best weights by validation loss
