@@ -258,7 +258,8 @@ def _wide(lines: list[str]) -> None:
         "--patience 10 --pristine-copies 8 --tag=-wide` (same data, split, augmentation and "
         "learning rate as the shipped model; width {width}, {layers} decoder layers, at most 30 "
         "epochs), against the shipped model (width 128, 2 layers, at most 40 epochs). One seed "
-        "each:",
+        "each; the candidate's measured-like row predates matching references to the "
+        "instrument (the shipped model's row uses it):",
         "More width and depth alone buys nothing here (and loses on the five direct-engine test "
         "hosts): the underfitting below is not a matter of network size within this budget.",
     )
@@ -553,7 +554,9 @@ def _robustness(lines: list[str]) -> None:
         "(calibrated on measurement-like validation spectra for at most 2 % flagged pristine "
         "ones) and, as its calibration chose, without the candidate-site inputs; the "
         "measured-like row does the same, the clean rows use the threshold "
-        "for simulated spectra. The clean-trained model has no measured threshold.",
+        "for simulated spectra; since 0.4 it also matches each measured reference to the "
+        "instrument first (`align_measured`). The clean-trained model has no measured threshold "
+        "and no matching.",
         "",
     ]
     _selection(lines)
