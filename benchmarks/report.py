@@ -79,6 +79,15 @@ def _fidelity(lines: list[str]) -> None:
             )
         summary = {k: v for k, v in r.items() if k != "configs"}
         lines += ["", "```json", json.dumps(summary, indent=1), "```", ""]
+        if label == "full":
+            lines += [
+                "The full run (0.4) was timed while a training job and low-priority dataset jobs "
+                "shared the two cores: direct and embedding times come from the same run, so "
+                "their ratio holds better than either time. The ionic hosts (MgO, LiF) reach "
+                "0.92-0.97; the covalent ones (Si, ZnS) do not, where the gap closes only slowly "
+                "with the cutoff (below).",
+                "",
+            ]
 
 
 def _cutoff(lines: list[str]) -> None:
@@ -288,11 +297,25 @@ def _pretrain_finetune(lines: list[str]) -> None:
         (
             "The candidate ranks better on " + " and ".join(better) + " test spectra."
             if better
-            else "Mixing both levels in one training stays the better recipe on both test sets."
+            else "Mixing both levels in one training ranks better on both clean test sets."
         )
-        + " Direct-engine test spectra are few (19 of 5 hosts): differences of a few "
-        "hundredths there are within one seed's noise.",
+        + " On measurement-like spectra the candidate ranks better (AUC {:.2f} against "
+        "{:.2f}), but after its last phase on the few direct spectra its concentrations on "
+        "mass-defect spectra above 5 at.% are further off (median relative error {:.2f} "
+        "against {:.2f}): the fine-tuning phase forgets. The shipped recipe stays `joint`. "
+        "Direct-engine test spectra are few (19 of 5 hosts): differences of a few hundredths "
+        "there are within one seed's noise.".format(
+            candidate["measured_like_unseen_hosts"]["auc"],
+            shipped["measured_like_unseen_hosts"]["auc"],
+            _high_bin(candidate),
+            _high_bin(shipped),
+        ),
     )
+
+
+def _high_bin(r: dict) -> float:
+    """Median relative concentration error at 5-25 at.% on mass-defect test spectra."""
+    return r["mass_defect_unseen_hosts"]["by_concentration"]["5.0-25.0"]["median_relative_error"]
 
 
 def _distractor_rates(r: dict) -> str:
