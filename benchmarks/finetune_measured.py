@@ -122,6 +122,7 @@ def main() -> None:
     runs = json.loads(out.read_text()) if out.is_file() else {}
     runs = runs if "runs" in runs else {"runs": {}}
     results["n_undoped"] = args.n_undoped
+    results["model"] = q.name
     results["align"] = bool(args.align or (args.align is None and q.align_measured))
     key = f"scale {args.scale:g}, FWHM {args.fwhm:g} f_max"
     key += f", {args.n_undoped} undoped tuning" if args.n_undoped else ""

@@ -238,11 +238,28 @@ def _identifiability(lines: list[str]) -> None:
     ]
 
 
+def _shipped_for(candidate: dict) -> tuple[dict | None, str]:
+    """The shipped model's metrics on the candidate's spectra, and a row label.
+
+    A candidate trained on an earlier export is compared with the model shipped from that
+    export (``pretrained_metrics_previous-md<N>.json``, kept when the dataset grows), never
+    with a model of another split.
+    """
+    shipped = _load("pretrained_metrics.json")
+    n = candidate.get("n_mass_defect")
+    if shipped is not None and shipped.get("n_mass_defect") == n:
+        return shipped, "shipped"
+    earlier = _load(f"pretrained_metrics_previous-md{n}.json")
+    return earlier, f"shipped then ({n:,} mass-defect spectra)" if earlier else "shipped"
+
+
 def _candidate(lines: list[str], tag: str, title: str, intro: str, conclusion: str) -> None:
     """A candidate model (not shipped) against the shipped one on the same test sets."""
     candidate = _load(f"pretrained_metrics_candidate-{tag}.json")
-    shipped = _load("pretrained_metrics.json")
-    if candidate is None or shipped is None:
+    if candidate is None:
+        return
+    shipped, label = _shipped_for(candidate)
+    if shipped is None:
         return
     lines += [
         f"### {title} (candidate, not shipped)",
@@ -250,7 +267,7 @@ def _candidate(lines: list[str], tag: str, title: str, intro: str, conclusion: s
         intro.format(**(candidate.get("network") or {})),
         "",
         *METRIC_HEADER,
-        *_test_set_rows("shipped", shipped, "clean "),
+        *_test_set_rows(label, shipped, "clean "),
         *_test_set_rows(title.lower(), candidate, "clean "),
         "",
         conclusion,
@@ -276,8 +293,10 @@ def _wide(lines: list[str]) -> None:
 
 def _pretrain_finetune(lines: list[str]) -> None:
     candidate = _load("pretrained_metrics_candidate-pretrain-finetune.json")
-    shipped = _load("pretrained_metrics.json")
-    if candidate is None or shipped is None:
+    if candidate is None:
+        return
+    shipped, _ = _shipped_for(candidate)
+    if shipped is None:
         return
     auc = {
         k: (shipped[k]["auc"], candidate[k]["auc"])
@@ -330,8 +349,8 @@ def _distractor_rates(r: dict) -> str:
 
 
 def _hard_negatives(lines: list[str]) -> None:
-    shipped = _load("pretrained_metrics.json") or {}
     candidate = _load("pretrained_metrics_candidate-hardneg.json") or {}
+    shipped = _shipped_for(candidate)[0] or {}
     _candidate(
         lines,
         "hardneg",
@@ -706,7 +725,9 @@ def _finetune(lines: list[str]) -> None:
                 if run.get("align")
                 else ""
             )
-            + "fine-tune the shipped model (`fine_tune`: last decoder layer and heads, with the "
+            + "fine-tune the shipped model"
+            + (f" (`{run['model']}`)" if run.get("model") else "")
+            + " (`fine_tune`: last decoder layer and heads, with the "
             "reference as undoped examples), the others measure it, with eight measurements of "
             "the undoped "
             "material (pristine flagged: the fraction of those called doped). Thresholds: the "
