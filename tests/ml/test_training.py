@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from defectnet_atomate.ml.training import Example, _candidates
+from defectnet_atomate.ml.training import Example, _candidates, split_levels_by_host
 from defectnet_atomate.spectra import Spectrum
 
 
@@ -55,3 +55,28 @@ def test_evaluation_draw_is_reproducible(example):
         ["Ge", "B", "Ga", "Al"],
         ["Ga", "Ge", "Sn", "C"],
     ]
+
+
+def _docs(hosts: list[str]) -> list[dict]:
+    return [{"host": {"host_id": h, "formula": h}} for h in hosts]
+
+
+def test_level_split_keeps_hosts_apart_and_stable_as_the_dataset_grows():
+    high = _docs([f"d{i}" for i in range(12)])
+    low = _docs([f"m{i}" for i in range(300)]) + high[:4]
+    highs, lows = split_levels_by_host(high, low, seed=0)
+    groups = [{d["host"]["host_id"] for d in a + b} for a, b in zip(highs, lows, strict=True)]
+    assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
+    # every direct host set gets its exact share; the hashed shares are close to 70/15/15
+    assert [len({d["host"]["host_id"] for d in h}) for h in highs] == [8, 2, 2]
+    sizes = [len(g) for g in groups]
+    assert 170 < sizes[0] < 250 and 25 < sizes[2] < 70, sizes
+
+    grown = low + _docs([f"m{i}" for i in range(300, 500)])
+    _, grown_lows = split_levels_by_host(high, grown, seed=0)
+    for before, after in zip(lows, grown_lows, strict=True):
+        old = {d["host"]["host_id"] for d in before}
+        new = {d["host"]["host_id"] for d in after}
+        assert old <= new  # no host already assigned moved to another set
+    other = split_levels_by_host(high, low, seed=1)[1]
+    assert {d["host"]["host_id"] for d in other[2]} != {d["host"]["host_id"] for d in lows[2]}

@@ -10,6 +10,7 @@ elements seen as dopants elsewhere, so the model must find which candidates are 
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -638,10 +639,26 @@ def _host_of(d: Any) -> str:
     return host.get("host_id") or host["formula"]
 
 
-def _split_hosts(hosts: Sequence[str], fractions: Sequence[float], seed: int) -> list[set[str]]:
+def _split_hosts(
+    hosts: Sequence[str], fractions: Sequence[float], seed: int, stable: bool = False
+) -> list[set[str]]:
+    """Hosts into groups of the given fractions.
+
+    ``stable=False``: a seeded shuffle cut at exact shares. ``stable=True``: each host by a
+    hash of ``(seed, host)`` against the cumulative fractions, so that adding hosts never
+    moves one already assigned (the shares are then only expected values).
+    """
+    edges = np.cumsum(fractions) / np.sum(fractions)
+    if stable:
+        groups: list[set[str]] = [set() for _ in fractions]
+        for host in hosts:
+            digest = hashlib.sha256(f"{seed}:{host}".encode()).digest()
+            u = int.from_bytes(digest[:8], "big") / 2**64
+            groups[min(int(np.searchsorted(edges, u, side="right")), len(groups) - 1)].add(host)
+        return groups
     hosts = sorted(hosts)
     order = np.random.default_rng(seed).permutation(len(hosts))
-    bounds = np.round(np.cumsum(fractions) / np.sum(fractions) * len(hosts)).astype(int)
+    bounds = np.round(edges * len(hosts)).astype(int)
     groups, start = [], 0
     for stop in bounds:
         groups.append({hosts[i] for i in order[start:stop]})
@@ -676,8 +693,10 @@ def split_levels_by_host(
     """Split two fidelity levels by host together (a host falls in one set in both).
 
     The hosts that have high-fidelity spectra (e.g. the direct engine's) are shuffled and
-    split first, so that every set gets its share of them although they are few; the
-    hosts that only the low level has (e.g. mass-defect spectra) are split after them.
+    split first, so that every set gets its share of them although they are few; each host
+    that only the low level has (e.g. mass-defect spectra) goes to the set that a hash of
+    its id and the seed picks, so that a growing dataset never moves such a host between
+    sets (a test host stays unseen by every later model of the same seed).
 
     Returns
     -------
@@ -690,7 +709,7 @@ def split_levels_by_host(
         a | b
         for a, b in zip(
             _split_hosts(high_hosts, fractions, seed),
-            _split_hosts(low_only, fractions, seed),
+            _split_hosts(low_only, fractions, seed, stable=True),
             strict=True,
         )
     ]
