@@ -42,6 +42,26 @@ def test_candidates_mix_recommender_and_neighbours(test_dir):
     assert ("Ge", "Si") in pairs and ("P", "Si") in pairs
 
 
+def test_candidates_stop_at_plutonium(test_dir, monkeypatch):
+    """pymatgen's recommender can suggest Am for actinide hosts; neither CHGNet nor the model
+    covers it, so a campaign must not request it."""
+    import defectnet_atomate.dataset as dataset
+    from defectnet_atomate.doping import DopantSuggestion
+    from defectnet_atomate.ml.elements import MAX_Z
+
+    si = next(
+        h
+        for h in load_hosts(test_dir / "hosts-subset.jsonl.gz", semiconductors_only=False)
+        if h.host_id == "mp-149"
+    )
+    suggestions = [DopantSuggestion("Am", "Si", 0.1, "isovalent", "test")]
+    suggestions.append(DopantSuggestion("Pu", "Si", 0.1, "isovalent", "test"))
+    monkeypatch.setattr(dataset, "recommend_dopants", lambda *a, **k: suggestions)
+    elements = {el for el, _ in candidate_dopants(si)}
+    assert "Pu" in elements and "Am" not in elements
+    assert dataset.MAX_DOPANT_Z == MAX_Z
+
+
 def test_compact_export_and_datasheet(si_docs, tmp_path):
     small = [compact(d) for d in si_docs]
     assert set(small[0]) >= {"pdos", "pristine_pdos", "dopants", "host", "config_id"}

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from monty.json import MSONable
+from pymatgen.core import Element
 
 from defectnet_atomate.batch import DopingTask
 from defectnet_atomate.doping import (
@@ -51,12 +52,21 @@ __all__ = [
     "sample_tasks",
 ]
 
+MAX_DOPANT_Z = 94
+"""Heaviest dopant a campaign requests (Pu): the elements of CHGNet and of the model
+(``defectnet_atomate.ml.elements.MAX_Z``, not imported here: simulation does not load torch)."""
+
 
 def candidate_dopants(entry: HostEntry, num_dopants: int = 5) -> list[tuple[str, str]]:
-    """(dopant, replaced species) pairs for a host: recommender plus periodic-table neighbours."""
+    """(dopant, replaced species) pairs for a host: recommender plus periodic-table neighbours.
+
+    Elements beyond Pu (which pymatgen's recommender can suggest for actinide hosts) are left
+    out: the potentials and the model cover H-Pu (since 0.5; before, 21 Am-doped mass-defect
+    spectra were simulated, kept in the dataset and left out of training).
+    """
     pairs = [(s.element, s.replaces) for s in recommend_dopants(entry.structure, num_dopants)]
     pairs += [(s.element, s.replaces) for s in _periodic_table_neighbours(entry.structure)]
-    return list(dict.fromkeys(pairs))
+    return [p for p in dict.fromkeys(pairs) if Element(p[0]).Z <= MAX_DOPANT_Z]
 
 
 def sample_tasks(
@@ -429,11 +439,14 @@ def datasheet(docs: list[dict], out: Path) -> str:
     hist, _ = np.histogram(conc, bins=edges)
     n_dop = collections.Counter(d["n_dopants"] for d in docs)
     flagged = sum(d["imaginary_fraction"] > 0.02 for d in docs)
+    crystals = {d["host"].get("host_id") or d["host"]["formula"] for d in docs}
+    heavy = sum(any(Element(el).Z > MAX_DOPANT_Z for el in d["dopant_elements"]) for d in docs)
     calc = docs[0].get("calculator") or {"name": "CHGNet"}
     lines = [
         f"# Datasheet: {out.name}",
         "",
-        f"- Spectra: {len(docs)}; hosts: {len(hosts)}; dopant elements: {len(elements)}.",
+        f"- Spectra: {len(docs)}; hosts: {len(crystals)} crystals ({len(hosts)} formulas); "
+        f"dopant elements: {len(elements)}.",
         f"- Engines: {dict(collections.Counter(d['settings']['engine'] for d in docs))}.",
         f"- Calculator: {calc['name']} {calc.get('package_version')} "
         f"(weights {calc.get('model_version')}, hash {calc.get('weights_hash')}).",
@@ -453,6 +466,14 @@ def datasheet(docs: list[dict], out: Path) -> str:
         "host's pristine spectrum keeps its element-projected DOS.",
         f"- Imaginary modes: {flagged} spectra have more than 2 % of their modes below -0.1 THz; "
         "they are kept and flagged (`imaginary_fraction`), and training leaves them out.",
+        *(
+            [
+                f"- Dopants beyond Pu: {heavy} spectra (requested before 0.5; the model covers "
+                "H-Pu): kept, left out of training."
+            ]
+            if heavy
+            else []
+        ),
         f"- Dopants per spectrum: {dict(sorted(n_dop.items()))}.",
         "- Concentration histogram (at.% of all atoms): "
         + ", ".join(

@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from defectnet_atomate.ml.training import Example, _candidates, split_levels_by_host
+from defectnet_atomate.ml.training import (
+    Example,
+    _candidates,
+    examples_from_docs,
+    split_levels_by_host,
+)
 from defectnet_atomate.spectra import Spectrum
 
 
@@ -80,3 +85,18 @@ def test_level_split_keeps_hosts_apart_and_stable_as_the_dataset_grows():
         assert old <= new  # no host already assigned moved to another set
     other = split_levels_by_host(high, low, seed=1)[1]
     assert {d["host"]["host_id"] for d in other[2]} != {d["host"]["host_id"] for d in lows[2]}
+
+
+def test_spectra_with_dopants_beyond_plutonium_are_left_out(ml_docs):
+    """The mass-defect engine can simulate an Am dopant; the model covers H-Pu, so such a
+    spectrum leaves training (the stated rule) and Am leaves the distractor pools."""
+    import copy
+
+    docs = copy.deepcopy(ml_docs[:3])
+    for d in docs:
+        d["host"]["host_id"] = "one-host"
+    docs[0]["dopants"][0]["element"] = "Am"
+    docs[0]["dopant_elements"] = sorted({x["element"] for x in docs[0]["dopants"]})
+    examples = examples_from_docs(docs, include_pristine=False, max_imaginary_fraction=1.0)
+    assert len(examples) == 2
+    assert all("Am" not in e.pool and "Am" not in e.truth for e in examples)

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from pymatgen.core import Element
 from torch import nn
 
-from defectnet_atomate.ml.elements import element_index, element_masses
+from defectnet_atomate.ml.elements import MAX_Z, element_index, element_masses
 from defectnet_atomate.ml.featurize import (
     MAX_CANDIDATES,
     Features,
@@ -109,7 +110,9 @@ def examples_from_docs(
         Add one pristine example per host (from the first document of that host).
     max_imaginary_fraction
         Documents with a larger fraction of imaginary modes are left out (the stated rule
-        for unstable spectra; they are kept in the store, flagged).
+        for unstable spectra; they are kept in the store, flagged). So are documents with a
+        dopant beyond Pu (the model's elements, :data:`~defectnet_atomate.ml.elements.MAX_Z`;
+        the mass-defect engine can simulate them), and such elements leave the pools.
     pools
         Host id -> distractor elements; default: the dopants of the host's other documents
         plus its recommender suggestions when they can be computed.
@@ -127,9 +130,13 @@ def examples_from_docs(
     for d in docs:
         if d.get("imaginary_fraction", 0.0) > max_imaginary_fraction:
             continue
+        if any(Element(el).Z > MAX_Z for el in d["dopant_elements"]):
+            continue
         host_id = d["host"].get("host_id") or d["host"]["formula"]
         composition = d["host"]["composition"]
-        pool = sorted((pools or {}).get(host_id, by_host[host_id]))
+        pool = sorted(
+            el for el in (pools or {}).get(host_id, by_host[host_id]) if Element(el).Z <= MAX_Z
+        )
         pristine = _spectrum(d["pristine_pdos"], "pristine spectrum")
         projected = projected_spectra(d["pristine_pdos"])
         doped = d["pdos"]
