@@ -50,3 +50,32 @@ def test_batch_runs_the_engine_its_settings_name(tmp_path, si_structure):
     assert doc["modes"] is None and doc["pdos"]["total"]
     assert doc["config_id"] == task.task_id("CHGNet", settings, max_atoms=128)
     assert doc["config_id"] != task.task_id("CHGNet", DirectSettings(), max_atoms=128)
+
+
+def test_request_ids_are_pinned_and_older_ids_still_skip(tmp_path):
+    """A request's id must not drift with new engine settings (a campaign resumed after the
+    ids changed in 0.3 recomputed about 8,000 stored requests); ids that earlier versions
+    gave a request still count as done."""
+    from pymatgen.core import Lattice, Structure
+
+    from defectnet_atomate.batch import LATER_SETTINGS
+
+    si = Structure(Lattice.cubic(5.43), ["Si", "Si"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+    task = DopingTask(si, ["Ge:Si:1.5"], seed=7, host_id="mp-149")
+    settings = EmbeddingSettings(patches=False)
+    kwargs = {"max_atoms": 600, "search_range": 1}
+    # changing a setting's name or default changes these: add it to LATER_SETTINGS instead
+    assert task.task_ids("CHGNet", settings, **kwargs) == [
+        "dpd-16469ea1b0b8de87c278",
+        "dpd-8fdabed981d67f97509f",  # before 0.3 (no Lanczos settings)
+    ]
+    assert task.task_ids("CHGNet", DirectSettings(), max_atoms=64) == ["dpd-3b1c0c64f47c9294e0dd"]
+    assert "EmbeddingSettings" in LATER_SETTINGS
+    # a changed Lanczos setting changes the result of large cells: no older id applies
+    assert len(task.task_ids("CHGNet", EmbeddingSettings(lanczos_vectors=8), **kwargs)) == 1
+
+    store = default_store(tmp_path / "ds")
+    with store:
+        store.update([{"config_id": "dpd-8fdabed981d67f97509f"}], key="config_id")
+    summary = run_batch([task], store, settings=settings, progress=False, supercell_kwargs=kwargs)
+    assert (summary.done, summary.skipped) == (0, 1)

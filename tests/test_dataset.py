@@ -92,6 +92,18 @@ def test_export_round_trip_keeps_what_the_model_needs(si_docs, tmp_path):
         assert "projected" not in small["pdos"]
 
 
+def test_export_keeps_a_request_stored_under_two_ids_once(si_docs, tmp_path):
+    import copy
+
+    again = copy.deepcopy(si_docs[0])
+    again["config_id"] = "dpd-the-same-request-under-an-older-id"
+    other = copy.deepcopy(si_docs[0])
+    other["config_id"] = "dpd-same-dopants-other-sites"
+    other["pdos"]["total"] = list(np.roll(other["pdos"]["total"], 3))
+    result = export_dataset([*si_docs, again, other], tmp_path / "set.json.gz")
+    assert (result["spectra"], result["duplicates"]) == (4, 1)
+
+
 def test_export_keeps_the_cell_reference(si_docs, tmp_path):
     import copy
 

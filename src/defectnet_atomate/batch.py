@@ -35,9 +35,19 @@ if TYPE_CHECKING:
     from maggma.core import Store
     from pymatgen.core import Structure
 
-__all__ = ["BatchSummary", "DopingTask", "make_engine", "run_batch"]
+__all__ = ["LATER_SETTINGS", "BatchSummary", "DopingTask", "make_engine", "run_batch"]
 
 logger = logging.getLogger(__name__)
+
+
+LATER_SETTINGS: dict[str, list[tuple[str, ...]]] = {
+    # 0.3: the stochastic Lanczos DOS of the linear-scaling path; newest first
+    "EmbeddingSettings": [("lanczos_vectors", "lanczos_steps", "lanczos_seed")],
+}
+"""Engine settings added after requests were first stored, per settings class: at their
+defaults they leave the results of earlier requests unchanged, so a request's older ids
+leave them out (a campaign resumed after 0.3 recomputed 8,000 stored requests before
+this)."""
 
 
 @dataclass
@@ -59,13 +69,42 @@ class DopingTask(MSONable):
         **supercell_kwargs: Any,
     ) -> str:
         """Deterministic id of the request and its settings (the document's ``config_id``)."""
+        return self._id(force_field, asdict(settings), settings, supercell_kwargs)
+
+    def task_ids(
+        self,
+        force_field: str,
+        settings: DirectSettings | EmbeddingSettings,
+        **supercell_kwargs: Any,
+    ) -> list[str]:
+        """Return the request's id, then the ids that earlier versions gave it.
+
+        Settings added later (:data:`LATER_SETTINGS`) entered the id and so changed the ids
+        of requests already stored; a store may hold a request under any of these ids.
+        """
+        ids = [self.task_id(force_field, settings, **supercell_kwargs)]
+        fields = asdict(settings)
+        defaults = asdict(type(settings)())
+        for names in LATER_SETTINGS.get(type(settings).__name__, []):
+            if all(fields.get(n) == defaults[n] for n in names):
+                fields = {k: v for k, v in fields.items() if k not in names}
+                ids.append(self._id(force_field, fields, settings, supercell_kwargs))
+        return ids
+
+    def _id(
+        self,
+        force_field: str,
+        fields: dict[str, Any],
+        settings: DirectSettings | EmbeddingSettings,
+        supercell_kwargs: dict[str, Any],
+    ) -> str:
         payload: dict[str, Any] = {
             "host": self.host_id or self.host.composition.reduced_formula,
             "lattice": [round(x, 3) for x in self.host.lattice.abc],
             "dopings": [str(d) for d in self.dopings],
             "seed": self.seed,
             "force_field": force_field,
-            "settings": asdict(settings),
+            "settings": fields,
             "supercell": supercell_kwargs,
         }
         if not isinstance(settings, DirectSettings):  # ids of direct requests stay as they were
@@ -206,11 +245,11 @@ def run_batch(
             done |= set(failures.distinct("config_id"))
         todo = []
         for task in tasks:
-            task_id = task.task_id(force_field, settings, **supercell_kwargs)
-            if task_id in done:
+            ids = task.task_ids(force_field, settings, **supercell_kwargs)
+            if done.intersection(ids):
                 summary.skipped += 1
             else:
-                todo.append((task_id, task, supercell_kwargs))
+                todo.append((ids[0], task, supercell_kwargs))
         bar = tqdm(total=len(todo), disable=not progress, desc="spectra", unit="spectrum")
         init = (force_field, settings, threads_per_worker, cache_dir, keep_modes)
         results = _results(todo, init, n_workers)

@@ -15,7 +15,9 @@ The rules (fixed by ``seed``, so a campaign can be rerun exactly):
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
+import logging
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from jobflow import Flow
 
     from defectnet_atomate.hosts import HostEntry
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Campaign",
@@ -227,19 +231,34 @@ def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
     on their uniform grid (start, step) to 4 significant digits, and each document keeps
     what the model needs (:func:`compact`). :func:`load_dataset` reads it back.
 
+    A request simulated twice under different ids (the same host, engine, supercell size,
+    dopants and spectrum: request ids changed with the engine settings in 0.3, and
+    campaigns resumed after that recomputed earlier requests) is kept once.
+
     Returns
     -------
     dict
-        ``{"spectra": n, "file": path, "bytes": size}``.
+        ``{"spectra": n, "duplicates": n_left_out, "file": path, "bytes": size}``.
     """
     from pathlib import Path
 
     from monty.serialization import dumpfn
 
-    small = sorted(
+    every = sorted(
         (compact(d) if "modes" in d or "structure" in d else d for d in docs),
         key=lambda d: d["config_id"],
     )
+    small, seen = [], set()
+    for d in every:
+        key = _request_key(d)
+        if key not in seen:
+            seen.add(key)
+            small.append(d)
+    if len(small) < len(every):
+        logger.warning(
+            "%d documents repeat a request already exported under another id; kept once.",
+            len(every) - len(small),
+        )
     hosts: dict[str, dict] = {}
     spectra = []
     for d in small:
@@ -258,7 +277,27 @@ def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     dumpfn({"format": EXPORT_FORMAT, "hosts": hosts, "spectra": spectra}, out)
     out.with_name(out.name.replace(".json.gz", ".md")).write_text(datasheet(small, out))
-    return {"spectra": len(small), "file": str(out), "bytes": out.stat().st_size}
+    return {
+        "spectra": len(small),
+        "duplicates": len(every) - len(small),
+        "file": str(out),
+        "bytes": out.stat().st_size,
+    }
+
+
+def _request_key(doc: dict) -> str:
+    """Return what makes two documents the same simulation, whatever their ids."""
+    payload = {
+        "host": doc["host"].get("host_id") or doc["host"]["formula"],
+        "engine": doc["settings"]["engine"],
+        "num_sites": doc["num_sites"],
+        "dopants": sorted(
+            (x["element"], x.get("replaces"), x.get("count"), x["atomic_percent"])
+            for x in doc["dopants"]
+        ),
+        "pdos": doc["pdos"].get("total"),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 EXPORT_PROPERTIES = [
