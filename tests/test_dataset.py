@@ -13,6 +13,7 @@ from defectnet_atomate.dataset import (
 )
 from defectnet_atomate.doping import make_doped_supercell
 from defectnet_atomate.hosts import load_hosts
+from defectnet_atomate.phonons.direct import DirectSettings
 
 
 def test_sampling_is_seeded_and_within_the_rules(test_dir):
@@ -42,24 +43,50 @@ def test_candidates_mix_recommender_and_neighbours(test_dir):
     assert ("Ge", "Si") in pairs and ("P", "Si") in pairs
 
 
-def test_candidates_stop_at_plutonium(test_dir, monkeypatch):
+def test_campaign_drops_requests_beyond_plutonium(test_dir, monkeypatch):
     """pymatgen's recommender can suggest Am for actinide hosts; neither CHGNet nor the model
-    covers it, so a campaign must not request it."""
+    covers it. The campaign drops such requests after the seeded draw, so every other
+    request stays what the seed gave."""
     import defectnet_atomate.dataset as dataset
     from defectnet_atomate.doping import DopantSuggestion
     from defectnet_atomate.ml.elements import MAX_Z
 
-    si = next(
-        h
-        for h in load_hosts(test_dir / "hosts-subset.jsonl.gz", semiconductors_only=False)
-        if h.host_id == "mp-149"
+    def with_am(structure, *args, **kwargs):
+        el = structure.composition.elements[0].symbol
+        return [DopantSuggestion("Am", el, 0.1, "isovalent", "test")]
+
+    monkeypatch.setattr(dataset, "recommend_dopants", with_am)
+    hosts = str(test_dir / "hosts-subset.jsonl.gz")
+    campaign = dataset.Campaign(hosts_file=hosts, n_hosts=2, per_host=12, chunk=2)
+    ((start, kept),) = list(campaign.chunks())
+    hosts_chosen = {t.host_id for t in kept}
+    drawn = list(
+        sample_tasks(
+            _chunk_hosts(campaign),
+            per_host=12,
+            seed=campaign.seed + start,
+            max_atoms=campaign.max_atoms,
+            min_percent=campaign.min_percent,
+            max_percent=campaign.max_percent,
+            search_range=campaign.search_range,
+        )
     )
-    suggestions = [DopantSuggestion("Am", "Si", 0.1, "isovalent", "test")]
-    suggestions.append(DopantSuggestion("Pu", "Si", 0.1, "isovalent", "test"))
-    monkeypatch.setattr(dataset, "recommend_dopants", lambda *a, **k: suggestions)
-    elements = {el for el, _ in candidate_dopants(si)}
-    assert "Pu" in elements and "Am" not in elements
+    has_am = [t for t in drawn if any(d.element == "Am" for d in t.dopings)]
+    assert has_am and kept and hosts_chosen
+    ids = [t.task_id("CHGNet", DirectSettings()) for t in kept]
+    assert ids == [t.task_id("CHGNet", DirectSettings()) for t in drawn if t not in has_am]
+    assert all(d.element != "Am" for t in kept for d in t.dopings)
     assert dataset.MAX_DOPANT_Z == MAX_Z
+
+
+def _chunk_hosts(campaign):
+    from defectnet_atomate.hosts import iter_hosts
+
+    hosts = list(
+        iter_hosts(campaign.hosts_file, semiconductors_only=True, max_sites=campaign.max_host_sites)
+    )
+    order = np.random.default_rng(campaign.seed).permutation(len(hosts))
+    return [hosts[i] for i in order][: campaign.n_hosts]
 
 
 def test_compact_export_and_datasheet(si_docs, tmp_path):

@@ -62,15 +62,10 @@ MAX_DOPANT_Z = 94
 
 
 def candidate_dopants(entry: HostEntry, num_dopants: int = 5) -> list[tuple[str, str]]:
-    """(dopant, replaced species) pairs for a host: recommender plus periodic-table neighbours.
-
-    Elements beyond Pu (which pymatgen's recommender can suggest for actinide hosts) are left
-    out: the potentials and the model cover H-Pu (since 0.5; before, 21 Am-doped mass-defect
-    spectra were simulated, kept in the dataset and left out of training).
-    """
+    """(dopant, replaced species) pairs for a host: recommender plus periodic-table neighbours."""
     pairs = [(s.element, s.replaces) for s in recommend_dopants(entry.structure, num_dopants)]
     pairs += [(s.element, s.replaces) for s in _periodic_table_neighbours(entry.structure)]
-    return [p for p in dict.fromkeys(pairs) if Element(p[0]).Z <= MAX_DOPANT_Z]
+    return list(dict.fromkeys(pairs))
 
 
 def sample_tasks(
@@ -507,7 +502,8 @@ def datasheet(docs: list[dict], out: Path) -> str:
         "they are kept and flagged (`imaginary_fraction`), and training leaves them out.",
         *(
             [
-                f"- Dopants beyond Pu: {heavy} spectra (requested before 0.5; the model covers "
+                f"- Dopants beyond Pu: {heavy} spectra (Am, suggested by pymatgen's recommender "
+                "for actinide hosts; campaigns drop such requests since 0.5, the model covers "
                 "H-Pu): kept, left out of training."
             ]
             if heavy
@@ -529,6 +525,10 @@ def datasheet(docs: list[dict], out: Path) -> str:
 
 
 ENGINES = ("direct", "mass-defect", "embedding")
+
+
+def _within_model(task: DopingTask) -> bool:
+    return all(Element(d.element).Z <= MAX_DOPANT_Z for d in task.dopings)
 
 
 @dataclass
@@ -590,7 +590,10 @@ class Campaign(MSONable):
                 max_percent=self.max_percent,
                 search_range=self.search_range,
             )
-            yield start, list(tasks)
+            # pymatgen's recommender can suggest Am for actinide hosts; neither the potentials
+            # nor the model go beyond Pu. Such requests are dropped after the draw, so every
+            # other request (and its id) stays what the seed gave before 0.5.
+            yield start, [t for t in tasks if _within_model(t)]
 
     def run(self, store_location: str | None = None, workers: int = 1) -> None:
         """Simulate every request into a store with local worker processes (resumable).
