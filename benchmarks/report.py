@@ -261,11 +261,22 @@ def _candidate(lines: list[str], tag: str, title: str, intro: str, conclusion: s
     shipped, label = _shipped_for(candidate)
     if shipped is None:
         return
+    earlier = (
+        [
+            f"Run on the export of {candidate['n_mass_defect']:,} mass-defect spectra and its host "
+            f'split; "the shipped model" here is the one shipped from that export '
+            f"(`{shipped['model']}`), not today's.",
+            "",
+        ]
+        if label != "shipped"
+        else []
+    )
     lines += [
         f"### {title} (candidate, not shipped)",
         "",
         intro.format(**(candidate.get("network") or {})),
         "",
+        *earlier,
         *METRIC_HEADER,
         *_test_set_rows(label, shipped, "clean "),
         *_test_set_rows(title.lower(), candidate, "clean "),
@@ -514,6 +525,39 @@ def _model(lines: list[str]) -> None:
         "```json",
         json.dumps(r["direct_unseen_hosts"], indent=1),
         "```",
+        "",
+    ]
+
+
+def _versions(lines: list[str]) -> None:
+    r = _load("model_versions.json")
+    if r is None:
+        return
+    prev, cur = r["previous"], r["current"]
+    lines += [
+        "### Against the model shipped before, on hosts neither saw",
+        "",
+        "Script: `python benchmarks/model_versions.py --json "
+        "benchmarks/results/model_versions.json` (the previous model and its export from git "
+        f"revision `{prev['rev']}`)",
+        "",
+        f"A new export changes the host split, so the two models' held-out rows are of different "
+        f"hosts. Here both are tested on the mass-defect test spectra of {r['hosts']} hosts that "
+        f"neither trained on ({r['hosts_new_in_export']} of them new in the current export, the "
+        "others in both models' test sets); measurement-like copies at each model's threshold "
+        "for measured spectra:",
+        "",
+        *METRIC_HEADER,
+        _metric_row(f"`{prev['model']}` / clean", prev["mass_defect"]),
+        _metric_row(f"`{cur['model']}` / clean", cur["mass_defect"]),
+        _metric_row(f"`{prev['model']}` / measured-like", prev["measured_like"]),
+        _metric_row(f"`{cur['model']}` / measured-like", cur["measured_like"]),
+        "",
+        "Precision / recall on measurement-like spectra: "
+        f"{_fmt(prev['measured_like']['precision'], 2)} / "
+        f"{_fmt(prev['measured_like']['recall'], 2)} (previous), "
+        f"{_fmt(cur['measured_like']['precision'], 2)} / "
+        f"{_fmt(cur['measured_like']['recall'], 2)} (shipped).",
         "",
     ]
 
@@ -799,6 +843,7 @@ def main() -> None:
     _recipes(lines)
     _robustness(lines)
     _model(lines)
+    _versions(lines)
     _sites(lines)
     _wide(lines)
     _hard_negatives(lines)

@@ -1,0 +1,111 @@
+"""The shipped model against the one shipped before it, on hosts that neither trained on.
+
+python benchmarks/model_versions.py [--previous-rev 5560be5] [--json benchmarks/results/model_versions.json]
+
+Each model is tested on unseen hosts of its own split, but a new export changes the split, so
+their held-out numbers are of different hosts. This script takes the previous model and the
+dataset export it was trained on from a git revision (``git archive``, so it needs a full
+clone), and evaluates both models on the mass-defect test spectra of the current split whose
+hosts the previous model did not train on either: hosts new in the current export, and
+hosts of the previous model's own test set (its split was a seeded shuffle of its export's
+hosts, 70/15/15, seed 0, the direct hosts apart). Clean spectra at the threshold for
+simulated spectra, measurement-like copies (``measured_like_examples``, seed 7) at each
+model's threshold for measured spectra. The last line printed is a JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from common import emit
+
+from defectnet_atomate import DefectQuantifier
+from defectnet_atomate.dataset import load_dataset
+from defectnet_atomate.ml import split_levels_by_host
+from defectnet_atomate.ml.augment import measured_like_examples
+from defectnet_atomate.ml.training import _host_of, _split_hosts, examples_from_docs
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from training_recipes import load_levels  # noqa: E402
+
+EXPORT = "data/dataset/campaign-chgnet-mass-defect-2026.11.json.gz"
+KEYS = (
+    "n_examples",
+    "auc",
+    "f1",
+    "f1_all_present_baseline",
+    "precision",
+    "recall",
+    "pristine_false_positive_rate",
+    "mae_at_percent",
+    "median_relative_error",
+)
+
+
+def _extract(rev: str, paths: list[str], dest: Path) -> None:
+    """Files of a git revision into ``dest``."""
+    tar = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, *paths],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(dest, filter="data")
+
+
+def _summary(q: DefectQuantifier, examples: list, measured: list) -> dict:
+    clean = q.evaluate(examples)
+    out = {"mass_defect": {k: clean.get(k) for k in KEYS}}
+    out["mass_defect"]["by_concentration"] = {
+        b: {k: v.get(k) for k in ("n", "mae_at_percent", "median_relative_error")}
+        for b, v in clean["by_concentration"].items()
+    }
+    out["measured_like"] = {k: q.evaluate(measured, measured=True).get(k) for k in KEYS}
+    return out
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--previous-rev", default="5560be5", help="git revision of 0.4.0")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    high, low = load_levels()
+    (_, _, _), (_, _, l_test) = split_levels_by_host(high, low, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        _extract(args.previous_rev, ["src/defectnet_atomate/pretrained", EXPORT], Path(tmp))
+        folder = Path(tmp) / "src" / "defectnet_atomate" / "pretrained"
+        name = (folder / "DEFAULT").read_text().strip()
+        previous = DefectQuantifier.from_pretrained(str(folder / name))
+        old_low = load_dataset(Path(tmp) / EXPORT)
+    direct = {_host_of(d) for d in high}
+    old_hosts = {_host_of(d) for d in old_low} | direct
+    old_test = (
+        _split_hosts(direct, (0.7, 0.15, 0.15), 0)[2]
+        | _split_hosts({_host_of(d) for d in old_low} - direct, (0.7, 0.15, 0.15), 0)[2]
+    )
+    hosts = sorted(
+        {_host_of(d) for d in l_test if _host_of(d) not in old_hosts or _host_of(d) in old_test}
+    )
+    examples = examples_from_docs([d for d in l_test if _host_of(d) in hosts])
+    measured = measured_like_examples(examples)
+    current = DefectQuantifier.from_pretrained()
+    result = {
+        "hosts": len(hosts),
+        "hosts_new_in_export": sum(h not in old_hosts for h in hosts),
+        "previous": {"model": previous.name, "rev": args.previous_rev}
+        | _summary(previous, examples, measured),
+        "current": {"model": current.name} | _summary(current, examples, measured),
+    }
+    return emit(result, args.json)
+
+
+if __name__ == "__main__":
+    main()
