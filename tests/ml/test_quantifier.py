@@ -387,6 +387,44 @@ def test_threshold_is_calibrated_on_validation(trained, split):
         assert at_t["f1"] >= at_half["f1"] - 1e-9
 
 
+def test_gated_decision_keeps_pristine_spectra_undoped_and_beats_one_threshold(trained, split):
+    """The gate (spectrum doped?) and the lower candidate threshold are chosen together:
+    never a worse F1 than the best single threshold, with the same pristine limit."""
+    from defectnet_atomate.ml.training import (
+        calibrate_decision,
+        calibrate_threshold,
+        evaluate_network,
+        examples_from_docs,
+    )
+
+    q, _, _ = trained
+    val = examples_from_docs(split[1])
+    threshold, gate = calibrate_decision(q.network, val)
+    assert 0.1 <= threshold <= gate <= 0.95
+    single = calibrate_threshold(q.network, val)
+    gated = evaluate_network(q.network, val, threshold, gate=gate, seed=98)
+    one = evaluate_network(q.network, val, single, seed=98)
+    if one["pristine_false_positive_rate"] <= 0.02:
+        assert gated["pristine_false_positive_rate"] <= 0.02
+        assert gated["f1"] >= one["f1"] - 1e-9
+    # a gate above every probability calls nothing present, pristine or not
+    assert evaluate_network(q.network, val, 0.0, gate=1.01, seed=98)["recall"] == 0.0
+
+
+def test_prediction_gate_decides_whether_any_candidate_is_present():
+    from defectnet_atomate.ml.prediction import DefectPrediction, DopantEstimate
+
+    estimates = [DopantEstimate("Ge", 6.0, 0.6, 0.4), DopantEstimate("C", 1.0, 0.3, 0.5)]
+    gated = DefectPrediction(estimates, "Si", threshold=0.25, gate=0.7)
+    assert not gated.doped and gated.present == []
+    assert "present" not in str(gated)
+    open_ = DefectPrediction(estimates, "Si", threshold=0.25, gate=0.5)
+    assert open_.doped and [d.element for d in open_.present] == ["Ge", "C"]
+    again = DefectPrediction.from_dict(open_.as_dict())
+    assert again.gate == 0.5 and len(again.present) == 2
+    assert DefectPrediction(estimates, "Si", threshold=0.5).present[0].element == "Ge"
+
+
 def test_uninformative_predictions_say_so(si_docs):
     """An untrained network gives every candidate about the same probability: a warning."""
     model = DefectQuantifier(network_config={"width": 16, "heads": 2, "layers": 1}, seed=0)
@@ -432,6 +470,16 @@ def test_measured_spectra_get_their_own_threshold(trained, ml_docs, tmp_path):
     assert q.predict(doc, measured=True).threshold == 0.9
     again = DefectQuantifier.from_dict(q.as_dict())
     assert again.threshold_measured_no_sites == 0.7
+    # a gate above the threshold: the spectrum must convince first, then candidates count
+    q.gates = {"threshold_measured_no_sites": 0.95}
+    gated = q.predict(_pdos(doc), **kwargs)
+    assert (gated.threshold, gated.gate) == (0.7, 0.95)
+    assert any("gate 0.95" in w for w in gated.warnings)
+    assert DefectQuantifier.from_dict(q.as_dict()).gates == q.gates
+    saved = DefectQuantifier.from_pretrained(q.save_pretrained(tmp_path / "g"))
+    assert saved._decision(True, False) == (0.7, 0.95)
+    assert "reaches 0.95" in (tmp_path / "g" / "README.md").read_text()
+    q.gates = {}
     # a model whose calibration found measured spectra better read without site inputs
     # leaves the projections out for every measured spectrum, documents included
     q.measured_site_inputs = False
@@ -447,8 +495,9 @@ def test_fit_calibrates_a_threshold_for_references_without_projections(split):
     train, val, _ = split
     q = DefectQuantifier(network_config={"width": 32, "heads": 4, "layers": 1}, seed=0)
     q.fit(train, val, epochs=2, progress=False, augment=MeasurementAugmentation(probability=0.5))
-    assert 0.3 <= q.threshold <= 0.95
+    assert 0.1 <= q.threshold <= q.gates["threshold"] <= 0.95
     assert q.threshold_measured is not None and q.threshold_measured_no_sites is not None
+    assert q.gates["threshold_measured"] >= q.threshold_measured
     assert isinstance(q.measured_site_inputs, bool)
     q.calibrate(val, measured=False)
     assert q.threshold_measured is None and q.threshold_measured_no_sites is None

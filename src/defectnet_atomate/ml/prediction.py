@@ -61,6 +61,9 @@ class DefectPrediction(MSONable):
         ``{"frequencies": [...], "doped": [...], "pristine": [...], "attention": {element:
         [...]}}`` on the model's frequency grid (THz; spectra in states/THz per unit area;
         attention of each candidate sums to 1 over the grid).
+    gate
+        Probability that the most probable candidate must reach before any candidate
+        counts as present (the spectrum is then judged doped); ``None``: the threshold.
     """
 
     dopants: list[DopantEstimate]
@@ -69,6 +72,7 @@ class DefectPrediction(MSONable):
     threshold: float = 0.5
     warnings: list[str] = field(default_factory=list)
     explanation: dict[str, Any] | None = None
+    gate: float | None = None
 
     def __post_init__(self) -> None:
         self.dopants = sorted(
@@ -94,6 +98,7 @@ class DefectPrediction(MSONable):
             "model": self.model,
             "threshold": self.threshold,
             "warnings": list(self.warnings),
+            **({"gate": self.gate} if self.gate is not None else {}),
             **({"explanation": self.explanation} if self.explanation else {}),
         }
 
@@ -104,15 +109,24 @@ class DefectPrediction(MSONable):
         return cls(**d)
 
     @property
+    def doped(self) -> bool:
+        """Whether the most probable candidate reaches the gate (and the threshold)."""
+        top = max((d.probability for d in self.dopants), default=0.0)
+        return top >= max(self.threshold, self.gate or 0.0)
+
+    @property
     def present(self) -> list[DopantEstimate]:
-        """Candidates whose probability reaches the threshold."""
+        """Candidates whose probability reaches the threshold, in a spectrum judged doped."""
+        if not self.doped:
+            return []
         return [d for d in self.dopants if d.probability >= self.threshold]
 
     def __str__(self) -> str:
         title = f"Defect report{' for ' + self.host_formula if self.host_formula else ''}"
         lines = [title, f"{'element':<8}{'at.%':>9}{'+/-':>8}{'prob.':>8}  verdict"]
+        present = {d.element for d in self.present}
         for d in self.dopants:
-            verdict = "present" if d.probability >= self.threshold else "absent"
+            verdict = "present" if d.element in present else "absent"
             lines.append(
                 f"{d.element:<8}{d.atomic_percent:>9.3f}{d.uncertainty:>8.3f}"
                 f"{d.probability:>8.3f}  {verdict}"
@@ -129,8 +143,9 @@ class DefectPrediction(MSONable):
         if ax is None:
             _, ax = plt.subplots(figsize=(max(3, 0.8 * len(self.dopants) + 1), 3))
         names = [d.element for d in self.dopants]
-        values = [d.atomic_percent if d.probability >= self.threshold else 0 for d in self.dopants]
-        errors = [d.uncertainty if d.probability >= self.threshold else 0 for d in self.dopants]
+        present = {d.element for d in self.present}
+        values = [d.atomic_percent if d.element in present else 0 for d in self.dopants]
+        errors = [d.uncertainty if d.element in present else 0 for d in self.dopants]
         colours = [plt.cm.viridis(d.probability) for d in self.dopants]
         ax.bar(names, values, yerr=errors, color=colours, capsize=3)
         for i, d in enumerate(self.dopants):

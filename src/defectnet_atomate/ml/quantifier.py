@@ -28,6 +28,7 @@ from defectnet_atomate.ml.prediction import DefectPrediction, DopantEstimate
 from defectnet_atomate.ml.training import (
     Example,
     TrainingConfig,
+    calibrate_decision,
     calibrate_sigma,
     calibrate_threshold,
     evaluate_network,
@@ -195,6 +196,13 @@ class DefectQuantifier(MSONable):
         Whether measured spectra get the candidate-site inputs (set by :meth:`calibrate`:
         off when, at the thresholds that keep measured pristine samples undoped, the model
         finds more dopants in measurement-like validation spectra without them).
+    gates
+        Detection gates, keyed by the threshold they go with (``"threshold"``,
+        ``"threshold_measured"``, ``"threshold_measured_no_sites"``): a spectrum counts as
+        doped only when its most probable candidate reaches the gate, and then every
+        candidate that reaches the threshold is present. The gate keeps pristine samples
+        undoped, the lower threshold keeps the recall (set by :meth:`calibrate`; a missing
+        key gates at the threshold itself, as models saved before 0.6 do).
     align_measured
         Whether :meth:`predict` matches the reference to a measured spectrum's instrument
         by default (``align``); :meth:`calibrate` sets it, and calibrates the measured
@@ -219,6 +227,7 @@ class DefectQuantifier(MSONable):
         threshold_measured_no_sites: float | None = None,
         measured_site_inputs: bool = True,
         align_measured: bool = False,
+        gates: Mapping[str, float] | None = None,
     ) -> None:
         self.network_config = {**NetworkConfig().to_dict(), **(network_config or {})}
         torch.manual_seed(seed)
@@ -234,6 +243,7 @@ class DefectQuantifier(MSONable):
         )
         self.measured_site_inputs = bool(measured_site_inputs)
         self.align_measured = bool(align_measured)
+        self.gates = {k: float(v) for k, v in (gates or {}).items()}
         self.sigma_scale = float(sigma_scale)
         self.seed = seed
         self._pristine_cache: dict[str, PhononDosData] = {}
@@ -260,6 +270,7 @@ class DefectQuantifier(MSONable):
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
             "measured_site_inputs": self.measured_site_inputs,
             "align_measured": self.align_measured,
+            "gates": self.gates,
             "sigma_scale": self.sigma_scale,
             "seed": self.seed,
         }
@@ -279,6 +290,7 @@ class DefectQuantifier(MSONable):
             d.get("threshold_measured_no_sites"),
             d.get("measured_site_inputs", True),
             d.get("align_measured", False),
+            d.get("gates"),
         )
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -305,6 +317,7 @@ class DefectQuantifier(MSONable):
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
             "measured_site_inputs": self.measured_site_inputs,
             "align_measured": self.align_measured,
+            "gates": self.gates,
             "sigma_scale": self.sigma_scale,
             "metadata": {**self.metadata, "weights_sha256": digest},
             "package_version": __version__,
@@ -417,6 +430,12 @@ class DefectQuantifier(MSONable):
                 if self.threshold_measured_no_sites is not None
                 else ""
             )
+            + "".join(
+                f"; a spectrum judged with `{key}` counts as doped only when its most probable "
+                f"candidate reaches {gate}"
+                for key, gate in self.gates.items()
+                if gate > getattr(self, key)
+            )
             + f"; one-sigma scale {self.sigma_scale:.3f}."
             + (
                 " Measured spectra are read "
@@ -505,6 +524,7 @@ class DefectQuantifier(MSONable):
             threshold_measured_no_sites=config.get("threshold_measured_no_sites"),
             measured_site_inputs=config.get("measured_site_inputs", True),
             align_measured=config.get("align_measured", False),
+            gates=config.get("gates"),
         )
         if cache_dir is not None:
             model.cache_dir = Path(cache_dir)
@@ -790,15 +810,22 @@ class DefectQuantifier(MSONable):
                     if matched[start + i]:
                         notes.append(matched[start + i])
                     is_measured = flags[start + i]
-                    threshold = self._threshold(is_measured, bool(f.pair_mask.any()))
+                    threshold, gate = self._decision(is_measured, bool(f.pair_mask.any()))
                     if is_measured and self.threshold_measured is not None:
                         notes.append(
-                            f"judged as a measured spectrum (threshold {threshold}; pass "
-                            "measured=False for a simulated one)"
+                            f"judged as a measured spectrum (threshold {threshold}"
+                            + (f", gate {gate}" if gate > threshold else "")
+                            + "; pass measured=False for a simulated one)"
                         )
                     out.append(
                         DefectPrediction(
-                            estimates, formula, self.name, threshold, notes, explanation
+                            estimates,
+                            formula,
+                            self.name,
+                            threshold,
+                            notes,
+                            explanation,
+                            gate if gate > threshold else None,
                         )
                     )
         return out if batch else out[0]
@@ -848,7 +875,7 @@ class DefectQuantifier(MSONable):
         (:class:`~defectnet_atomate.ml.training.TrainingConfig`). With ``calibrate`` the
         decision threshold is set on ``validation`` to the best F1 at most 2 % false
         positives on pristine spectra
-        (:func:`~defectnet_atomate.ml.training.calibrate_threshold`); with ``augment``, a
+        (:func:`~defectnet_atomate.ml.training.calibrate_decision`); with ``augment``, a
         second threshold for measured spectra (``threshold_measured``) is set the same way on
         measurement-like copies of the validation spectra, their references matched to the
         instrument as :meth:`predict` then does (:meth:`calibrate`).
@@ -896,8 +923,9 @@ class DefectQuantifier(MSONable):
     ) -> None:
         """Set the decision thresholds on validation spectra (what :meth:`fit` does).
 
-        ``threshold``: the best F1 with at most 2 % of pristine spectra called doped
-        (:func:`~defectnet_atomate.ml.training.calibrate_threshold`). With ``measured``, the
+        ``threshold`` and its gate (``gates``): the decision rule with the best F1 with at
+        most 2 % of pristine spectra called doped
+        (:func:`~defectnet_atomate.ml.training.calibrate_decision`). With ``measured``, the
         same on measurement-like copies of the validation spectra gives
         ``threshold_measured``, and on those copies without the host's projected DOS (as a
         measured reference given as a spectrum has none) ``threshold_measured_no_sites``.
@@ -905,7 +933,8 @@ class DefectQuantifier(MSONable):
         :meth:`predict` does so for measured spectra by default (``align_measured``).
         """
         val_ex = self._examples(validation)
-        self.threshold = calibrate_threshold(self.network, val_ex)
+        self.gates = {}
+        self.threshold, self.gates["threshold"] = calibrate_decision(self.network, val_ex)
         self.threshold_measured = self.threshold_measured_no_sites = None
         self.align_measured = False
         if not measured:
@@ -914,16 +943,21 @@ class DefectQuantifier(MSONable):
         if align:
             measured_like = [_aligned(e) for e in measured_like]
         self.align_measured = align
-        self.threshold_measured = calibrate_threshold(self.network, measured_like)
+        self.threshold_measured, self.gates["threshold_measured"] = calibrate_decision(
+            self.network, measured_like
+        )
         bare = [replace(e, projected=None, _features=None) for e in measured_like]
         bare = [e for e in bare if not e.has_sites()]
         self.measured_site_inputs = True
         if bare and self.network.pairs is not None:
-            self.threshold_measured_no_sites = calibrate_threshold(self.network, bare)
-            # the same spectra with and without their site inputs, each at its threshold
+            self.threshold_measured_no_sites, self.gates["threshold_measured_no_sites"] = (
+                calibrate_decision(self.network, bare)
+            )
+            # the same spectra with and without their site inputs, each at its rule
             with_sites = [e for e in measured_like if len(e.composition) > 1]
-            f1_sites = evaluate_network(self.network, with_sites, self.threshold_measured)["f1"]
-            f1_bare = evaluate_network(self.network, bare, self.threshold_measured_no_sites)["f1"]
+            (t_sites, g_sites), (t_bare, g_bare) = self._decision(True), self._decision(True, False)
+            f1_sites = evaluate_network(self.network, with_sites, t_sites, gate=g_sites)["f1"]
+            f1_bare = evaluate_network(self.network, bare, t_bare, gate=g_bare)["f1"]
             self.measured_site_inputs = (f1_sites or 0.0) >= (f1_bare or 0.0)
             self.metadata["measured_calibration"] = {
                 "validation_f1_with_site_inputs": f1_sites,
@@ -962,15 +996,25 @@ class DefectQuantifier(MSONable):
             examples = [_aligned(e) for e in examples]
         if measured and not self.measured_site_inputs:  # as predict reads measured spectra
             examples = [replace(e, projected=None, _features=None) for e in examples]
-        thresholds = [self._threshold(measured, e.has_sites()) for e in examples]
-        return evaluate_network(self.network, examples, thresholds, self.sigma_scale, seed=seed)
+        rules = [self._decision(measured, e.has_sites()) for e in examples]
+        return evaluate_network(
+            self.network,
+            examples,
+            [t for t, _ in rules],
+            self.sigma_scale,
+            seed=seed,
+            gate=[g for _, g in rules],
+        )
 
-    def _threshold(self, measured: bool, sites: bool = True) -> float:
+    def _decision(self, measured: bool, sites: bool = True) -> tuple[float, float]:
+        """``(threshold, gate)`` for a spectrum (see ``gates``)."""
+        key = "threshold"
         if measured and not sites and self.threshold_measured_no_sites is not None:
-            return self.threshold_measured_no_sites
-        if measured and self.threshold_measured is not None:
-            return self.threshold_measured
-        return self.threshold
+            key = "threshold_measured_no_sites"
+        elif measured and self.threshold_measured is not None:
+            key = "threshold_measured"
+        threshold = getattr(self, key)
+        return threshold, max(threshold, self.gates.get(key, threshold))
 
     def fine_tune(
         self,
@@ -1090,14 +1134,17 @@ class DefectQuantifier(MSONable):
         if recalibrate is None:
             recalibrate = any(not truth for truth in truths)
         if recalibrate:
+            # a handful of spectra: one threshold, no separate gate
             threshold = calibrate_threshold(self.network, examples, seed=seed, max_distractors=3)
+            key = "threshold"
             if self.threshold_measured is not None and all(
                 _looks_measured(x, "pdos", None) for x in spectra
             ):
-                if examples[0].has_sites():
-                    self.threshold_measured = threshold
-                else:
-                    self.threshold_measured_no_sites = threshold
-            else:
-                self.threshold = threshold
+                key = (
+                    "threshold_measured"
+                    if examples[0].has_sites()
+                    else ("threshold_measured_no_sites")
+                )
+            setattr(self, key, threshold)
+            self.gates.pop(key, None)
         return history
