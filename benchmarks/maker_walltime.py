@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import tempfile
 import time
 
 import numpy as np
 import torch
-from jobflow import JobStore, run_locally
+from jobflow import JobStore
+from jobflow import run_locally as _run_locally
 from maggma.stores import MemoryStore
 from pymatgen.core import Lattice, Structure
 
@@ -53,6 +55,13 @@ def _docs(responses: dict) -> list:
             if isinstance(response.output, DefectPhononDoc):
                 out.append(response.output)
     return out
+
+
+def run_locally(flow: object, **kwargs: object) -> dict:
+    """jobflow's ``run_locally`` in a scratch folder: atomate2 writes its phonopy files
+    (phonopy.yaml, phonon_dos.pdf, ...) into the working directory."""
+    with tempfile.TemporaryDirectory() as folder:
+        return _run_locally(flow, root_dir=folder, **kwargs)
 
 
 def main() -> dict:
