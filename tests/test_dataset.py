@@ -95,6 +95,21 @@ def test_compact_export_and_datasheet(si_docs, tmp_path):
     assert "modes" not in small[0]
     text = datasheet(small, tmp_path / "x.json.gz")
     assert "Spectra: 3" in text and "CC-BY-4.0" in text
+    assert "Sylvester" not in text  # direct spectra: their own force constants each
+
+
+def test_datasheet_counts_cells_whose_mass_defect_spectra_disagree_on_imaginary_modes(
+    si_docs, tmp_path
+):
+    docs = [compact(d) for d in si_docs]
+    for d, fraction in zip(docs, (0.0, 0.0, 0.5), strict=True):
+        d["settings"]["engine"] = "mass-defect"
+        d["num_sites"] = 64
+        d["imaginary_fraction"] = fraction
+    text = datasheet(docs, tmp_path / "x.json.gz")
+    assert "1 of 1 (host, supercell) pairs mix" in text
+    docs[2]["imaginary_fraction"] = 0.0
+    assert "0 of 1 (host, supercell) pairs mix" in datasheet(docs, tmp_path / "x.json.gz")
 
 
 def test_export_round_trip_keeps_what_the_model_needs(si_docs, tmp_path):

@@ -475,6 +475,12 @@ def datasheet(docs: list[dict], out: Path) -> str:
     flagged = sum(d["imaginary_fraction"] > 0.02 for d in docs)
     crystals = {d["host"].get("host_id") or d["host"]["formula"] for d in docs}
     heavy = sum(any(Element(el).Z > MAX_DOPANT_Z for el in d["dopant_elements"]) for d in docs)
+    # mass-defect spectra of one host and supercell share the host's force constants
+    cells: dict[tuple, set[bool]] = collections.defaultdict(set)
+    for d in docs:
+        if d["settings"]["engine"] == "mass-defect":
+            key = (d["host"].get("host_id") or d["host"]["formula"], d["num_sites"])
+            cells[key].add(d["imaginary_fraction"] > 0.02)
     calc = docs[0].get("calculator") or {"name": "CHGNet"}
     lines = [
         f"# Datasheet: {out.name}",
@@ -500,6 +506,18 @@ def datasheet(docs: list[dict], out: Path) -> str:
         "host's pristine spectrum keeps its element-projected DOS.",
         f"- Imaginary modes: {flagged} spectra have more than 2 % of their modes below -0.1 THz; "
         "they are kept and flagged (`imaginary_fraction`), and training leaves them out.",
+        *(
+            [
+                "- Mass-defect spectra keep their host's force constants, and dopant masses "
+                "cannot change how many modes are unstable (M^-1/2 Phi M^-1/2 has the inertia "
+                "of Phi: Sylvester's law), so the flag belongs to the host in that supercell, "
+                "not to the dopants: "
+                f"{sum(len(v) > 1 for v in cells.values())} of {len(cells)} (host, supercell) "
+                "pairs mix flagged and unflagged spectra."
+            ]
+            if cells
+            else []
+        ),
         *(
             [
                 f"- Dopants beyond Pu: {heavy} spectra (Am, suggested by pymatgen's recommender "
