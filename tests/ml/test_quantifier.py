@@ -84,6 +84,11 @@ def test_concentration_beats_trivial_baseline_on_unseen_hosts(trained, split, ml
         "mae_at_percent",
     ):
         assert key in metrics
+    # the single-dopant bins are the one-dopant spectra of the bins, no more
+    single = metrics["by_concentration_single_dopant"]
+    assert sum(b["n"] for b in single.values()) == metrics["by_n_dopants"]["1"]["n"]
+    for name, b in single.items():
+        assert b["n"] <= metrics["by_concentration"][name]["n"]
 
 
 @pytest.mark.xfail(

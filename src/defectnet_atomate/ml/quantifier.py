@@ -375,6 +375,24 @@ class DefectQuantifier(MSONable):
                 else []
             ),
         ]
+        single = (m.get("metrics_mass_defect_test") or {}).get("by_concentration_single_dopant")
+        single_line = (
+            [
+                "Concentration of mass-defect spectra with a single dopant (MAE at.% / median "
+                "relative error): "
+                + "; ".join(
+                    f"{b} at.% {v['mae_at_percent']:.3g} / {v['median_relative_error']:.3g} "
+                    f"({v['n']} dopants)"
+                    for b, v in single.items()
+                    if v["n"]
+                )
+                + ". Dilute dopants beside concentrated ones are estimated far worse (the "
+                "table's dilute column): the difference spectrum is dominated by the others.",
+                "",
+            ]
+            if single
+            else []
+        )
         lines = [
             "---",
             f"name: {self.name}",
@@ -400,6 +418,7 @@ class DefectQuantifier(MSONable):
             "",
             *(summary if metrics else []),
             "",
+            *single_line,
             "In full. Hosts never seen in training, with distractor candidates"
             + (" (direct-engine spectra):" if "metrics_mass_defect_test" in m else ":"),
             "",

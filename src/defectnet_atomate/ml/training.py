@@ -423,7 +423,8 @@ def evaluate_network(
     """Metrics on examples, with seeded distractor candidates.
 
     Returns identification precision, recall and F1; concentration MAE (at.%) and median
-    relative error overall, by concentration bin and by number of dopants; the
+    relative error overall, by concentration bin (also for spectra with a single dopant) and
+    by number of dopants; the
     false-positive rate on pristine spectra; the rate at which distractors are called
     present, for those from the host's own pool of plausible dopants and the others; and the
     coverage of the one-sigma interval. ``threshold`` is one decision threshold, or one per
@@ -535,6 +536,15 @@ def evaluate_network(
                 "n": int(((true >= lo) & (true < hi)).sum()),
                 "mae_at_percent": _mean(abs_err[(true >= lo) & (true < hi)]),
                 "median_relative_error": _median(rel_err[(true >= lo) & (true < hi)]),
+            }
+            for lo, hi in CONCENTRATION_BINS
+        }
+        single = n_dop == 1
+        metrics["by_concentration_single_dopant"] = {
+            f"{lo}-{hi}": {
+                "n": int((single & (true >= lo) & (true < hi)).sum()),
+                "mae_at_percent": _mean(abs_err[single & (true >= lo) & (true < hi)]),
+                "median_relative_error": _median(rel_err[single & (true >= lo) & (true < hi)]),
             }
             for lo, hi in CONCENTRATION_BINS
         }
