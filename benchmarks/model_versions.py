@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import subprocess
 import sys
 import tarfile
@@ -24,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from common import emit
+from packaging.version import Version
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.dataset import load_dataset
@@ -65,7 +67,9 @@ def _summary(q: DefectQuantifier, examples: list, measured: list) -> dict:
 
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--previous-rev", default="5560be5", help="git revision of 0.4.0")
+    parser.add_argument(
+        "--previous-rev", default="5560be5", help="git revision of the previous model (0.4.0)"
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     high, low = load_levels()
@@ -75,12 +79,17 @@ def main() -> dict:
         folder = Path(tmp) / "src" / "defectnet_atomate" / "pretrained"
         name = (folder / "DEFAULT").read_text().strip()
         previous = DefectQuantifier.from_pretrained(str(folder / name))
+        version = json.loads((folder / name / "config.json").read_text()).get(
+            "package_version", "0.4"
+        )
         old_low = load_dataset(Path(tmp) / EXPORT)
+    # since 0.5 the hosts with mass-defect spectra only are split by a hash (stable)
+    stable = Version(version) >= Version("0.5")
     direct = {_host_of(d) for d in high}
     old_hosts = {_host_of(d) for d in old_low} | direct
     old_test = (
         _split_hosts(direct, (0.7, 0.15, 0.15), 0)[2]
-        | _split_hosts({_host_of(d) for d in old_low} - direct, (0.7, 0.15, 0.15), 0)[2]
+        | _split_hosts({_host_of(d) for d in old_low} - direct, (0.7, 0.15, 0.15), 0, stable)[2]
     )
     hosts = sorted(
         {_host_of(d) for d in l_test if _host_of(d) not in old_hosts or _host_of(d) in old_test}
