@@ -182,8 +182,8 @@ def main() -> None:
                 "bonding around dopants, and it is weakest there. Dilute "
                 "(< 2 at.%) spectra come only from the mass-defect model. Without the host's "
                 "projected DOS (a measured reference given as a spectrum) it loses its "
-                "site inputs and, at the threshold for measured spectra, calls almost nothing "
-                "present. Not trained on neutron-weighted or partial DOS. Treat predictions as "
+                "site inputs and finds fewer dopants (the table's last row). Not trained on "
+                "neutron-weighted or partial DOS. Treat predictions as "
                 "indicative and check them against a simulation of the suggested composition."
             ),
             "history": {k: [round(x, 4) for x in v] for k, v in history.items()},
