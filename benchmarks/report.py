@@ -534,6 +534,15 @@ def _model(lines: list[str]) -> None:
     ]
 
 
+def _version_rows(prev: dict, cur: dict, prev_note: str = "") -> list[str]:
+    """Two models on the same hosts: clean and measurement-like rows."""
+    return [
+        _metric_row(f"`{m['model']}`{note} / {label}", m[key])
+        for key, label in (("mass_defect", "clean"), ("measured_like", "measured-like"))
+        for m, note in ((prev, prev_note), (cur, ""))
+    ]
+
+
 def _versions(lines: list[str]) -> None:
     r = _load("model_versions.json")
     if r is None:
@@ -553,10 +562,7 @@ def _versions(lines: list[str]) -> None:
         "for measured spectra:",
         "",
         *METRIC_HEADER,
-        _metric_row(f"`{prev['model']}` / clean", prev["mass_defect"]),
-        _metric_row(f"`{cur['model']}` / clean", cur["mass_defect"]),
-        _metric_row(f"`{prev['model']}` / measured-like", prev["measured_like"]),
-        _metric_row(f"`{cur['model']}` / measured-like", cur["measured_like"]),
+        *_version_rows(prev, cur),
         "",
         "Precision / recall on measurement-like spectra: "
         f"{_fmt(prev['measured_like']['precision'], 2)} / "
@@ -640,10 +646,7 @@ def _retrained(lines: list[str]) -> None:
             f"On the {versions['hosts']} test hosts that neither trained on:",
             "",
             *METRIC_HEADER,
-            _metric_row(f"`{prev['model']}` (shipped) / clean", prev["mass_defect"]),
-            _metric_row(f"`{cur['model']}` / clean", cur["mass_defect"]),
-            _metric_row(f"`{prev['model']}` (shipped) / measured-like", prev["measured_like"]),
-            _metric_row(f"`{cur['model']}` / measured-like", cur["measured_like"]),
+            *_version_rows(prev, cur, " (shipped)"),
             "",
         ]
     lines += [
