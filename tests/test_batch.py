@@ -79,3 +79,23 @@ def test_request_ids_are_pinned_and_older_ids_still_skip(tmp_path):
         store.update([{"config_id": "dpd-8fdabed981d67f97509f"}], key="config_id")
     summary = run_batch([task], store, settings=settings, progress=False, supercell_kwargs=kwargs)
     assert (summary.done, summary.skipped) == (0, 1)
+
+
+def test_requests_of_committed_dataset_files_are_skipped(tmp_path, si_structure, si_docs):
+    """A fresh machine resumes a campaign from the committed dataset: its ids count as done."""
+    from defectnet_atomate.dataset import dataset_ids, export_dataset
+
+    task = DopingTask(si_structure, ["Ge:Si:6.25"], seed=0, host_id="mp-149")
+    settings = EmbeddingSettings(patch_atoms=16, patches=False)
+    kwargs = {"max_atoms": 64}
+    doc = dict(si_docs[0], config_id=task.task_id("CHGNet", settings, **kwargs))
+    export_dataset([doc], tmp_path / "part1.json.gz")
+    skip = dataset_ids([tmp_path / "part1.json.gz"])
+    assert skip == {doc["config_id"]}
+    store = default_store(tmp_path / "ds")
+    summary = run_batch(
+        [task], store, settings=settings, progress=False, supercell_kwargs=kwargs, skip_ids=skip
+    )
+    assert (summary.done, summary.skipped) == (0, 1)
+    with store:
+        assert store.count() == 0

@@ -193,3 +193,25 @@ def test_campaign_flows_run_the_same_requests_as_the_local_runner(test_dir, memo
     assert Campaign.from_dict(campaign.as_dict()) == campaign
     with pytest.raises(ValueError, match="Unknown engine"):
         Campaign(hosts, engine="dft", **kwargs)
+
+
+def test_a_growing_dataset_is_written_as_new_parts(si_docs, tmp_path):
+    """Exporting against earlier parts writes only what they lack (by id or simulation)."""
+    import copy
+
+    first = export_dataset(si_docs[:2], tmp_path / "part1.json.gz")
+    assert first["spectra"] == 2
+    renamed = copy.deepcopy(si_docs[1])
+    renamed["config_id"] = "dpd-an-older-id-of-the-same-request"
+    result = export_dataset(
+        [*si_docs, renamed], tmp_path / "part2.json.gz", exclude=[tmp_path / "part1.json.gz"]
+    )
+    assert (result["spectra"], result["excluded"]) == (1, 3)
+    assert [d["config_id"] for d in load_dataset(tmp_path / "part2.json.gz")] == [
+        si_docs[2]["config_id"]
+    ]
+    with pytest.raises(ValueError, match="nothing to write"):
+        export_dataset(
+            si_docs[:2], tmp_path / "part3.json.gz", exclude=[tmp_path / "part1.json.gz"]
+        )
+    assert not (tmp_path / "part3.json.gz").exists()

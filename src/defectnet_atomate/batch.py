@@ -30,7 +30,7 @@ from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
 from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
 
     from maggma.core import Store
     from pymatgen.core import Structure
@@ -189,6 +189,7 @@ def run_batch(
     supercell_kwargs: dict | None = None,
     cache_dir: str | None = None,
     keep_modes: bool = True,
+    skip_ids: Collection[str] = (),
 ) -> BatchSummary:
     """Compute the documents of many requests into ``store``; skip what it already holds.
 
@@ -222,6 +223,9 @@ def run_batch(
     keep_modes
         Keep the unbroadened modes in the documents (``False`` for large training sets:
         a 500-atom cell's modes are a few hundred kB).
+    skip_ids
+        Ids of requests done elsewhere (e.g. in committed dataset files): skipped like
+        those in the store.
 
     Returns
     -------
@@ -240,7 +244,7 @@ def run_batch(
     if failures is not None:
         failures.connect()
     try:
-        done = set(store.distinct("config_id"))
+        done = set(store.distinct("config_id")) | set(skip_ids)
         if failures is not None and not retry_failed:
             done |= set(failures.distinct("config_id"))
         todo = []

@@ -285,12 +285,21 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
             n_jobs = sum(len(f.jobs) for f in flows)
             print(f"{len(flows)} flows ({n_jobs} jobs) -> {args.flows}; submit with jobflow-remote")
         else:
-            campaign.run(args.store, args.workers)
+            skip = dataset.dataset_ids(args.skip_dataset) if args.skip_dataset else set()
+            if skip:
+                print(f"skipping {len(skip)} requests of {', '.join(args.skip_dataset)}")
+            campaign.run(args.store, args.workers, skip_ids=skip)
     elif args.dataset_command == "export":
         result = dataset.export_store(
-            args.store, args.out, args.engine, args.cache_dir, backfill=args.backfill
+            args.store,
+            args.out,
+            args.engine,
+            args.cache_dir,
+            backfill=args.backfill,
+            exclude=args.exclude or (),
         )
-        print(f"{result['spectra']} spectra -> {result['file']}")
+        excluded = f" ({result['excluded']} left out: in earlier parts)" if args.exclude else ""
+        print(f"{result['spectra']} spectra -> {result['file']}{excluded}")
     else:
         docs = [dataset.compact(d) if "modes" in d else d for d in _load_docs(args.sources)]
         print(dataset.datasheet(docs, Path(args.sources[0])))
@@ -467,6 +476,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--cache-dir", default=None, help="host force constants and patches")
     build.add_argument("--first-host", type=int, default=0, help="start in the shuffled order")
     build.add_argument(
+        "--skip-dataset",
+        action="append",
+        default=None,
+        help="a dataset file (.json.gz) whose spectra count as done: a fresh machine resumes "
+        "the campaign without its store (repeat for several files)",
+    )
+    build.add_argument(
         "--flows",
         default=None,
         help="write the campaign as jobflow flows to this JSON file instead of running it "
@@ -486,6 +502,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--cache-dir", default=None, help="the campaign's host cache (with --backfill)"
+    )
+    export.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        help="an earlier part of the dataset (.json.gz): its spectra are left out, so the "
+        "file written is a new part beside it (repeat for several)",
     )
     stats = data_sub.add_parser("stats", help="describe stored or exported spectra")
     stats.add_argument("sources", nargs="+", help=".json.gz exports or store folders")

@@ -49,6 +49,7 @@ __all__ = [
     "Campaign",
     "candidate_dopants",
     "compact",
+    "dataset_ids",
     "datasheet",
     "export_dataset",
     "export_store",
@@ -219,7 +220,9 @@ def _round(values: Iterable[float]) -> list[float]:
     return [float(f"{x:.4g}") for x in values]
 
 
-def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
+def export_dataset(
+    docs: Iterable[dict], out: str | Path, exclude: Sequence[str | Path] = ()
+) -> dict:
     """Write documents as a compact dataset file (``.json.gz``) plus its datasheet (``.md``).
 
     Each host's pristine spectrum is stored once per engine, spectra keep their total DOS
@@ -230,10 +233,15 @@ def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
     dopants and spectrum: request ids changed with the engine settings in 0.3, and
     campaigns resumed after that recomputed earlier requests) is kept once.
 
+    ``exclude`` names dataset files already written (committed parts of the same
+    dataset): documents they hold, by id or as the same simulation, are left out, so a
+    growing dataset is committed as new parts beside the old ones, never rewritten.
+
     Returns
     -------
     dict
-        ``{"spectra": n, "duplicates": n_left_out, "file": path, "bytes": size}``.
+        ``{"spectra": n, "duplicates": n_left_out, "excluded": n_in_earlier_parts,
+        "file": path, "bytes": size}``.
     """
     from pathlib import Path
 
@@ -243,7 +251,27 @@ def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
         (compact(d) if "modes" in d or "structure" in d else d for d in docs),
         key=lambda d: d["config_id"],
     )
-    small, seen = [], set()
+    earlier_ids: set[str] = set()
+    seen: set[str] = set()
+    for path in exclude:
+        for d in load_dataset(path):
+            earlier_ids.add(d["config_id"])
+            seen.add(_request_key(d))
+    n_all = len(every)
+    every = [d for d in every if d["config_id"] not in earlier_ids]
+    n_new_ids = len(every)
+    every = [d for d in every if _request_key(d) not in seen]
+    excluded = n_all - len(every)
+    if n_new_ids > len(every):
+        logger.info(
+            "%d documents are earlier parts' simulations under other ids.", n_new_ids - len(every)
+        )
+    if not every:
+        raise ValueError(
+            "Every document is already in the dataset files given to exclude; nothing to "
+            "write (run the campaign further first)."
+        )
+    small = []
     for d in every:
         key = _request_key(d)
         if key not in seen:
@@ -275,6 +303,7 @@ def export_dataset(docs: Iterable[dict], out: str | Path) -> dict:
     return {
         "spectra": len(small),
         "duplicates": len(every) - len(small),
+        "excluded": excluded,
         "file": str(out),
         "bytes": out.stat().st_size,
     }
@@ -399,6 +428,7 @@ def export_store(
     engine: str | None = None,
     backfill_cache: str | None = None,
     backfill: bool = False,
+    exclude: Sequence[str | Path] = (),
 ) -> dict:
     """Export stores' documents (optionally of one engine) with :func:`export_dataset`.
 
@@ -406,6 +436,8 @@ def export_store(
     one file; a document in more than one store is kept once. With ``backfill``,
     documents without a cell reference get one (:func:`add_cell_references`, host force
     constants from ``backfill_cache``); the stores themselves are not changed.
+    ``exclude``: earlier parts of the dataset, whose documents are left out (see
+    :func:`export_dataset`).
     """
     from defectnet_atomate.stores import default_store
 
@@ -428,7 +460,29 @@ def export_store(
         )
     if backfill:
         add_cell_references(docs.values(), backfill_cache)
-    return export_dataset(docs.values(), out)
+    return export_dataset(docs.values(), out, exclude=exclude)
+
+
+def dataset_ids(paths: Iterable[str | Path]) -> set[str]:
+    """Return the document ids (``config_id``) held by dataset files.
+
+    A campaign resumed on a machine without its store (a fresh clone) skips these
+    requests instead of simulating them again (``defectnet dataset build --skip-dataset``).
+    """
+    from monty.serialization import loadfn
+
+    ids: set[str] = set()
+    for path in paths:
+        data = loadfn(path)
+        if isinstance(data, dict) and data.get("format") in _READABLE_FORMATS:
+            ids.update(s["config_id"] for s in data["spectra"])
+        elif isinstance(data, list):
+            ids.update(d["config_id"] for d in data)
+        else:
+            raise ValueError(
+                f"{path} is not a defectnet-atomate dataset (format {EXPORT_FORMAT!r})."
+            )
+    return ids
 
 
 def load_dataset(path: str | Path) -> list[dict]:
@@ -613,12 +667,20 @@ class Campaign(MSONable):
             # other request (and its id) stays what the seed gave before 0.5.
             yield start, [t for t in tasks if _within_model(t)]
 
-    def run(self, store_location: str | None = None, workers: int = 1) -> None:
+    def run(
+        self,
+        store_location: str | None = None,
+        workers: int = 1,
+        skip_ids: Iterable[str] = (),
+    ) -> None:
         """Simulate every request into a store with local worker processes (resumable).
 
         Documents land from the first minutes on; a rerun skips everything already
-        stored (and the requests recorded as failed).
+        stored (and the requests recorded as failed), and every request whose id is in
+        ``skip_ids`` (e.g. :func:`dataset_ids` of the committed dataset files, so that a
+        fresh machine resumes the campaign without its store).
         """
+        skip_ids = set(skip_ids)
         from defectnet_atomate.batch import run_batch
         from defectnet_atomate.phonons.direct import DirectSettings
         from defectnet_atomate.phonons.embedding import EmbeddingSettings
@@ -645,6 +707,7 @@ class Campaign(MSONable):
                 progress=False,
                 cache_dir=self.cache_dir,
                 keep_modes=self.engine == "direct",
+                skip_ids=skip_ids,
             )
             print(
                 f"hosts {start}-{start + self.chunk}: {summary.done} done, {summary.skipped} "
