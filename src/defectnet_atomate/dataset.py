@@ -54,6 +54,7 @@ __all__ = [
     "export_dataset",
     "export_store",
     "load_dataset",
+    "neutron_form",
     "sample_tasks",
 ]
 
@@ -144,15 +145,24 @@ def sample_tasks(
 
 
 def compact(doc: dict) -> dict:
-    """Keep what the model needs of a document (spectra to 4 significant digits)."""
+    """Keep what the model needs of a document (spectra to 4 significant digits).
 
-    def spectrum(p: dict, projected: bool = False) -> dict:
+    The host's pristine spectrum keeps its element-projected DOS; the doped spectrum and
+    its cell reference keep, instead of theirs (four times the size), their
+    neutron-weighted DOS (``neutron``, 3 significant digits, :func:`neutron_form`), for
+    training on neutron measurements.
+    """
+
+    def spectrum(p: dict, projected: bool = False, neutron: bool = False) -> dict:
         out = {
             "frequencies": [round(x, 3) for x in p["frequencies"]],
             "total": [float(f"{x:.4g}") for x in p["total"]],
         }
         if projected and p.get("projected"):
             out["projected"] = {el: _round(v) for el, v in p["projected"].items()}
+        weighted = neutron_form(p) if neutron else None
+        if weighted is not None:
+            out["neutron"] = _round(weighted, 3)
         return out
 
     host = doc["host"]
@@ -169,22 +179,42 @@ def compact(doc: dict) -> dict:
         "calculator": doc["calculator"],
         "imaginary_fraction": doc["imaginary_fraction"],
         "min_frequency": doc["min_frequency"],
-        "pdos": spectrum(doc["pdos"]),
+        "pdos": spectrum(doc["pdos"], neutron=True),
         "pristine_pdos": spectrum(doc["pristine_pdos"], projected=True),
         **(
-            {"cell_pristine_pdos": spectrum(doc["cell_pristine_pdos"])}
+            {"cell_pristine_pdos": spectrum(doc["cell_pristine_pdos"], neutron=True)}
             if doc.get("cell_pristine_pdos")
             else {}
         ),
     }
 
 
-EXPORT_FORMAT = "defectnet-atomate/compact-v4"
+def neutron_form(pdos: dict) -> list[float] | None:
+    """Neutron-weighted DOS of a stored DOS (kept, or made from its projections).
+
+    ``None`` when it has neither, or when an element has no neutron cross-section in
+    ``periodictable`` (e.g. Fr, At): such spectra are not trained on as neutron ones.
+    """
+    from defectnet_atomate.measurement import neutron_weighted_dos
+
+    if pdos.get("neutron"):
+        return list(pdos["neutron"])
+    if not pdos.get("projected"):
+        return None
+    try:
+        return neutron_weighted_dos(pdos).tolist()
+    except ValueError:
+        return None
+
+
+EXPORT_FORMAT = "defectnet-atomate/compact-v5"
 """Format of :func:`export_dataset` files (v3 adds each spectrum's cell reference, v4 the
-element-projected DOS of each host's pristine spectrum)."""
+element-projected DOS of each host's pristine spectrum, v5 the neutron-weighted DOS of
+doped spectra and cell references)."""
 _READABLE_FORMATS = (
     "defectnet-atomate/compact-v2",
     "defectnet-atomate/compact-v3",
+    "defectnet-atomate/compact-v4",
     EXPORT_FORMAT,
 )
 
@@ -201,7 +231,8 @@ def _pack(pdos: dict) -> dict:
         grid = {"frequencies": [round(x, 4) for x in f.tolist()]}
     else:
         grid = {"f0": round(float(f[0]), 6), "step": round(step, 6)}
-    return {**grid, "total": _round(pdos["total"]), **projected}
+    neutron = {"neutron": _round(pdos["neutron"], 3)} if pdos.get("neutron") else {}
+    return {**grid, "total": _round(pdos["total"]), **projected, **neutron}
 
 
 def _unpack(packed: dict) -> dict:
@@ -211,13 +242,14 @@ def _unpack(packed: dict) -> dict:
         n = len(packed["total"])
         grid = packed["f0"] + packed["step"] * np.arange(n)
         out = {"frequencies": np.round(grid, 6).tolist(), "total": packed["total"]}
-    if packed.get("projected"):
-        out["projected"] = packed["projected"]
+    for key in ("projected", "neutron"):
+        if packed.get(key):
+            out[key] = packed[key]
     return out
 
 
-def _round(values: Iterable[float]) -> list[float]:
-    return [float(f"{x:.4g}") for x in values]
+def _round(values: Iterable[float], digits: int = 4) -> list[float]:
+    return [float(f"{x:.{digits}g}") for x in values]
 
 
 def export_dataset(
@@ -247,10 +279,7 @@ def export_dataset(
 
     from monty.serialization import dumpfn
 
-    every = sorted(
-        (compact(d) if "modes" in d or "structure" in d else d for d in docs),
-        key=lambda d: d["config_id"],
-    )
+    every = sorted((compact(d) for d in docs), key=lambda d: d["config_id"])
     earlier_ids: set[str] = set()
     seen: set[str] = set()
     for path in exclude:
@@ -337,11 +366,13 @@ EXPORT_PROPERTIES = [
     "min_frequency",
     "pdos.frequencies",
     "pdos.total",
+    "pdos.projected",
     "pristine_pdos.frequencies",
     "pristine_pdos.total",
     "pristine_pdos.projected",
     "cell_pristine_pdos.frequencies",
     "cell_pristine_pdos.total",
+    "cell_pristine_pdos.projected",
 ]
 """Fields of stored documents that an export reads (the rest is not loaded)."""
 
@@ -558,6 +589,10 @@ def datasheet(docs: list[dict], out: Path) -> str:
         f"- Format `{EXPORT_FORMAT}`: spectra keep the total DOS (4 significant digits, THz "
         "grid by start and step) and, where simulated since 0.2, the cell reference; each "
         "host's pristine spectrum keeps its element-projected DOS.",
+        f"- Neutron-weighted DOS (cross-section over mass, `periodictable` "
+        f"{_version('periodictable')}) of the doped spectrum and its cell reference: "
+        f"{sum(bool(d['pdos'].get('neutron')) for d in docs)} spectra (exports before "
+        "format v5 kept none; elements without a cross-section give none).",
         f"- Imaginary modes: {flagged} spectra have more than 2 % of their modes below -0.1 THz; "
         "they are kept and flagged (`imaginary_fraction`), and training leaves them out.",
         *(
@@ -594,6 +629,15 @@ def datasheet(docs: list[dict], out: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 ENGINES = ("direct", "mass-defect", "embedding")

@@ -14,8 +14,9 @@ Spectra are :class:`~defectnet_atomate.schemas.PhononDosData` (THz) in, arrays o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -52,23 +53,31 @@ def neutron_weight(element: str) -> float:
     return float(sigma) / float(atom.mass)
 
 
-def neutron_weighted_dos(pdos: PhononDosData, normalise: bool = True) -> NDArray[np.float64]:
+def neutron_weighted_dos(
+    pdos: PhononDosData | Mapping[str, Any], normalise: bool = True
+) -> NDArray[np.float64]:
     """Generalised (neutron-weighted) DOS: sum over elements of g_X(f) sigma_X / m_X.
 
     Parameters
     ----------
     pdos
-        Element-projected DOS (``projected`` must be filled).
+        Element-projected DOS (``projected`` must be filled): a
+        :class:`~defectnet_atomate.schemas.PhononDosData` or a stored DOS dict.
     normalise
         Scale to the area of the total DOS (3 per atom), so it compares with the PDoS;
         otherwise keep barn/amu units.
     """
-    if not pdos.projected:
+
+    def get(key: str) -> Any:
+        return pdos.get(key) if isinstance(pdos, Mapping) else getattr(pdos, key)
+
+    projected = get("projected")
+    if not projected:
         raise ValueError("The DOS has no element projections; the neutron weighting needs them.")
-    f = np.asarray(pdos.frequencies)
-    out = sum(neutron_weight(el) * np.asarray(d) for el, d in pdos.projected.items())
+    f = np.asarray(get("frequencies"), float)
+    out = sum(neutron_weight(el) * np.asarray(d, float) for el, d in projected.items())
     if normalise:
-        out = out * np.trapezoid(pdos.total, f) / np.trapezoid(out, f)
+        out = out * np.trapezoid(np.asarray(get("total"), float), f) / np.trapezoid(out, f)
     return np.asarray(out)
 
 

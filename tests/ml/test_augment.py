@@ -55,3 +55,26 @@ def test_probability_zero_leaves_the_pair_alone(pair):
     doped, pristine = pair
     out = MeasurementAugmentation(probability=0.0)(doped, pristine, np.random.default_rng(0))
     assert out[0] is doped and out[1] is pristine
+
+
+def test_neutron_share_swaps_in_the_neutron_pair_and_keeps_old_draws(pair):
+    from defectnet_atomate.spectra import Spectrum
+
+    doped, pristine = pair
+    weighted = (
+        Spectrum(
+            doped.frequencies,
+            doped.densities * (1 + 0.5 * doped.frequencies / 20),
+            source="neutron-weighted",
+        ),
+        Spectrum(pristine.frequencies, pristine.densities, source="neutron-weighted"),
+    )
+    plain = MeasurementAugmentation(probability=1.0)
+    a, _ = plain(doped, pristine, np.random.default_rng(5))
+    b, _ = plain(doped, pristine, np.random.default_rng(5), neutron=weighted)
+    assert np.array_equal(a.densities, b.densities)  # chance 0: no extra draw, same result
+    always = MeasurementAugmentation(probability=1.0, neutron=1.0, noise=(0, 0))
+    c, _ = always(doped, pristine, np.random.default_rng(5), neutron=weighted)
+    assert c.source == "distorted neutron-weighted"
+    none, _ = always(doped, pristine, np.random.default_rng(5))  # no neutron form given
+    assert "neutron" not in none.source

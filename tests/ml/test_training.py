@@ -100,3 +100,23 @@ def test_spectra_with_dopants_beyond_plutonium_are_left_out(ml_docs):
     examples = examples_from_docs(docs, include_pristine=False, max_imaginary_fraction=1.0)
     assert len(examples) == 2
     assert all("Am" not in e.pool and "Am" not in e.truth for e in examples)
+
+
+def test_examples_carry_their_neutron_form_where_the_document_has_one(si_docs, ml_docs):
+    from defectnet_atomate.dataset import compact
+    from defectnet_atomate.measurement import neutron_weighted_dos
+
+    docs = [compact(d) for d in si_docs]
+    examples = examples_from_docs(docs)
+    doped = [e for e in examples if e.truth]
+    assert doped and all(e.neutron is not None for e in examples)
+    e, d = doped[0], si_docs[0]
+    assert np.allclose(
+        e.neutron[0].densities, neutron_weighted_dos(d["pdos"]), rtol=6e-3, atol=1e-6
+    )
+    assert np.allclose(e.neutron[1].densities, neutron_weighted_dos(d["pristine_pdos"]), rtol=1e-3)
+    pristine = next(x for x in examples if not x.truth)
+    assert pristine.neutron[0] is pristine.neutron[1]
+    # exports before format v5 keep no doped projections: no neutron form
+    old = [dict(x, pdos={k: v for k, v in x["pdos"].items() if k != "neutron"}) for x in docs]
+    assert all(x.neutron is None for x in examples_from_docs(old) if x.truth)

@@ -21,6 +21,12 @@ Each effect, in the order applied to the doped spectrum:
 The pristine reference gets the same resolution with probability ``pristine_same_instrument``
 (a measured reference), and is otherwise left as simulated (a simulated reference with a
 measured sample, the usual case).
+
+With chance ``neutron``, and where the example has them (:attr:`Example.neutron`), the
+pair is first replaced by its neutron-weighted forms (each element's partial DOS weighted
+by its cross-section over its mass, as inelastic neutron scattering measures them): the
+spectrum a neutron instrument gives, read by ``predict(kind="neutron")`` against a
+neutron-weighted reference.
 """
 
 from __future__ import annotations
@@ -67,6 +73,8 @@ class MeasurementAugmentation(MSONable):
         Largest relative error of the energy axis.
     pristine_same_instrument
         Probability that the pristine reference is broadened alike.
+    neutron
+        Probability that a distorted pair is the neutron-weighted one (where given).
     """
 
     probability: float = 0.6
@@ -77,13 +85,25 @@ class MeasurementAugmentation(MSONable):
     multiphonon: tuple[float, float] = (0.0, 0.08)
     scale_error: float = 0.02
     pristine_same_instrument: float = 0.5
+    neutron: float = 0.0
 
     def __call__(
-        self, doped: Spectrum, pristine: Spectrum, rng: np.random.Generator
+        self,
+        doped: Spectrum,
+        pristine: Spectrum,
+        rng: np.random.Generator,
+        neutron: tuple[Spectrum, Spectrum] | None = None,
     ) -> tuple[Spectrum, Spectrum]:
-        """Return a distorted copy of the pair (or the pair itself, with 1 - probability)."""
+        """Return a distorted copy of the pair (or the pair itself, with 1 - probability).
+
+        ``neutron`` is the pair's neutron-weighted form, distorted instead with chance
+        :attr:`neutron` (no random number is drawn for it when the chance is 0, so
+        seeded draws stay those of earlier versions).
+        """
         if rng.random() >= self.probability:
             return doped, pristine
+        if neutron is not None and self.neutron > 0 and rng.random() < self.neutron:
+            doped, pristine = neutron
         f_max = pristine.quantile_frequency(0.999)
         a = rng.uniform(*self.resolution) * f_max
         b = rng.uniform(*self.resolution_slope)
@@ -155,13 +175,18 @@ class MeasurementAugmentation(MSONable):
         return Spectrum(grid, d, "THz", source=f"distorted {spectrum.source}")
 
 
-def measured_like_examples(examples: Sequence[Example], seed: int = 7) -> list[Example]:
+def measured_like_examples(
+    examples: Sequence[Example], seed: int = 7, neutron: float = 0.0
+) -> list[Example]:
     """Return copies of examples turned into measurement-like spectra (a seeded draw).
 
     Every doped spectrum is distorted (``MeasurementAugmentation(probability=1)``); its
     reference is broadened alike half of the time. A pristine example keeps its clean
     reference, so that it stands for a measured pristine sample against a simulated
-    reference. Used to measure robustness on held-out hosts.
+    reference. With chance ``neutron`` an example with a neutron-weighted form
+    (:attr:`~defectnet_atomate.ml.training.Example.neutron`) becomes a neutron
+    measurement against a neutron-weighted reference (``neutron=1.0`` on examples that
+    all have one: a neutron test set). Used to measure robustness on held-out hosts.
     """
     from dataclasses import replace
 
@@ -169,9 +194,12 @@ def measured_like_examples(examples: Sequence[Example], seed: int = 7) -> list[E
     rng = np.random.default_rng(seed)
     out = []
     for e in examples:
-        doped, pristine = augment(e.doped, e.pristine, rng)
+        pair = (e.doped, e.pristine)
+        if e.neutron is not None and neutron > 0 and rng.random() < neutron:
+            pair = e.neutron
+        doped, pristine = augment(*pair, rng)
         if not e.truth:
-            pristine = e.pristine
+            pristine = pair[1]
         out.append(replace(e, doped=doped, pristine=pristine, _features=None))
     return out
 

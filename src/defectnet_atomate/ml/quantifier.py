@@ -926,7 +926,8 @@ class DefectQuantifier(MSONable):
         if val_ex:
             self.sigma_scale = calibrate_sigma(self.network, val_ex)
             if calibrate:
-                self.calibrate(val_ex, measured=augment is not None, seed=seed)
+                neutron = augment.neutron if augment is not None else 0.0
+                self.calibrate(val_ex, measured=augment is not None, seed=seed, neutron=neutron)
         self.metadata.setdefault("training", {})
         self.metadata["training"].update(
             {
@@ -938,7 +939,12 @@ class DefectQuantifier(MSONable):
         return history
 
     def calibrate(
-        self, validation: Any, measured: bool = True, seed: int = 0, align: bool = True
+        self,
+        validation: Any,
+        measured: bool = True,
+        seed: int = 0,
+        align: bool = True,
+        neutron: float = 0.0,
     ) -> None:
         """Set the decision thresholds on validation spectra (what :meth:`fit` does).
 
@@ -950,6 +956,9 @@ class DefectQuantifier(MSONable):
         measured reference given as a spectrum has none) ``threshold_measured_no_sites``.
         With ``align`` the copies' references are matched to their instrument first, and
         :meth:`predict` does so for measured spectra by default (``align_measured``).
+        ``neutron``: the share of measurement-like copies that are neutron measurements
+        (where a validation spectrum has its neutron-weighted form), as in training
+        (:attr:`~defectnet_atomate.ml.augment.MeasurementAugmentation.neutron`).
         """
         val_ex = self._examples(validation)
         self.gates = {}
@@ -958,7 +967,7 @@ class DefectQuantifier(MSONable):
         self.align_measured = False
         if not measured:
             return
-        measured_like = self._measured_like(val_ex, seed)
+        measured_like = self._measured_like(val_ex, seed, neutron)
         if align:
             measured_like = [_aligned(e) for e in measured_like]
         self.align_measured = align
@@ -985,7 +994,7 @@ class DefectQuantifier(MSONable):
             }
 
     @staticmethod
-    def _measured_like(val_ex: list[Example], seed: int) -> list[Example]:
+    def _measured_like(val_ex: list[Example], seed: int, neutron: float = 0.0) -> list[Example]:
         """Measurement-like copies of the validation examples, for ``threshold_measured``.
 
         Four draws of each pristine example, so that the false-positive rate on measured
@@ -994,9 +1003,9 @@ class DefectQuantifier(MSONable):
         from defectnet_atomate.ml.augment import measured_like_examples
 
         pristine = [e for e in val_ex if not e.truth]
-        out = measured_like_examples(val_ex, seed=seed + 11)
+        out = measured_like_examples(val_ex, seed=seed + 11, neutron=neutron)
         for k in range(3):
-            out += measured_like_examples(pristine, seed=seed + 12 + k)
+            out += measured_like_examples(pristine, seed=seed + 12 + k, neutron=neutron)
         return out
 
     def evaluate(

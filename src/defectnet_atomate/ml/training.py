@@ -65,6 +65,9 @@ class Example:
     pool: list[str] = field(default_factory=list)  # host-specific distractors
     engine: str = "direct"
     projected: dict[str, Spectrum] | None = None  # the pristine host's projected DOS
+    # (doped, pristine) as neutron-weighted DOS, where the document allows (training on
+    # neutron measurements: MeasurementAugmentation.neutron)
+    neutron: tuple[Spectrum, Spectrum] | None = None
     _features: Features | None = field(default=None, repr=False, compare=False)
 
     def has_sites(self) -> bool:
@@ -91,6 +94,33 @@ class Example:
 
 def _spectrum(pdos: dict, source: str) -> Spectrum:
     return Spectrum(pdos["frequencies"], pdos["total"], "THz", source=source)
+
+
+def _neutron_pair(d: dict) -> tuple[Spectrum, Spectrum] | None:
+    """Return the document's (doped, pristine) spectra neutron-weighted, sampling-corrected alike.
+
+    ``None`` unless the doped spectrum (and its cell reference, where it has one) carries
+    a neutron-weighted form or projections and the pristine one its projections
+    (:func:`~defectnet_atomate.dataset.neutron_form`).
+    """
+    from defectnet_atomate.dataset import neutron_form
+
+    def weighted(pdos: dict | None) -> dict | None:
+        values = neutron_form(pdos) if pdos else None
+        return None if values is None else {"frequencies": pdos["frequencies"], "total": values}
+
+    doped, pristine = weighted(d["pdos"]), weighted(d["pristine_pdos"])
+    if doped is None or pristine is None:
+        return None
+    if d.get("cell_pristine_pdos"):
+        cell = weighted(d["cell_pristine_pdos"])
+        if cell is None:
+            return None
+        doped = sampling_corrected(doped, cell, pristine)
+    return (
+        _spectrum(doped, "doped spectrum (neutron-weighted)"),
+        _spectrum(pristine, "pristine spectrum (neutron-weighted)"),
+    )
 
 
 def examples_from_docs(
@@ -142,6 +172,7 @@ def examples_from_docs(
         doped = d["pdos"]
         if d.get("cell_pristine_pdos"):
             doped = sampling_corrected(doped, d["cell_pristine_pdos"], d["pristine_pdos"])
+        neutron = _neutron_pair(d)
         examples.append(
             Example(
                 doped=_spectrum(doped, "doped spectrum"),
@@ -152,10 +183,12 @@ def examples_from_docs(
                 pool=pool,
                 engine=d["settings"]["engine"],
                 projected=projected,
+                neutron=neutron,
             )
         )
         if include_pristine and host_id not in pristine_done:
             pristine_done.add(host_id)
+            pristine_neutron = (neutron[1], neutron[1]) if neutron is not None else None
             examples += [
                 Example(
                     pristine,
@@ -166,6 +199,7 @@ def examples_from_docs(
                     pool,
                     d["settings"]["engine"],
                     projected,
+                    pristine_neutron,
                 )
                 for _ in range(pristine_copies)
             ]
@@ -230,7 +264,7 @@ def _batch(
         if augment is None or rng is None:
             feats.append(e.features(c, sites))
             continue
-        doped, pristine = augment(e.doped, e.pristine, rng)
+        doped, pristine = augment(e.doped, e.pristine, rng, neutron=e.neutron)
         if doped is e.doped and pristine is e.pristine:
             feats.append(e.features(c, sites))
         else:
