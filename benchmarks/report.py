@@ -657,6 +657,29 @@ def _retrained(lines: list[str]) -> None:
     ]
 
 
+def _neutron(lines: list[str]) -> None:
+    r = _load("neutron_spectra.json")
+    if not r:
+        return
+    lines += [
+        "## Neutron-weighted spectra of unseen hosts",
+        "",
+        "Script: `python benchmarks/neutron_spectra.py --json benchmarks/results/neutron_spectra.json`. "
+        f"{r['n_spectra']} mass-defect spectra and {r['n_pristine']} pristine spectra of "
+        f"{r['n_hosts']} test hosts that no model of this project trained on (those whose export keeps "
+        "the neutron-weighted form), read four ways: the phonon DOS and the neutron-weighted DOS "
+        "(each element's partial DOS times its cross-section over its mass, against the host's "
+        "neutron-weighted DOS), clean (threshold for simulated spectra) and distorted like a "
+        "measurement (seeded draw; threshold for measured spectra).",
+        "",
+        *METRIC_HEADER,
+    ]
+    for name, rows in r["models"].items():
+        for form, m in rows.items():
+            lines.append(_metric_row(f"{name} / {form.replace('_', ' ')}", m))
+    lines.append("")
+
+
 def _fmt(x: object, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}" if isinstance(x, float) else str(x)
 
@@ -940,6 +963,7 @@ def main() -> None:
     _robustness(lines)
     _model(lines)
     _versions(lines)
+    _neutron(lines)
     _decision_rule(lines)
     _retrained(lines)
     _sites(lines)

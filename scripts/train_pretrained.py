@@ -52,6 +52,13 @@ def main() -> None:
         default=0.6,
         help="chance that a training spectrum is distorted like a measurement",
     )
+    parser.add_argument(
+        "--neutron",
+        type=float,
+        default=0.0,
+        help="share of distorted training spectra given as neutron measurements (neutron-"
+        "weighted DOS against a neutron-weighted reference), where a spectrum has that form",
+    )
     parser.add_argument("--tag", default="", help="suffix of a candidate's results file")
     parser.add_argument(
         "--no-cell-reference",
@@ -107,7 +114,9 @@ def main() -> None:
     date = datetime.date.today().strftime("%Y.%m")
     name = f"defectnet-chgnet-md{len(low)}-direct{len(high)}-{date}"
     augment = (
-        None if args.no_augment else MeasurementAugmentation(probability=args.augment_probability)
+        None
+        if args.no_augment
+        else MeasurementAugmentation(probability=args.augment_probability, neutron=args.neutron)
     )
     patience = args.patience or max(4, args.epochs // 4)
     fit = {"epochs": args.epochs, "patience": patience, "seed": 0, "lr": args.lr}
@@ -122,7 +131,7 @@ def main() -> None:
         # a model trained by this script: only recalibrate its thresholds and report it
         q = DefectQuantifier.from_pretrained(args.from_model)
         history = q.metadata["history"]
-        q.calibrate(h_val + l_val, measured=augment is not None, seed=0)
+        q.calibrate(h_val + l_val, measured=augment is not None, seed=0, neutron=args.neutron)
     elif args.recipe == "joint":
         q = DefectQuantifier(network, seed=0)
         history = q.fit(h_train + l_train, h_val + l_val, **fit)
@@ -139,6 +148,15 @@ def main() -> None:
     metrics_measured_no_sites = q.evaluate(
         [replace(e, projected=None, _features=None) for e in measured_test], measured=True
     )
+    # neutron measurements of unseen hosts: the test spectra that have a neutron-weighted form
+    neutron_test = [e for e in examples_from_docs(h_test + l_test) if e.neutron is not None]
+    metrics_neutron = (
+        q.evaluate(measured_like_examples(neutron_test, neutron=1.0), measured=True)
+        if neutron_test
+        else None
+    )
+    train_examples = examples_from_docs(h_train + l_train, include_pristine=False)
+    n_neutron_train = sum(e.neutron is not None for e in train_examples)
     q.metadata.update(
         {
             "name": name,
@@ -158,7 +176,8 @@ def main() -> None:
                 f"{args.local_distractors}, closest in mass to a dopant with chance "
                 f"{args.similar_mass_distractors}; "
                 f"measurement-like augmentation: "
-                f"{f'probability {args.augment_probability}' if augment else 'off'}; at most "
+                f"{f'probability {args.augment_probability}' if augment else 'off'}"
+                f"{f', a share {args.neutron} of it as neutron measurements' if augment and args.neutron else ''}; at most "
                 f"{args.epochs} epochs (AdamW, peak learning rate {args.lr}), early stopping "
                 f"after {patience}."
             ),
@@ -166,6 +185,7 @@ def main() -> None:
             "metrics_mass_defect_test": metrics_low,
             "metrics_measured_like_test": metrics_measured,
             "metrics_measured_like_test_without_projected_dos": metrics_measured_no_sites,
+            "metrics_neutron_like_test": metrics_neutron,
             "limitations": (
                 f"Trained on about {len(low) + len(high):,} spectra of {len(hosts)} hosts"
                 + (
@@ -182,8 +202,15 @@ def main() -> None:
                 "bonding around dopants, and it is weakest there. Dilute "
                 "(< 2 at.%) spectra come only from the mass-defect model. Without the host's "
                 "projected DOS (a measured reference given as a spectrum) it loses its "
-                "site inputs and finds fewer dopants (the table's last row). Not trained on "
-                "neutron-weighted or partial DOS. Treat predictions as "
+                "site inputs and finds fewer dopants (the table's last row). "
+                + (
+                    f"Neutron measurements (a share {args.neutron} of the distorted spectra) "
+                    f"come only from the {n_neutron_train:,} training spectra whose export "
+                    "keeps their neutron-weighted form; not trained on partial DOS. "
+                    if augment and args.neutron
+                    else "Not trained on neutron-weighted or partial DOS. "
+                )
+                + "Treat predictions as "
                 "indicative and check them against a simulation of the suggested composition."
             ),
             "history": {k: [round(x, 4) for x in v] for k, v in history.items()},
@@ -216,6 +243,7 @@ def main() -> None:
         "epochs": args.epochs,
         "lr": args.lr,
         "augment_probability": None if args.no_augment else args.augment_probability,
+        "neutron": None if args.no_augment else args.neutron,
         "cell_reference": not args.no_cell_reference,
         "site_inputs": not args.no_sites,
         "local_distractors": args.local_distractors,
@@ -229,6 +257,8 @@ def main() -> None:
         "mass_defect_unseen_hosts": metrics_low,
         "measured_like_unseen_hosts": metrics_measured,
         "measured_like_unseen_hosts_without_projected_dos": metrics_measured_no_sites,
+        "neutron_like_unseen_hosts": metrics_neutron,
+        "n_neutron_like_test": len(neutron_test),
     }
     results.write_text(json.dumps(summary, indent=1))
     print(json.dumps({"model": name, "f1": metrics["f1"], "mae": metrics.get("mae_at_percent")}))
