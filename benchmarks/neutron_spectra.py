@@ -10,8 +10,8 @@ element's partial DOS weighted by its scattering cross-section over its mass
 pristine host). This script takes the mass-defect spectra that have it and whose host is a
 test host of the current split (:func:`defectnet_atomate.ml.split_levels_by_host`, seed 0,
 a stable hash of the host id: no model of this project trained on them), plus each host's
-pristine spectrum (8 copies, each distorted on its own draw in the measured-like forms), and evaluates each model with distractor candidates on four forms of the
-same spectra:
+pristine spectrum (8 copies, each distorted on its own draw in the measured-like forms),
+and evaluates each model with distractor candidates on four forms of the same spectra:
 
 - ``pdos``: the clean phonon DOS against the pristine host's (threshold for simulated
   spectra);
