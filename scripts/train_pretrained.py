@@ -130,6 +130,7 @@ def main() -> None:
     if args.from_model:
         # a model trained by this script: only recalibrate its thresholds and report it
         q = DefectQuantifier.from_pretrained(args.from_model)
+        kept = dict(q.metadata)
         history = q.metadata["history"]
         q.calibrate(h_val + l_val, measured=augment is not None, seed=0, neutron=args.neutron)
     elif args.recipe == "joint":
@@ -217,7 +218,21 @@ def main() -> None:
         }
     )
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    if args.from_model:  # same weights: keep when they were made, record the recalibration
+    if args.from_model:  # same weights: keep what they were trained on, record the recalibration
+        for key in ("name", "description", "data", "limitations", "history"):
+            if key in kept:
+                q.metadata[key] = kept[key]
+        name = q.metadata["name"]
+        q.metadata["recalibration"] = (
+            f"Thresholds and gates recalibrated on {len(h_val)}+{len(l_val)} validation spectra "
+            f"(direct+mass-defect) of the exports of {date}"
+            + (
+                f", a share {args.neutron} of the measured-like copies neutron ones"
+                if args.neutron
+                else ""
+            )
+            + "; the weights are unchanged."
+        )
         q.metadata.setdefault("created", now)
         q.metadata["calibrated"] = now
     else:
