@@ -1,6 +1,6 @@
 """Train the model shipped in the package, on spectra this package simulated.
 
-python scripts/train_pretrained.py [--recipe joint] [--epochs 40] [--pristine-copies 8] [--ship]
+python scripts/train_pretrained.py [--recipe joint] [--epochs 40] [--pristine-copies 8] [--init-from MODEL] [--ship]
 
 The shipped model: ``--recipe joint --pristine-copies 8 --epochs 40 --lr 5e-4`` (the defaults
 since 0.4; ``--recipe pretrain+finetune`` was measured against it, ``docs/benchmarks.md``).
@@ -73,6 +73,13 @@ def main() -> None:
         "thresholds on the validation hosts and report it instead of training anew",
     )
     parser.add_argument(
+        "--init-from",
+        default=None,
+        help="a model name or folder trained by this script: continue training its weights "
+        "on the current exports (the host split is stable, so its test hosts stay unseen) "
+        "instead of starting from random weights; its network options are kept",
+    )
+    parser.add_argument(
         "--no-sites",
         action="store_true",
         help="ablation: the network without candidate-site inputs (as before 0.3)",
@@ -133,6 +140,14 @@ def main() -> None:
         kept = dict(q.metadata)
         history = q.metadata["history"]
         q.calibrate(h_val + l_val, measured=augment is not None, seed=0, neutron=args.neutron)
+    elif args.init_from:
+        # warm start: the earlier model's weights, trained on the grown dataset
+        q = DefectQuantifier.from_pretrained(args.init_from)
+        parent = {k: q.metadata.get(k) for k in ("name", "created", "history")}
+        for key in ("recalibration", "calibrated", "measured_calibration", "training"):
+            q.metadata.pop(key, None)
+        network = q.network.config.to_dict()
+        history = q.fit(h_train + l_train, h_val + l_val, **fit)
     elif args.recipe == "joint":
         q = DefectQuantifier(network, seed=0)
         history = q.fit(h_train + l_train, h_val + l_val, **fit)
@@ -156,6 +171,14 @@ def main() -> None:
         if neutron_test
         else None
     )
+    recipe = args.recipe
+    if args.init_from:
+        n_before = len((parent["history"] or {}).get("train_loss", []))
+        recipe = (
+            f"{args.recipe}, continued from the weights of {parent['name']} ({n_before} epochs "
+            "on the exports of its time, same host split)"
+        )
+        q.metadata["parent"] = parent["name"]
     train_examples = examples_from_docs(h_train + l_train, include_pristine=False)
     n_neutron_train = sum(e.neutron is not None for e in train_examples)
     q.metadata.update(
@@ -172,7 +195,7 @@ def main() -> None:
                 f"by host over both levels: {len(h_train)}+{len(l_train)} train, "
                 f"{len(h_val)}+{len(l_val)} validation, {len(h_test)}+{len(l_test)} test "
                 "spectra (direct+mass-defect). Pristine spectra of every host are added as "
-                f"negatives ({args.pristine_copies} copies each). Recipe: {args.recipe}; "
+                f"negatives ({args.pristine_copies} copies each). Recipe: {recipe}; "
                 f"training distractors from the host's pool with chance "
                 f"{args.local_distractors}, closest in mass to a dopant with chance "
                 f"{args.similar_mass_distractors}; "
@@ -253,6 +276,7 @@ def main() -> None:
         "model": name,
         "shipped": args.ship,
         "recipe": args.recipe,
+        "init_from": parent["name"] if args.init_from else None,
         "augmentation": augment is not None,
         "pristine_copies": args.pristine_copies,
         "epochs": args.epochs,
