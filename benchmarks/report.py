@@ -670,7 +670,13 @@ def _neutron(lines: list[str]) -> None:
         "the neutron-weighted form), read four ways: the phonon DOS and the neutron-weighted DOS "
         "(each element's partial DOS times its cross-section over its mass, against the host's "
         "neutron-weighted DOS), clean (threshold for simulated spectra) and distorted like a "
-        "measurement (seeded draw; threshold for measured spectra).",
+        "measurement (seeded draw; threshold for measured spectra). A model other than the shipped "
+        "one is a candidate: `defectnet-chgnet-md18291-direct167-2026.12` was continued from the "
+        "shipped weights for 10 epochs on both dataset parts, half of its distorted spectra as "
+        "neutron measurements (`scripts/train_pretrained.py --init-from "
+        "defectnet-chgnet-md12439-direct167-2026.11 --neutron 0.5 --epochs 10 --patience 10 --lr "
+        "2e-4 --tag=-neutron`; held-out metrics in "
+        "`benchmarks/results/pretrained_metrics_candidate-neutron.json`; not shipped).",
         "",
         *METRIC_HEADER,
     ]
