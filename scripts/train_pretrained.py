@@ -139,7 +139,7 @@ def main() -> None:
         q = DefectQuantifier.from_pretrained(args.from_model)
         kept = dict(q.metadata)
         history = q.metadata["history"]
-        q.calibrate(h_val + l_val, measured=augment is not None, seed=0, neutron=args.neutron)
+        q.calibrate(h_val + l_val, measured=augment is not None, seed=0)
     elif args.init_from:
         # warm start: the earlier model's weights, trained on the grown dataset
         q = DefectQuantifier.from_pretrained(args.init_from)
@@ -250,8 +250,9 @@ def main() -> None:
             f"Thresholds and gates recalibrated on {len(h_val)}+{len(l_val)} validation spectra "
             f"(direct+mass-defect) of the exports of {date}"
             + (
-                f", a share {args.neutron} of the measured-like copies neutron ones"
-                if args.neutron
+                ", a threshold of its own for neutron measurements on neutron-weighted "
+                "measurement-like copies of the validation spectra that have that form"
+                if q.threshold_measured_neutron is not None
                 else ""
             )
             + "; the weights are unchanged."

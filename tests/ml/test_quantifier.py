@@ -544,3 +544,49 @@ def test_align_matches_the_reference_to_the_instrument(trained, ml_docs):
     assert not any("matched to the instrument" in w for w in simulated.warnings)
     assert DefectQuantifier.from_dict(q2.as_dict()).align_measured
     assert "matched to its instrument" in q2._model_card("0" * 64)
+
+
+def test_neutron_measurements_get_a_threshold_of_their_own(trained, split, si_docs, tmp_path):
+    """Calibrated on neutron-weighted measurement-like validation copies where the documents
+    have a neutron form; predict and evaluate use it for kind='neutron' only."""
+    import copy
+
+    from defectnet_atomate.dataset import compact
+    from defectnet_atomate.ml.augment import measured_like_examples
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    q0, _, _ = trained
+    _, val, _ = split
+    q = copy.deepcopy(q0)
+    with_neutron = examples_from_docs([compact(d) for d in si_docs])
+    plain = examples_from_docs(val)
+    q.calibrate(plain + with_neutron, measured=True)
+    assert q.threshold_measured_neutron is not None
+    assert q.gates["threshold_measured_neutron"] >= q.threshold_measured_neutron
+    n_pristine = sum(not e.truth for e in with_neutron)
+    assert q.metadata["neutron_calibration"]["n_spectra"] == len(with_neutron) + 3 * n_pristine
+    # no neutron forms (or neutron=False): no such threshold, neutron spectra share the PDoS one
+    q_plain = copy.deepcopy(q0)
+    q_plain.calibrate(plain, measured=True)
+    assert q_plain.threshold_measured_neutron is None
+    q_plain.calibrate(plain + with_neutron, measured=True, neutron=False)
+    assert q_plain.threshold_measured_neutron is None
+
+    q.threshold, q.threshold_measured, q.threshold_measured_neutron = 0.3, 0.6, 0.85
+    q.gates = {"threshold_measured_neutron": 0.9}
+    doc = si_docs[2]
+    assert q.predict(doc, candidates=["Ge", "Sn"], kind="neutron").threshold == 0.85
+    assert q.predict(doc, candidates=["Ge", "Sn"], kind="neutron").gate == 0.9
+    assert q.predict(doc, candidates=["Ge", "Sn"], measured=True).threshold == 0.6
+    assert q.predict(doc, candidates=["Ge", "Sn"], kind="partial:Si").threshold == 0.6
+    assert q.predict(doc, candidates=["Ge", "Sn"]).threshold == 0.3
+    # evaluate judges the neutron copies (marked kind="neutron") by the same rule
+    copies = measured_like_examples(with_neutron, neutron=1.0)
+    assert {e.kind for e in copies} == {"neutron"}
+    assert {e.kind for e in measured_like_examples(with_neutron)} == {"pdos"}
+    assert q._decision(True, copies[0].has_sites(), copies[0].kind) == (0.85, 0.9)
+    assert "n_dopants_total" in q.evaluate(copies, measured=True)
+    again = DefectQuantifier.from_pretrained(q.save_pretrained(tmp_path / "n"))
+    assert again.threshold_measured_neutron == 0.85
+    assert DefectQuantifier.from_dict(q.as_dict()).threshold_measured_neutron == 0.85
+    assert "0.85 for measured neutron-weighted ones" in (tmp_path / "n" / "README.md").read_text()

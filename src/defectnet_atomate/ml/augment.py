@@ -186,7 +186,8 @@ def measured_like_examples(
     reference. With chance ``neutron`` an example with a neutron-weighted form
     (:attr:`~defectnet_atomate.ml.training.Example.neutron`) becomes a neutron
     measurement against a neutron-weighted reference (``neutron=1.0`` on examples that
-    all have one: a neutron test set). Used to measure robustness on held-out hosts.
+    all have one: a neutron test set), marked ``kind="neutron"``. Used to measure
+    robustness on held-out hosts.
     """
     from dataclasses import replace
 
@@ -194,13 +195,13 @@ def measured_like_examples(
     rng = np.random.default_rng(seed)
     out = []
     for e in examples:
-        pair = (e.doped, e.pristine)
+        pair, kind = (e.doped, e.pristine), e.kind
         if e.neutron is not None and neutron > 0 and rng.random() < neutron:
-            pair = e.neutron
+            pair, kind = e.neutron, "neutron"
         doped, pristine = augment(*pair, rng)
         if not e.truth:
             pristine = pair[1]
-        out.append(replace(e, doped=doped, pristine=pristine, _features=None))
+        out.append(replace(e, doped=doped, pristine=pristine, kind=kind, _features=None))
     return out
 
 

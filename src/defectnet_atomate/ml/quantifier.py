@@ -192,13 +192,20 @@ class DefectQuantifier(MSONable):
         The same for measured spectra whose reference carries no projected DOS (no
         candidate-site inputs, e.g. a measured reference given as a spectrum); ``None`` uses
         ``threshold_measured``.
+    threshold_measured_neutron
+        The same for measured neutron-weighted spectra (``kind="neutron"``) with candidate-
+        site inputs, set on neutron-weighted measurement-like validation spectra: the
+        cross-section weighting moves weight between a host's elements, and pristine
+        neutron measurements judged at the PDoS threshold come back doped more often
+        (``benchmarks/neutron_spectra.py``). ``None`` uses ``threshold_measured``.
     measured_site_inputs
         Whether measured spectra get the candidate-site inputs (set by :meth:`calibrate`:
         off when, at the thresholds that keep measured pristine samples undoped, the model
         finds more dopants in measurement-like validation spectra without them).
     gates
         Detection gates, keyed by the threshold they go with (``"threshold"``,
-        ``"threshold_measured"``, ``"threshold_measured_no_sites"``): a spectrum counts as
+        ``"threshold_measured"``, ``"threshold_measured_no_sites"``,
+        ``"threshold_measured_neutron"``): a spectrum counts as
         doped only when its most probable candidate reaches the gate, and then every
         candidate that reaches the threshold is present. The gate keeps pristine samples
         undoped, the lower threshold keeps the recall (set by :meth:`calibrate`; a missing
@@ -228,6 +235,7 @@ class DefectQuantifier(MSONable):
         measured_site_inputs: bool = True,
         align_measured: bool = False,
         gates: Mapping[str, float] | None = None,
+        threshold_measured_neutron: float | None = None,
     ) -> None:
         self.network_config = {**NetworkConfig().to_dict(), **(network_config or {})}
         torch.manual_seed(seed)
@@ -240,6 +248,9 @@ class DefectQuantifier(MSONable):
         self.threshold_measured = None if threshold_measured is None else float(threshold_measured)
         self.threshold_measured_no_sites = (
             None if threshold_measured_no_sites is None else float(threshold_measured_no_sites)
+        )
+        self.threshold_measured_neutron = (
+            None if threshold_measured_neutron is None else float(threshold_measured_neutron)
         )
         self.measured_site_inputs = bool(measured_site_inputs)
         self.align_measured = bool(align_measured)
@@ -268,6 +279,7 @@ class DefectQuantifier(MSONable):
             "threshold": self.threshold,
             "threshold_measured": self.threshold_measured,
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
+            "threshold_measured_neutron": self.threshold_measured_neutron,
             "measured_site_inputs": self.measured_site_inputs,
             "align_measured": self.align_measured,
             "gates": self.gates,
@@ -291,6 +303,7 @@ class DefectQuantifier(MSONable):
             d.get("measured_site_inputs", True),
             d.get("align_measured", False),
             d.get("gates"),
+            d.get("threshold_measured_neutron"),
         )
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -315,6 +328,7 @@ class DefectQuantifier(MSONable):
             "threshold": self.threshold,
             "threshold_measured": self.threshold_measured,
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
+            "threshold_measured_neutron": self.threshold_measured_neutron,
             "measured_site_inputs": self.measured_site_inputs,
             "align_measured": self.align_measured,
             "gates": self.gates,
@@ -372,6 +386,19 @@ class DefectQuantifier(MSONable):
                     m.get("metrics_measured_like_test_without_projected_dos"),
                 )
                 if m.get("metrics_measured_like_test_without_projected_dos")
+                else []
+            ),
+            *(
+                self._summary_rows(
+                    "neutron measurement-like spectra"
+                    + (
+                        " (threshold for neutron measurements)"
+                        if self.threshold_measured_neutron is not None
+                        else ""
+                    ),
+                    m.get("metrics_neutron_like_test"),
+                )
+                if m.get("metrics_neutron_like_test")
                 else []
             ),
         ]
@@ -447,6 +474,12 @@ class DefectQuantifier(MSONable):
                 f", {self.threshold_measured_no_sites} for measured ones whose reference has no "
                 "projected DOS"
                 if self.threshold_measured_no_sites is not None
+                else ""
+            )
+            + (
+                f", {self.threshold_measured_neutron} for measured neutron-weighted ones "
+                '(`kind="neutron"`)'
+                if self.threshold_measured_neutron is not None
                 else ""
             )
             + "".join(
@@ -544,6 +577,7 @@ class DefectQuantifier(MSONable):
             measured_site_inputs=config.get("measured_site_inputs", True),
             align_measured=config.get("align_measured", False),
             gates=config.get("gates"),
+            threshold_measured_neutron=config.get("threshold_measured_neutron"),
         )
         if cache_dir is not None:
             model.cache_dir = Path(cache_dir)
@@ -829,7 +863,7 @@ class DefectQuantifier(MSONable):
                     if matched[start + i]:
                         notes.append(matched[start + i])
                     is_measured = flags[start + i]
-                    threshold, gate = self._decision(is_measured, bool(f.pair_mask.any()))
+                    threshold, gate = self._decision(is_measured, bool(f.pair_mask.any()), kind)
                     if is_measured and self.threshold_measured is not None:
                         notes.append(
                             f"judged as a measured spectrum (threshold {threshold}"
@@ -897,7 +931,9 @@ class DefectQuantifier(MSONable):
         (:func:`~defectnet_atomate.ml.training.calibrate_decision`); with ``augment``, a
         second threshold for measured spectra (``threshold_measured``) is set the same way on
         measurement-like copies of the validation spectra, their references matched to the
-        instrument as :meth:`predict` then does (:meth:`calibrate`).
+        instrument as :meth:`predict` then does, and a third for neutron measurements
+        (``threshold_measured_neutron``) on neutron-weighted copies where the validation
+        documents have them (:meth:`calibrate`).
 
         Split by host yourself (see :func:`defectnet_atomate.ml.split_by_host`): spectra
         of one host in both sets overstate accuracy. The best weights by validation loss
@@ -926,8 +962,7 @@ class DefectQuantifier(MSONable):
         if val_ex:
             self.sigma_scale = calibrate_sigma(self.network, val_ex)
             if calibrate:
-                neutron = augment.neutron if augment is not None else 0.0
-                self.calibrate(val_ex, measured=augment is not None, seed=seed, neutron=neutron)
+                self.calibrate(val_ex, measured=augment is not None, seed=seed)
         self.metadata.setdefault("training", {})
         self.metadata["training"].update(
             {
@@ -944,7 +979,7 @@ class DefectQuantifier(MSONable):
         measured: bool = True,
         seed: int = 0,
         align: bool = True,
-        neutron: float = 0.0,
+        neutron: bool = True,
     ) -> None:
         """Set the decision thresholds on validation spectra (what :meth:`fit` does).
 
@@ -956,21 +991,31 @@ class DefectQuantifier(MSONable):
         measured reference given as a spectrum has none) ``threshold_measured_no_sites``.
         With ``align`` the copies' references are matched to their instrument first, and
         :meth:`predict` does so for measured spectra by default (``align_measured``).
-        ``neutron``: the share of measurement-like copies that are neutron measurements
-        (where a validation spectrum has its neutron-weighted form), as in training
-        (:attr:`~defectnet_atomate.ml.augment.MeasurementAugmentation.neutron`).
+        With ``neutron``, where validation spectra have their neutron-weighted form,
+        neutron measurement-like copies of them (against neutron-weighted references) give
+        ``threshold_measured_neutron``; the PDoS thresholds are then set on PDoS copies only.
         """
         val_ex = self._examples(validation)
         self.gates = {}
         self.threshold, self.gates["threshold"] = calibrate_decision(self.network, val_ex)
         self.threshold_measured = self.threshold_measured_no_sites = None
+        self.threshold_measured_neutron = None
         self.align_measured = False
         if not measured:
             return
-        measured_like = self._measured_like(val_ex, seed, neutron)
+        measured_like = self._measured_like(val_ex, seed)
         if align:
             measured_like = [_aligned(e) for e in measured_like]
         self.align_measured = align
+        with_neutron = [e for e in val_ex if e.neutron is not None]
+        if neutron and with_neutron:
+            neutron_like = self._measured_like(with_neutron, seed + 100, neutron=1.0)
+            if align:
+                neutron_like = [_aligned(e) for e in neutron_like]
+            self.threshold_measured_neutron, self.gates["threshold_measured_neutron"] = (
+                calibrate_decision(self.network, neutron_like)
+            )
+            self.metadata["neutron_calibration"] = {"n_spectra": len(neutron_like)}
         self.threshold_measured, self.gates["threshold_measured"] = calibrate_decision(
             self.network, measured_like
         )
@@ -1024,7 +1069,7 @@ class DefectQuantifier(MSONable):
             examples = [_aligned(e) for e in examples]
         if measured and not self.measured_site_inputs:  # as predict reads measured spectra
             examples = [replace(e, projected=None, _features=None) for e in examples]
-        rules = [self._decision(measured, e.has_sites()) for e in examples]
+        rules = [self._decision(measured, e.has_sites(), e.kind) for e in examples]
         return evaluate_network(
             self.network,
             examples,
@@ -1034,11 +1079,15 @@ class DefectQuantifier(MSONable):
             gate=[g for _, g in rules],
         )
 
-    def _decision(self, measured: bool, sites: bool = True) -> tuple[float, float]:
+    def _decision(
+        self, measured: bool, sites: bool = True, kind: str = "pdos"
+    ) -> tuple[float, float]:
         """``(threshold, gate)`` for a spectrum (see ``gates``)."""
         key = "threshold"
         if measured and not sites and self.threshold_measured_no_sites is not None:
             key = "threshold_measured_no_sites"
+        elif measured and kind == "neutron" and self.threshold_measured_neutron is not None:
+            key = "threshold_measured_neutron"
         elif measured and self.threshold_measured is not None:
             key = "threshold_measured"
         threshold = getattr(self, key)

@@ -68,6 +68,9 @@ class Example:
     # (doped, pristine) as neutron-weighted DOS, where the document allows (training on
     # neutron measurements: MeasurementAugmentation.neutron)
     neutron: tuple[Spectrum, Spectrum] | None = None
+    # what ``doped`` is: "pdos", or "neutron" for a neutron-weighted copy (judged with the
+    # quantifier's threshold for neutron measurements)
+    kind: str = "pdos"
     _features: Features | None = field(default=None, repr=False, compare=False)
 
     def has_sites(self) -> bool:
