@@ -235,6 +235,8 @@ def match_instrument(
     grid = np.linspace(0.0, top * (1.0 + max_scale_error) * 1.3, 320)
     step = grid[1] - grid[0]
     target = _unit_area(grid, measured.frequencies, measured.densities)
+    centred = target - target.mean()
+    total = float(centred @ centred)
     f_ref = np.asarray(reference.frequencies, float)
     d_ref = np.asarray(reference.densities, float)
 
@@ -245,15 +247,31 @@ def match_instrument(
             y = np.convolve(y, _kernel(sigma, step), mode="same")
         return y
 
+    def residual(y: NDArray) -> NDArray:
+        """Least-squares residual of ``target ~ a * y + b`` (closed form, last axis)."""
+        yc = y - y.mean(axis=-1, keepdims=True)
+        var = np.einsum("...i,...i->...", yc, yc)
+        cov = yc @ centred
+        return total - np.divide(cov**2, var, out=np.zeros_like(var), where=var > 0)
+
     def misfit(params: NDArray) -> float:
-        y = model(*params)
-        design = np.stack([y, np.ones_like(y)], axis=1)
-        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-        return float(np.sum((design @ coef - target) ** 2))
+        return float(residual(model(*params)))
 
     scales = np.linspace(1 - max_scale_error, 1 + max_scale_error, 41)
     widths = np.linspace(0.0, max_fwhm * top, 16)
-    scores = np.array([[misfit(np.array([s, w])) for w in widths] for s in scales])
+    # the grid search: each scale's unit-area spectrum once, broadened by every width
+    unblurred = [_unit_area(grid, f_ref * s, d_ref) for s in scales]
+    kernels = [
+        _kernel(w / (2 * np.sqrt(2 * np.log(2))), step) if w > step / 4 else None for w in widths
+    ]
+    scores = residual(
+        np.array(
+            [
+                [y if k is None else np.convolve(y, k, mode="same") for k in kernels]
+                for y in unblurred
+            ]
+        )
+    )
     i, j = np.unravel_index(np.argmin(scores), scores.shape)
     bounds = [(1 - max_scale_error, 1 + max_scale_error), (0.0, max_fwhm * top)]
     result = minimize(misfit, np.array([scales[i], widths[j]]), method="Nelder-Mead", bounds=bounds)
