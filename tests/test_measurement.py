@@ -91,3 +91,20 @@ def test_match_instrument_recovers_scale_and_resolution(si_docs, scale, fwhm):
     area = np.trapezoid(matched.densities, matched.frequencies)
     assert area == pytest.approx(np.trapezoid(reference.densities, reference.frequencies), 0.01)
     assert "energy axis x" in match.describe()
+
+
+def test_neutron_weight_shares_show_hydrogen_dominates():
+    from defectnet_atomate.measurement import neutron_weight_shares
+    from defectnet_atomate.ml.quantifier import _neutron_dominance
+
+    koh = neutron_weight_shares({"K": 1 / 3, "O": 1 / 3, "H": 1 / 3})
+    assert sum(koh.values()) == pytest.approx(1.0)
+    assert koh["H"] > 0.99
+    gaas = neutron_weight_shares({"Ga": 0.5, "As": 0.5})
+    assert max(gaas.values()) < 0.9
+    warning = _neutron_dominance({"K": 1 / 3, "O": 1 / 3, "H": 1 / 3})
+    assert warning and "H holds 100 %" in warning[0] and "deuterated" in warning[0]
+    assert not _neutron_dominance({"Ga": 0.5, "As": 0.5})
+    assert not _neutron_dominance({"Si": 1.0})  # one element: the neutron DOS is the PDoS
+    with pytest.raises(ValueError, match="Unknown element"):
+        neutron_weight_shares({"Xx": 1.0})

@@ -34,6 +34,7 @@ __all__ = [
     "chopper_resolution",
     "match_instrument",
     "neutron_weight",
+    "neutron_weight_shares",
     "neutron_weighted_dos",
     "partial_dos",
 ]
@@ -51,6 +52,23 @@ def neutron_weight(element: str) -> float:
     if sigma is None:
         raise ValueError(f"periodictable has no neutron cross-section for {element}.")
     return float(sigma) / float(atom.mass)
+
+
+def neutron_weight_shares(composition: Mapping[str, float]) -> dict[str, float]:
+    """Each element's share of a crystal's neutron weight (atom fraction x sigma/m, summed to 1).
+
+    In a hydrogenous crystal hydrogen carries nearly all of it (sigma/m about 81 barn/amu, at
+    most about 1 for elements without H or D): its neutron-weighted DOS is then the H
+    partial DOS, which dopants on the other sublattices barely change.
+
+    Raises
+    ------
+    ValueError
+        For an element without a neutron cross-section in ``periodictable``.
+    """
+    weights = {el: float(x) * neutron_weight(el) for el, x in composition.items()}
+    total = sum(weights.values())
+    return {el: w / total for el, w in weights.items()} if total > 0 else weights
 
 
 def neutron_weighted_dos(

@@ -71,6 +71,11 @@ def _weights_from_bytes(data: bytes) -> dict[str, torch.Tensor]:
 UNINFORMATIVE_SPREAD = 0.05
 """Below this spread of the candidates' probabilities a prediction carries a warning."""
 
+NEUTRON_DOMINANCE = 0.9
+"""Above this share of a multi-element host's neutron weight held by one element (hydrogen,
+in practice), a neutron-weighted prediction carries a warning
+(:func:`~defectnet_atomate.measurement.neutron_weight_shares`)."""
+
 KINDS = ("pdos", "neutron", "partial:<element>")
 """Spectrum kinds :meth:`DefectQuantifier.predict` understands."""
 
@@ -110,6 +115,28 @@ def _aligned(example: Example) -> Example:
     """Return the example with its reference matched to its spectrum's instrument."""
     pristine, projected, _ = _match_reference(example.doped, example.pristine, example.projected)
     return replace(example, pristine=pristine, projected=projected, _features=None)
+
+
+def _neutron_dominance(composition: Mapping[str, float]) -> list[str]:
+    """Warn when one element holds most of a multi-element host's neutron weight."""
+    from defectnet_atomate.measurement import neutron_weight_shares
+
+    if len(composition) < 2:
+        return []
+    try:
+        shares = neutron_weight_shares(composition)
+    except ValueError:
+        return []
+    element, share = max(shares.items(), key=lambda item: item[1])
+    if share <= NEUTRON_DOMINANCE:
+        return []
+    return [
+        f"{element} holds {100 * share:.0f} % of this host's neutron weight: the neutron-weighted "
+        f"DOS shows mostly {element}'s vibrations, which dopants on the other sublattices barely "
+        "change, and measurement effects on it are read as dopants more often (pristine "
+        "hydrogenous hosts come back doped in benchmarks/neutron_spectra.py); prefer the "
+        f"PDoS or a partial DOS (kind='partial:X'), or a deuterated sample"
+    ]
 
 
 def _looks_measured(item: Any, kind: str, resolution: Any) -> bool:
@@ -862,6 +889,8 @@ class DefectQuantifier(MSONable):
                         )
                     if matched[start + i]:
                         notes.append(matched[start + i])
+                    if kind == "neutron":
+                        notes.extend(_neutron_dominance(resolved[start + i][2]))
                     is_measured = flags[start + i]
                     threshold, gate = self._decision(is_measured, bool(f.pair_mask.any()), kind)
                     if is_measured and self.threshold_measured is not None:
@@ -993,7 +1022,8 @@ class DefectQuantifier(MSONable):
         :meth:`predict` does so for measured spectra by default (``align_measured``).
         With ``neutron``, where validation spectra have their neutron-weighted form,
         neutron measurement-like copies of them (against neutron-weighted references) give
-        ``threshold_measured_neutron``; the PDoS thresholds are then set on PDoS copies only.
+        ``threshold_measured_neutron`` (hosts whose neutron weight one element holds, see
+        ``NEUTRON_DOMINANCE``, left out); the PDoS thresholds are set on PDoS copies.
         """
         val_ex = self._examples(validation)
         self.gates = {}
@@ -1007,7 +1037,10 @@ class DefectQuantifier(MSONable):
         if align:
             measured_like = [_aligned(e) for e in measured_like]
         self.align_measured = align
-        with_neutron = [e for e in val_ex if e.neutron is not None]
+        # hosts whose neutron weight one element holds are warned about, not calibrated on
+        with_neutron = [
+            e for e in val_ex if e.neutron is not None and not _neutron_dominance(e.composition)
+        ]
         if neutron and with_neutron:
             neutron_like = self._measured_like(with_neutron, seed + 100, neutron=1.0)
             if align:
