@@ -16,12 +16,21 @@ unit-area total DOS):
 - ``effect_cosine_embedding_vs_direct``: cosine of the two engines' differences doped minus
   undoped cell (what the model reads).
 
+With ``--noise-floor HOST_ID`` it also computes the undoped cell's force constants the way the
+direct engine treats a doped cell whose dopant broke the symmetry: every atom displaced, no
+space-group averaging (phonopy ``is_symmetry=False``; only the index-permutation and
+translational symmetrisation), and compares its DOS with the symmetric one
+(``noise_floor_overlap``): how much the finite-difference noise of the potential alone moves
+the DOS of a cell that has no dopant at all.
+
 The last line printed is a JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,7 +38,8 @@ from common import emit
 from engine_fidelity import _host
 
 from defectnet_atomate.doping import make_doped_supercell
-from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
+from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings, _forces
+from defectnet_atomate.phonons.dos import make_phonopy
 from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
 from defectnet_atomate.spectra import spectral_overlap
 
@@ -77,6 +87,33 @@ def gap(host_id: str, dopings: list[str]) -> dict:
     }
 
 
+def noise_floor(host_id: str) -> dict:
+    """The undoped cell's DOS with and without the space-group averaging of its force constants."""
+    direct = DirectEngine(settings=DirectSettings(relax_cell=False))
+    embedding = EmbeddingEngine(settings=EmbeddingSettings())
+    host = direct.relax_host(_host(host_id))
+    matrix = embedding.host_data(host)["matrix"]
+    cell = host.copy()
+    cell.make_supercell(matrix)
+    symmetric = direct.pristine_modes(host, matrix).dos()
+    phonon = make_phonopy(cell, np.eye(3, dtype=int), is_symmetry=False)
+    settings = direct.settings
+    phonon.generate_displacements(distance=settings.displacement, is_plusminus=True)
+    calculator = direct.calculator
+    phonon.forces = np.asarray(
+        [_forces(c, calculator) for c in phonon.supercells_with_displacements]
+    )
+    phonon.produce_force_constants()
+    phonon.symmetrize_force_constants()
+    unsymmetric = direct.modes(cell, phonon.force_constants, np.eye(3, dtype=int)).dos()
+    return {
+        "host": host_id,
+        "n_atoms": len(cell),
+        "n_displacements": len(phonon.supercells_with_displacements),
+        "noise_floor_overlap": _overlap(unsymmetric, symmetric),
+    }
+
+
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -87,14 +124,26 @@ def main() -> dict:
         metavar="HOST_ID DOPING",
         help="a host id and its dopings (repeatable; default: C:Si:0.47 in mp-149)",
     )
+    parser.add_argument("--noise-floor", action="append", default=[], metavar="HOST_ID")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the results already in --json and add these (no default case)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rows = []
-    for host_id, *dopings in args.case or CASES:
+    rows, floors = [], []
+    if args.append and args.json and Path(args.json).is_file():
+        old = json.loads(Path(args.json).read_text())
+        rows, floors = old.get("cases", []), old.get("noise_floor", [])
+    for host_id, *dopings in args.case or ([] if args.append else CASES):
         rows.append(gap(host_id, dopings))
         print(rows[-1], flush=True)
-    return emit({"cases": rows}, args.json)
+    for host_id in args.noise_floor:
+        floors.append(noise_floor(host_id))
+        print(floors[-1], flush=True)
+    return emit({"cases": rows, "noise_floor": floors}, args.json)
 
 
 if __name__ == "__main__":
