@@ -87,7 +87,7 @@ def gap(host_id: str, dopings: list[str]) -> dict:
     }
 
 
-def noise_floor(host_id: str) -> dict:
+def noise_floor(host_id: str, displacement: float = 0.01) -> dict:
     """The undoped cell's DOS with and without the space-group averaging of its force constants."""
     direct = DirectEngine(settings=DirectSettings(relax_cell=False))
     embedding = EmbeddingEngine(settings=EmbeddingSettings())
@@ -95,22 +95,23 @@ def noise_floor(host_id: str) -> dict:
     matrix = embedding.host_data(host)["matrix"]
     cell = host.copy()
     cell.make_supercell(matrix)
-    symmetric = direct.pristine_modes(host, matrix).dos()
     phonon = make_phonopy(cell, np.eye(3, dtype=int), is_symmetry=False)
-    settings = direct.settings
-    phonon.generate_displacements(distance=settings.displacement, is_plusminus=True)
+    phonon.generate_displacements(distance=displacement, is_plusminus=True)
     calculator = direct.calculator
     phonon.forces = np.asarray(
         [_forces(c, calculator) for c in phonon.supercells_with_displacements]
     )
     phonon.produce_force_constants()
     phonon.symmetrize_force_constants()
-    unsymmetric = direct.modes(cell, phonon.force_constants, np.eye(3, dtype=int)).dos()
+    modes = direct.modes(cell, phonon.force_constants, np.eye(3, dtype=int))
+    # the symmetric force constants at the same q-points (the cell reference)
+    symmetric = direct.cell_reference(host, matrix, modes.qpoints).dos()
     return {
         "host": host_id,
         "n_atoms": len(cell),
+        "displacement_angstrom": displacement,
         "n_displacements": len(phonon.supercells_with_displacements),
-        "noise_floor_overlap": _overlap(unsymmetric, symmetric),
+        "noise_floor_overlap": _overlap(modes.dos(), symmetric),
     }
 
 
@@ -125,6 +126,13 @@ def main() -> dict:
         help="a host id and its dopings (repeatable; default: C:Si:0.47 in mp-149)",
     )
     parser.add_argument("--noise-floor", action="append", default=[], metavar="HOST_ID")
+    parser.add_argument(
+        "--displacement",
+        type=float,
+        action="append",
+        default=None,
+        help="finite-displacement step(s) of the noise floor, A (default 0.01, the engines')",
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument(
         "--append",
@@ -141,8 +149,9 @@ def main() -> dict:
         rows.append(gap(host_id, dopings))
         print(rows[-1], flush=True)
     for host_id in args.noise_floor:
-        floors.append(noise_floor(host_id))
-        print(floors[-1], flush=True)
+        for step in args.displacement or [0.01]:
+            floors.append(noise_floor(host_id, step))
+            print(floors[-1], flush=True)
     return emit({"cases": rows, "noise_floor": floors}, args.json)
 
 
