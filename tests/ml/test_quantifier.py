@@ -565,6 +565,11 @@ def test_neutron_measurements_get_a_threshold_of_their_own(trained, split, si_do
     assert q.gates["threshold_measured_neutron"] >= q.threshold_measured_neutron
     n_pristine = sum(not e.truth for e in with_neutron)
     assert q.metadata["neutron_calibration"]["n_spectra"] == len(with_neutron) + 3 * n_pristine
+    assert q.metadata["measured_pristine_fpr_budget"] == 0.01
+    # a looser budget for measured pristine spectra never makes the measured gate stricter
+    loose = copy.deepcopy(q0)
+    loose.calibrate(plain + with_neutron, measured=True, max_pristine_fpr_measured=0.5)
+    assert loose.gates["threshold_measured"] <= q.gates["threshold_measured"]
     # no neutron forms (or neutron=False): no such threshold, neutron spectra share the PDoS one
     q_plain = copy.deepcopy(q0)
     q_plain.calibrate(plain, measured=True)
