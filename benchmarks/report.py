@@ -561,6 +561,9 @@ def _model(lines: list[str]) -> None:
             "measured-like, reference without projected DOS (no site inputs)",
             r.get("measured_like_unseen_hosts_without_projected_dos"),
         ),
+        _metric_row(
+            "neutron measured-like spectra of unseen hosts", r.get("neutron_like_unseen_hosts")
+        ),
         "",
         "Direct spectra of unseen hosts, in full (by concentration bin and number of dopants):",
         "",
@@ -707,13 +710,18 @@ def _neutron(lines: list[str]) -> None:
         "the neutron-weighted form), read four ways: the phonon DOS and the neutron-weighted DOS "
         "(each element's partial DOS times its cross-section over its mass, against the host's "
         "neutron-weighted DOS), clean (threshold for simulated spectra) and distorted like a "
-        "measurement (seeded draw; threshold for measured spectra). A model other than the shipped "
-        "one is a candidate: `defectnet-chgnet-md18291-direct167-2026.12` was continued from the "
-        "shipped weights for 10 epochs on both dataset parts, half of its distorted spectra as "
-        "neutron measurements (`scripts/train_pretrained.py --init-from "
-        "defectnet-chgnet-md12439-direct167-2026.11 --neutron 0.5 --epochs 10 --patience 10 --lr "
-        "2e-4 --tag=-neutron`; held-out metrics in "
-        "`benchmarks/results/pretrained_metrics_candidate-neutron.json`; not shipped).",
+        "measurement (seeded draw; rule for measured spectra, and for neutron measurements where "
+        "the model has one of its own). `defectnet-chgnet-md12439-direct167-2026.11`, shipped "
+        "until 0.7, was trained on PDoS only and judges neutron spectra by its rule for measured "
+        "spectra; `defectnet-chgnet-md21414-direct167-2026.12`, shipped since 0.7, was continued "
+        "from its weights for 10 epochs on the three dataset parts, half of its distorted spectra "
+        "as neutron measurements where the part keeps that form (`scripts/train_pretrained.py "
+        "--init-from defectnet-chgnet-md12439-direct167-2026.11 --neutron 0.5 --epochs 10 "
+        "--patience 10 --lr 2e-4 --ship`), and its rules were then calibrated with a rule of its "
+        "own for neutron measurements and at most 1 % of measurement-like pristine validation "
+        "spectra called doped (`--from-model ... --ship`). Hosts whose neutron weight one element "
+        f"holds (hydrogen: {', '.join(r.get('dominated_hosts', [])) or 'none'}) are also left out "
+        "in the last row of each model (`predict` warns about them).",
         "",
         *METRIC_HEADER,
     ]
