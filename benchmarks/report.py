@@ -16,7 +16,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 EMBEDDING_GAP_NOTE = (
     "The host part agrees exactly (1.0), so the gap is the dopant's own effect: in the direct "
-    "engine one dopant among 216 atoms moves the cell's DOS 3-20 times as far as its mass alone "
+    "engine one dopant among 216 atoms moves the cell's DOS 5-20 times as far as its mass alone "
     "does (C in Si: overlap 0.60 with the undoped cell against 0.98 for the mass; Ge in Si 0.85 "
     "against 0.97; Ca in MgO 0.89 against 0.99), and the embedding's patches (rows within 6 A, "
     "relaxed inside the patch cell) carry part of it (0.75, 0.87, 0.91). That is not noise of "
