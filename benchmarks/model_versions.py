@@ -1,6 +1,6 @@
 """The shipped model against the one shipped before it, on hosts that neither trained on.
 
-python benchmarks/model_versions.py [--previous-rev 5560be5] [--json benchmarks/results/model_versions.json]
+python benchmarks/model_versions.py [--previous-rev f040854] [--json benchmarks/results/model_versions.json]
 
 Each model is tested on unseen hosts of its own split, but a new export changes the split, so
 their held-out numbers are of different hosts. This script takes the previous model and the
@@ -68,7 +68,9 @@ def _summary(q: DefectQuantifier, examples: list, measured: list) -> dict:
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--previous-rev", default="5560be5", help="git revision of the previous model (0.4.0)"
+        "--previous-rev",
+        default="f040854",
+        help="git revision of the previous model (0.6.0; 5560be5 for 0.4.0)",
     )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
