@@ -8,6 +8,7 @@ from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
 from defectnet_atomate.phonons.embedding import (
     EmbeddingEngine,
     EmbeddingSettings,
+    PatchRangeError,
     SeparationError,
 )
 from defectnet_atomate.spectra import spectral_overlap
@@ -97,6 +98,17 @@ def test_close_dopants_are_refused(host):
     doped = make_doped_supercell(host, ["Ge:Si:6.25", "Sn:Si:6.25"], supercell_matrix=matrix)
     with pytest.raises(SeparationError, match="direct engine"):
         engine.run_supercell(doped)
+
+
+def test_patch_reaching_beyond_a_smaller_cell_is_refused(engine, host):
+    """A whole-cell patch cannot go into a cell in which it would wrap onto itself."""
+    assert EmbeddingSettings().cutoff is None  # the default: every atom of the patch cell
+    smaller = [[2, 0, 0], [0, 2, 0], [0, 0, 1]]  # 8 atoms, the patch cell has 16
+    doped = make_doped_supercell(host, ["Ge:Si:12.5"], supercell_matrix=smaller, seed=0)
+    with pytest.raises(PatchRangeError, match="direct engine") as caught:
+        engine.force_constants(doped)
+    assert isinstance(caught.value, SeparationError)  # engine="auto" hands it over
+    assert "supercell of 8 atoms" in str(caught.value)
 
 
 def test_mass_defect_level_has_no_separation_rule_and_follows_the_masses(host):

@@ -7,7 +7,8 @@ The force constants of a large doped supercell are built, not computed:
    other supercell through phonopy's dynamical-matrix transform (``DynmatToForceConstants``).
 2. **Dopant patches** once per (host, site, element), in the same host supercell with one
    dopant: positions relaxed at the host lattice, then **full rows** of the force constants
-   of every atom within ``cutoff`` of the dopant: phonopy's symmetry-reduced central
+   of every atom within ``cutoff`` of the dopant (``cutoff=None``: every atom of the patch
+   cell, the default since 0.8; see below): phonopy's symmetry-reduced central
    displacements of the doped cell (the dopant's site symmetry cuts them), with real forces
    for atoms inside the sphere and the host's harmonic response for atoms outside it.
    The patch is the difference to the host force constants after the doped ones (computed
@@ -26,6 +27,18 @@ Approximations (recorded in the documents): patches add independently, so dopant
 than ``min_separation`` (measured in ``benchmarks/engine_fidelity.py``) are refused (use the
 direct engine); the host lattice is kept (no volume change from dilute dopants); force
 constants beyond the cutoff keep their host values.
+
+Why the whole patch cell by default: with a universal potential one dopant changes force
+constants far from itself. In Si (CHGNet, 216 atoms) the relaxation around a C atom moves
+atoms 8-12 A away by only 4-8 mA, yet their force-constant blocks change by up to
+2-3 eV/A^2, because the potential is not harmonic on that scale (its stiffness at a 1 mA
+step is 28 % above that at 10 mA; ``benchmarks/embedding_range.py``). Rows within 6 A then
+carried 0.77 of the way to the direct DOS, rows within 12 A 0.99. A patch with every row
+of its cell is one symmetry-reduced direct calculation of the single-dopant cell (74 force
+evaluations for C in 216-atom Si); it is exact for one dopant in that cell, and patches
+of several dopants add. A patch reaches as far as its cell: embedding it into a supercell
+in which two of its atoms fall onto one site (a cell smaller than the patch cell) is
+refused with :class:`PatchRangeError` (``engine="auto"`` hands over to the direct engine).
 """
 
 from __future__ import annotations
@@ -63,13 +76,23 @@ if TYPE_CHECKING:
 
     from defectnet_atomate.doping import DopedSupercell
 
-__all__ = ["DopantPatch", "EmbeddingEngine", "EmbeddingSettings", "SeparationError"]
+__all__ = [
+    "DopantPatch",
+    "EmbeddingEngine",
+    "EmbeddingSettings",
+    "PatchRangeError",
+    "SeparationError",
+]
 
 logger = logging.getLogger(__name__)
 
 
 class SeparationError(DopingError):
     """Dopants closer than the embedding engine's validated separation."""
+
+
+class PatchRangeError(SeparationError):
+    """A patch reaches farther than the target supercell allows (it would wrap onto itself)."""
 
 
 @dataclass
@@ -83,7 +106,7 @@ class EmbeddingSettings(MSONable):
     ``docs/benchmarks.md`` for how much that costs against the direct engine).
     """
 
-    cutoff: float = 6.0
+    cutoff: float | None = None
     patch_atoms: int = 216
     min_separation: float = 7.0
     displacement: float = 0.01
@@ -99,6 +122,18 @@ class EmbeddingSettings(MSONable):
     grid_step: float = GRID_STEP_THZ
     patches: bool = True
 
+    @property
+    def cutoff_text(self) -> str:
+        """How far patches reach, in words."""
+        if self.cutoff is None:
+            return "rows of every atom of the patch cell,"
+        return f"rows within {self.cutoff} A,"
+
+    @property
+    def cutoff_tag(self) -> str:
+        """The cutoff as it appears in patch cache names."""
+        return "cell" if self.cutoff is None else f"{self.cutoff:g}"
+
     def phonon_settings(self) -> PhononSettings:
         """Return the settings as recorded in documents."""
         mesh = (
@@ -108,7 +143,7 @@ class EmbeddingSettings(MSONable):
         if self.patches:
             engine = "embedding"
             approximations = [
-                f"host force constants + single-dopant patches (rows within {self.cutoff} A, "
+                f"host force constants + single-dopant patches ({self.cutoff_text} "
                 f"computed in a {self.patch_atoms}+ atom host cell)",
                 f"dopants at least {self.min_separation} A apart; patches add independently",
                 "host lattice kept; positions relaxed only inside each patch cell",
@@ -170,7 +205,7 @@ class DopantPatch(MSONable):
     vec_i: list
     vec_j: list
     blocks: list
-    cutoff: float
+    cutoff: float | None
     n_force_calls: int = 0
     seconds: float = 0.0
     relax_vec: list = field(default_factory=list)
@@ -298,7 +333,7 @@ class EmbeddingEngine(PotentialMixin):
             self.stats["patches_reused"] += 1
             return self._patches[key]
         cached = self._cache_file(
-            f"patch-{data['key']}-{basis_index}-{element}-{self.settings.cutoff:g}.json.gz"
+            f"patch-{data['key']}-{basis_index}-{element}-{self.settings.cutoff_tag}.json.gz"
         )
         patch = None
         if cached is not None and cached.is_file():
@@ -335,7 +370,8 @@ class EmbeddingEngine(PotentialMixin):
         lattice = supercell.lattice.matrix
         ideal = supercell.frac_coords
         rel = _min_image(ideal - ideal[centre], lattice)
-        inside = np.nonzero(np.linalg.norm(rel, axis=1) <= s.cutoff + 1e-6)[0]
+        reach = np.inf if s.cutoff is None else s.cutoff + 1e-6
+        inside = np.nonzero(np.linalg.norm(rel, axis=1) <= reach)[0]
         n = len(supercell)
         # phonopy's symmetry-reduced displacements of the doped cell (the dopant's site
         # symmetry cuts them); atoms inside the sphere get real forces, atoms outside the
@@ -418,6 +454,7 @@ class EmbeddingEngine(PotentialMixin):
                 centre = structure.cart_coords[site]
                 i = site_images(tree, lattice, centre + np.asarray(patch.vec_i))
                 j = site_images(tree, lattice, centre + np.asarray(patch.vec_j))
+                _check_reach(patch, i, len(structure))
                 ok = (i >= 0) & (j >= 0)
                 edits.append((i[ok], j[ok], np.asarray(patch.blocks)[ok]))
                 relax = centre + np.asarray(patch.relax_vec).reshape(-1, 3)
@@ -639,6 +676,21 @@ class EmbeddingEngine(PotentialMixin):
             "settings": asdict(self.settings),
             "cache_dir": self.cache_dir,
         }
+
+
+def _check_reach(patch: DopantPatch, rows: NDArray, n_sites: int) -> None:
+    """Refuse a patch whose atoms fall onto fewer sites of the target cell than it has."""
+    vectors = np.unique(np.round(np.asarray(patch.vec_i, float), 3), axis=0)
+    mapped = np.unique(rows[rows >= 0])
+    if len(mapped) < len(vectors):
+        reach = float(np.linalg.norm(vectors, axis=1).max())
+        raise PatchRangeError(
+            f"The {patch.element} patch reaches {reach:.1f} A from the dopant "
+            f"({len(vectors)} atoms), farther than this supercell of {n_sites} atoms holds "
+            "without wrapping onto itself; use a supercell at least as large as the patch "
+            "cell (EmbeddingSettings.patch_atoms), a patch cutoff below half its width, or "
+            "the direct engine (engine='auto' hands the configuration over)."
+        )
 
 
 def _cell_forces(cell: Any, calculator: Calculator) -> NDArray:
