@@ -69,6 +69,13 @@ def test_request_ids_are_pinned_and_older_ids_still_skip(tmp_path):
         "dpd-16469ea1b0b8de87c278",
         "dpd-8fdabed981d67f97509f",  # before 0.3 (no Lanczos settings)
     ]
+    # the patch cutoff does not enter mass-defect results, nor their ids (its default changed)
+    assert task.task_ids("CHGNet", EmbeddingSettings(patches=False, cutoff=3.0), **kwargs) == (
+        task.task_ids("CHGNet", settings, **kwargs)
+    )
+    assert task.task_id("CHGNet", EmbeddingSettings(), **kwargs) != task.task_id(
+        "CHGNet", EmbeddingSettings(cutoff=6.0), **kwargs
+    )
     assert task.task_ids("CHGNet", DirectSettings(), max_atoms=64) == ["dpd-3b1c0c64f47c9294e0dd"]
     assert "EmbeddingSettings" in LATER_SETTINGS
     # a changed Lanczos setting changes the result of large cells: no older id applies

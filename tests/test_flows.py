@@ -113,3 +113,19 @@ def test_auto_engine_picks_embedding_for_dilute(memory_jobstore, si_structure, c
     dilute = docs[0]
     assert dilute.dopants[0].target_atomic_percent <= 1.5
     assert dilute.pdos.integral() == pytest.approx(3.0, rel=0.02)
+
+
+def test_auto_engine_hands_cells_smaller_than_the_patch_cell_to_direct(
+    memory_jobstore, si_structure, clean_dir
+):
+    """A whole-cell patch of 128 atoms does not fit a ~72-atom cell: auto runs it directly."""
+    from defectnet_atomate.phonons.embedding import EmbeddingSettings
+
+    maker = DefectPhononMaker(
+        engine="auto", embedding_settings=EmbeddingSettings(patch_atoms=128, min_separation=5.0)
+    )
+    flow = maker.make(si_structure, [["Ge:Si:1.4"]], host_id="mp-149")
+    responses = run_locally(flow, store=memory_jobstore, ensure_success=True, log=False)
+    docs = [responses[j.uuid][1].output for j in flow.jobs]
+    assert docs[0].num_sites < 128
+    assert docs[0].settings.engine == "direct"

@@ -35,7 +35,14 @@ if TYPE_CHECKING:
     from maggma.core import Store
     from pymatgen.core import Structure
 
-__all__ = ["LATER_SETTINGS", "BatchSummary", "DopingTask", "make_engine", "run_batch"]
+__all__ = [
+    "LATER_SETTINGS",
+    "MASS_DEFECT_ID_CUTOFF",
+    "BatchSummary",
+    "DopingTask",
+    "make_engine",
+    "run_batch",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +55,11 @@ LATER_SETTINGS: dict[str, list[tuple[str, ...]]] = {
 defaults they leave the results of earlier requests unchanged, so a request's older ids
 leave them out (a campaign resumed after 0.3 recomputed 8,000 stored requests before
 this)."""
+
+MASS_DEFECT_ID_CUTOFF = 6.0
+"""Patch cutoff (A) in the ids of mass-defect requests: the embedding engine's default until
+0.8 (whole-cell patches since). It does not change their results, so their ids keep it and
+the 21,000 committed mass-defect requests still count as done."""
 
 
 @dataclass
@@ -98,6 +110,10 @@ class DopingTask(MSONable):
         settings: DirectSettings | EmbeddingSettings,
         supercell_kwargs: dict[str, Any],
     ) -> str:
+        if isinstance(settings, EmbeddingSettings) and not settings.patches:
+            # the mass-defect level has no patches, so their reach does not enter its results:
+            # its ids keep the patch cutoff that was the default when they were first stored
+            fields = {**fields, "cutoff": MASS_DEFECT_ID_CUTOFF}
         payload: dict[str, Any] = {
             "host": self.host_id or self.host.composition.reduced_formula,
             "lattice": [round(x, 3) for x in self.host.lattice.abc],

@@ -68,8 +68,10 @@ class DefectPhononMaker(Maker):
         plus cached dopant patches, for large dilute cells
         (:mod:`defectnet_atomate.phonons.embedding`). ``"mass-defect"``: the host's force
         constants with dopant masses (no patches; the cheap fidelity level of training
-        sets). ``"auto"``: embedding when every dopant is at most 1.5 at.% (and can be
-        placed far enough apart), else direct.
+        sets). ``"auto"``: embedding when every dopant is at most 1.5 at.%, the dopants
+        can be placed far enough apart and the supercell is at least as large as the patch
+        cell (about 216 atoms, i.e. about 0.5 at.% and below for one atom per dopant), else
+        direct.
     force_field
         atomate2 force-field name (``"CHGNet"``, ``"SevenNet"``, ...).
     embedding_settings

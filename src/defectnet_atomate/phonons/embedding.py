@@ -32,7 +32,7 @@ Why the whole patch cell by default: with a universal potential one dopant chang
 constants far from itself. In Si (CHGNet, 216 atoms) the relaxation around a C atom moves
 atoms 8-12 A away by only 4-8 mA, yet their force-constant blocks change by up to
 2-3 eV/A^2, because the potential is not harmonic on that scale (its stiffness at a 1 mA
-step is 28 % above that at 10 mA; ``benchmarks/embedding_range.py``). Rows within 6 A then
+step is 23 % above that at 10 mA; ``benchmarks/embedding_range.py``). Rows within 6 A then
 carried 0.77 of the way to the direct DOS, rows within 12 A 0.99. A patch with every row
 of its cell is one symmetry-reduced direct calculation of the single-dopant cell (74 force
 evaluations for C in 216-atom Si); it is exact for one dopant in that cell, and patches
@@ -444,6 +444,16 @@ class EmbeddingEngine(PotentialMixin):
             raise RuntimeError("Could not map dopant sites onto the host supercell.")
         if patches:
             self._check_separation(structure, mapped)
+            patch_cell = len(self.host_data(host)["phonon"].supercell)
+            if self.settings.cutoff is None and len(structure) < patch_cell:
+                # a whole-cell patch cannot fit: refuse before computing any patch
+                raise PatchRangeError(
+                    f"Whole-cell patches come from a {patch_cell}-atom cell and do not fit this "
+                    f"supercell of {len(structure)} atoms without wrapping onto themselves; use "
+                    "a supercell at least as large as the patch cell, a patch cutoff "
+                    "(EmbeddingSettings(cutoff=...)), or the direct engine (engine='auto' "
+                    "hands the configuration over)."
+                )
         primitive = make_phonopy(host, doped.supercell_matrix, is_symmetry=False).primitive
         s2p = np.asarray(primitive.s2p_map)
         basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
@@ -679,9 +689,18 @@ class EmbeddingEngine(PotentialMixin):
 
 
 def _check_reach(patch: DopantPatch, rows: NDArray, n_sites: int) -> None:
-    """Refuse a patch whose atoms fall onto fewer sites of the target cell than it has."""
-    vectors = np.unique(np.round(np.asarray(patch.vec_i, float), 3), axis=0)
-    mapped = np.unique(rows[rows >= 0])
+    """Refuse a patch whose atoms fall onto fewer sites of the target cell than it has.
+
+    A patch of cutoff R needs the sphere of radius R to fit the cell (its entries beyond R,
+    small side effects of the symmetrisation, are not checked); a whole-cell patch needs
+    all of its atoms to fit.
+    """
+    vectors = np.round(np.asarray(patch.vec_i, float), 3)
+    inside = np.ones(len(vectors), bool)
+    if patch.cutoff is not None:
+        inside = np.linalg.norm(vectors, axis=1) <= patch.cutoff + 1e-3
+    vectors = np.unique(vectors[inside], axis=0)
+    mapped = np.unique(rows[inside & (rows >= 0)])
     if len(mapped) < len(vectors):
         reach = float(np.linalg.norm(vectors, axis=1).max())
         raise PatchRangeError(
