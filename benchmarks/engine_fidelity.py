@@ -234,8 +234,10 @@ def main() -> dict:
         "n_hosts": len(cases),
         "cutoff_angstrom": cutoff if cutoff is not None else "patch cell",
         "min_overlap_dilute": min(overlaps),
-        "median_overlap_dilute": statistics.median(overlaps),
-        "median_overlap_masses_only": statistics.median(r["overlap_masses_only"] for r in rows),
+        "median_overlap_dilute": round(statistics.median(overlaps), 4),
+        "median_overlap_masses_only": round(
+            statistics.median(r["overlap_masses_only"] for r in rows), 4
+        ),
         "speedup_embedding": round(
             statistics.mean(r["direct_s"] for r in rows) / per_config_embedding, 1
         ),

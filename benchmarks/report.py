@@ -137,6 +137,13 @@ def _fidelity(lines: list[str]) -> None:
         lines += ["", "```json", json.dumps(summary, indent=1), "```", ""]
         if label == "full":
             lines += [FIDELITY_NOTE, ""]
+        elif label == "--quick":
+            lines += [
+                "The `--quick` run of 0.8 took 12 minutes of wall time (`time python "
+                "benchmarks/engine_fidelity.py --quick ...`) with the test suite on the other "
+                "core (its limit: 15 minutes on 2 cores).",
+                "",
+            ]
         elif label.startswith("full, 6 A"):
             lines += [
                 "The run of 0.4 with patches of rows within 6 A (`--cutoff 6`), timed while a "
