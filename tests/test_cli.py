@@ -143,3 +143,13 @@ def test_evaluate_prints_metrics_and_saves_a_parity_plot(tmp_path, capsys, test_
     metrics = json.loads(capsys.readouterr().out)
     assert {"f1", "auc", "by_concentration", "by_element"} <= set(metrics)
     assert plot.stat().st_size > 1000
+
+
+def test_job_errors_reach_the_user(tmp_path, capsys, si_structure, clean_dir):
+    """A job's own error is printed, not jobflow's "Flow did not finish running successfully"."""
+    cif = tmp_path / "Si.cif"
+    si_structure.to(filename=str(cif))
+    args = ["simulate", str(cif), "--dope", "Ge:Si:1", "--engine", "embedding"]
+    assert main([*args, "--store", str(tmp_path / "db")]) == 1
+    err = capsys.readouterr().err
+    assert "do not fit this supercell" in err and "lower concentration" in err

@@ -110,7 +110,9 @@ def _simulate(
     job_store = default_job_store(store_location)
     docs_store = default_store(store_location)
     flow = DefectPhononMaker(engine=engine, seed=seed).make(host, doping_sets, host_id=host_id)
-    run_locally(flow, store=job_store, ensure_success=True, log=False)
+    # a failing job raises its own error (e.g. a patch that does not fit the cell), which
+    # main() prints, instead of jobflow's "Flow did not finish running successfully"
+    run_locally(flow, store=job_store, ensure_success=True, log=False, raise_immediately=True)
     builder = DefectPhononBuilder(job_store, docs_store)
     builder.run()
     uuids = {j.uuid for j in flow.jobs}

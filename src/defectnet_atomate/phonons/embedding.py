@@ -450,9 +450,9 @@ class EmbeddingEngine(PotentialMixin):
                 raise PatchRangeError(
                     f"Whole-cell patches come from a {patch_cell}-atom cell and do not fit this "
                     f"supercell of {len(structure)} atoms without wrapping onto themselves; use "
-                    "a supercell at least as large as the patch cell, a patch cutoff "
-                    "(EmbeddingSettings(cutoff=...)), or the direct engine (engine='auto' "
-                    "hands the configuration over)."
+                    "a supercell at least as large as the patch cell (a lower concentration), a "
+                    "patch cutoff (EmbeddingSettings(cutoff=...)), or the direct engine "
+                    "(engine='auto' hands the configuration over)."
                 )
         primitive = make_phonopy(host, doped.supercell_matrix, is_symmetry=False).primitive
         s2p = np.asarray(primitive.s2p_map)
@@ -672,6 +672,8 @@ class EmbeddingEngine(PotentialMixin):
             doped = make_doped_supercell(relaxed, dopings, seed=seed + 1000 * k, **supercell_kwargs)
             try:
                 return self.run_supercell(doped, host_id=host_id)
+            except PatchRangeError:
+                raise  # the cell is too small for the patches: no placement changes that
             except SeparationError as exc:
                 last = exc
         raise SeparationError(
