@@ -97,7 +97,8 @@ def _direct(
         tag = "-".join(
             f"{d.element}{len(g)}" for d, g in zip(doped.dopants, doped.dopant_sites, strict=True)
         )
-        file = Path(cache) / f"direct-{host_id}-{index}-{doped.num_sites}-{tag}.json"
+        step = engine.settings.displacement
+        file = Path(cache) / f"direct-{host_id}-{index}-{doped.num_sites}-{tag}-{step:g}.json"
         if file.is_file():
             stored = json.loads(file.read_text())
             if stored["dopant_sites"] == [list(map(int, g)) for g in doped.dopant_sites]:
@@ -126,6 +127,12 @@ def main() -> dict:
         "--cutoff", default="cell", help="patch reach: 'cell' (every atom) or Angstrom"
     )
     parser.add_argument("--hosts", nargs="*", default=None, help="host ids to run (a subset)")
+    parser.add_argument(
+        "--displacement",
+        type=float,
+        default=0.01,
+        help="finite-displacement step of both engines, A (the package uses 0.01 everywhere)",
+    )
     parser.add_argument("--direct-cache", default=None, help="folder of direct DOS by config")
     parser.add_argument("--patch-atoms", type=int, default=216)
     parser.add_argument(
@@ -146,8 +153,10 @@ def main() -> dict:
     if args.hosts:
         cases = {h: c for h, c in cases.items() if h in args.hosts}
     cutoff = None if args.cutoff == "cell" else float(args.cutoff)
-    direct = DirectEngine(settings=DirectSettings(relax_cell=False))
-    emb_settings = EmbeddingSettings(cutoff=cutoff, patch_atoms=args.patch_atoms)
+    direct = DirectEngine(settings=DirectSettings(relax_cell=False, displacement=args.displacement))
+    emb_settings = EmbeddingSettings(
+        cutoff=cutoff, patch_atoms=args.patch_atoms, displacement=args.displacement
+    )
     embedding = EmbeddingEngine(settings=emb_settings)
     rows = []
     for host_id, configs in cases.items():
@@ -233,6 +242,7 @@ def main() -> dict:
         "n_configs": len(rows),
         "n_hosts": len(cases),
         "cutoff_angstrom": cutoff if cutoff is not None else "patch cell",
+        "displacement_angstrom": args.displacement,
         "min_overlap_dilute": min(overlaps),
         "median_overlap_dilute": round(statistics.median(overlaps), 4),
         "median_overlap_masses_only": round(
