@@ -106,3 +106,23 @@ def test_requests_of_committed_dataset_files_are_skipped(tmp_path, si_structure,
     assert (summary.done, summary.skipped) == (0, 1)
     with store:
         assert store.count() == 0
+
+
+def test_workers_warn_as_the_parent_does(monkeypatch):
+    import warnings
+
+    import torch
+
+    from defectnet_atomate import batch
+
+    monkeypatch.setattr(batch, "make_engine", lambda *args: object())
+    threads = torch.get_num_threads()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        filters = batch._portable_warning_filters()
+        warnings.resetwarnings()
+        batch._init_worker("CHGNet", DirectSettings(), threads, None, True, filters)
+        assert warnings.filters[0][:3] == ("ignore", None, Warning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.warn("logm result may be inaccurate", RuntimeWarning, stacklevel=1)
+        assert caught == []

@@ -20,6 +20,7 @@ import logging
 import multiprocessing as mp
 import time
 import traceback
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -159,16 +160,26 @@ def make_engine(
     )
 
 
+def _portable_warning_filters() -> list:
+    """Return the parent's warning filters that a spawned worker can unpickle."""
+    return [f for f in warnings.filters if getattr(f[2], "__module__", "") != "__main__"]
+
+
 def _init_worker(
     force_field: str,
     settings: DirectSettings | EmbeddingSettings,
     threads: int,
     cache_dir: str | None = None,
     keep_modes: bool = True,
+    warning_filters: list | None = None,
 ) -> None:
     import torch
 
     global _ENGINE, _KEEP_MODES
+    if warning_filters is not None:
+        # spawned workers start with Python's default filters: warn as the parent does
+        # (the command line silences library warnings unless --debug)
+        warnings.filters[:] = warning_filters
     torch.set_num_threads(threads)
     _ENGINE = make_engine(force_field, settings, cache_dir)
     _KEEP_MODES = keep_modes
@@ -271,7 +282,14 @@ def run_batch(
             else:
                 todo.append((ids[0], task, supercell_kwargs))
         bar = tqdm(total=len(todo), disable=not progress, desc="spectra", unit="spectrum")
-        init = (force_field, settings, threads_per_worker, cache_dir, keep_modes)
+        init = (
+            force_field,
+            settings,
+            threads_per_worker,
+            cache_dir,
+            keep_modes,
+            _portable_warning_filters(),
+        )
         results = _results(todo, init, n_workers)
         for task_id, doc, error in results:
             if doc is not None:
