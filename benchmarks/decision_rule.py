@@ -28,7 +28,6 @@ from pathlib import Path
 from common import emit
 
 from defectnet_atomate import DefectQuantifier
-from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.augment import measured_like_examples
 from defectnet_atomate.ml.quantifier import _aligned
 from defectnet_atomate.ml.training import (
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from training_recipes import KEYS as RECIPE_KEYS  # noqa: E402
-from training_recipes import load_levels  # noqa: E402
+from training_recipes import load_levels, split_levels  # noqa: E402
 
 # identification only: the rule does not change the concentrations
 KEYS = ("n_examples", "n_pristine", *RECIPE_KEYS[: RECIPE_KEYS.index("mae_at_percent")])
@@ -54,7 +53,7 @@ def main() -> dict:
     args = parser.parse_args()
     q = DefectQuantifier.from_pretrained(args.model)
     high, low = load_levels()
-    (_, h_val, h_test), (_, l_val, l_test) = split_levels_by_host(high, low, seed=0)
+    (_, h_val, h_test), (_, l_val, l_test) = split_levels(high, low)
     val = examples_from_docs(h_val + l_val)
     measured_val = q._measured_like(val, 0)  # as DefectQuantifier.calibrate draws them
     measured_test = measured_like_examples(examples_from_docs(h_test + l_test))

@@ -27,14 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from defectnet_atomate import DefectQuantifier
-from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.augment import MeasurementAugmentation
 from defectnet_atomate.ml.training import examples_from_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from training_recipes import load_levels, summary  # noqa: E402
+from training_recipes import load_levels, split_levels, summary  # noqa: E402
 
 
 def instrument(examples: list, seed: int, scale: float = 1.02, fwhm: float = 0.03) -> list:
@@ -80,7 +79,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     high, low = load_levels()
-    (_, _, h_test), (_, _, l_test) = split_levels_by_host(high, low, seed=0)
+    (_, _, h_test), (_, _, l_test) = split_levels(high, low)
     examples = [e for e in examples_from_docs(h_test + l_test) if e.truth]
     by_host: dict[str, list] = {}
     for e in examples:

@@ -28,7 +28,6 @@ import numpy as np
 from common import emit
 from pymatgen.core import Element
 
-from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.training import _candidates, examples_from_docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,13 +77,13 @@ def main() -> dict:
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from training_recipes import load_levels
+    from training_recipes import load_levels, split_levels
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     high, low = load_levels()
-    _, (_, _, l_test) = split_levels_by_host(high, low, seed=0)
+    _, (_, _, l_test) = split_levels(high, low)
     l_test = [d for d in l_test if d.get("imaginary_fraction", 0.0) <= 0.02]
     examples = examples_from_docs(l_test, include_pristine=True)
     # the site each true dopant replaced (examples keep only element -> at.%)

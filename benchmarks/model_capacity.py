@@ -18,12 +18,11 @@ from pathlib import Path
 from common import emit
 
 from defectnet_atomate import DefectQuantifier
-from defectnet_atomate.ml import split_levels_by_host
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from training_recipes import load_levels  # noqa: E402
+from training_recipes import load_levels, split_levels  # noqa: E402
 
 KEYS = ("auc", "f1", "f1_all_present_baseline", "median_relative_error", "mae_at_percent")
 
@@ -36,7 +35,7 @@ def main() -> dict:
     args = parser.parse_args()
     q = DefectQuantifier.from_pretrained(args.model)
     high, low = load_levels()
-    _, (l_train, _, l_test) = split_levels_by_host(high, low, seed=0)
+    _, (l_train, _, l_test) = split_levels(high, low)
     result = {"model": q.metadata.get("name")}
     for name, docs in (("training_hosts", l_train[: args.n]), ("unseen_hosts", l_test)):
         m = q.evaluate(docs)

@@ -29,7 +29,6 @@ from packaging.version import Version
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.dataset import load_dataset
-from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.augment import measured_like_examples
 from defectnet_atomate.ml.training import _host_of, _split_hosts, examples_from_docs
 
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from training_recipes import KEYS as RECIPE_KEYS  # noqa: E402
-from training_recipes import load_levels  # noqa: E402
+from training_recipes import load_levels, split_levels  # noqa: E402
 
 EXPORT = "data/dataset/campaign-chgnet-mass-defect-2026.11.json.gz"
 KEYS = ("n_examples", *(k for k in RECIPE_KEYS if k not in ("by_concentration", "n_dopants_total")))
@@ -75,7 +74,7 @@ def main() -> dict:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     high, low = load_levels()
-    (_, _, _), (_, _, l_test) = split_levels_by_host(high, low, seed=0)
+    (_, _, _), (_, _, l_test) = split_levels(high, low)
     with tempfile.TemporaryDirectory() as tmp:
         _extract(args.previous_rev, ["src/defectnet_atomate/pretrained", EXPORT], Path(tmp))
         folder = Path(tmp) / "src" / "defectnet_atomate" / "pretrained"

@@ -38,7 +38,6 @@ from pathlib import Path
 from common import emit
 
 from defectnet_atomate import DefectQuantifier
-from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.augment import measured_like_examples
 from defectnet_atomate.ml.quantifier import _neutron_dominance
 from defectnet_atomate.ml.training import Example, examples_from_docs
@@ -47,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from training_recipes import KEYS as RECIPE_KEYS  # noqa: E402
-from training_recipes import load_levels  # noqa: E402
+from training_recipes import load_levels, split_levels  # noqa: E402
 
 KEYS = tuple(k for k in RECIPE_KEYS if k != "n_dopants_total")
 
@@ -55,7 +54,7 @@ KEYS = tuple(k for k in RECIPE_KEYS if k != "n_dopants_total")
 def neutron_test_examples() -> list[Example]:
     """Test-host examples (doped and pristine) whose documents have a neutron-weighted form."""
     high, low = load_levels()
-    (_, _, _), (_, _, l_test) = split_levels_by_host(high, low, seed=0)
+    (_, _, _), (_, _, l_test) = split_levels(high, low)
     return [e for e in examples_from_docs(l_test, pristine_copies=8) if e.neutron is not None]
 
 

@@ -16,14 +16,13 @@ import sys
 from pathlib import Path
 
 from defectnet_atomate import DefectQuantifier
-from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.augment import measured_like_examples
 from defectnet_atomate.ml.training import evaluate_network, examples_from_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from training_recipes import load_levels  # noqa: E402
+from training_recipes import load_levels, split_levels  # noqa: E402
 
 
 def main() -> dict:
@@ -31,7 +30,7 @@ def main() -> dict:
     parser.add_argument("models", nargs="+")
     args = parser.parse_args()
     high, low = load_levels()
-    (_, h_val, _), (_, l_val, _) = split_levels_by_host(high, low, seed=0)
+    (_, h_val, _), (_, l_val, _) = split_levels(high, low)
     clean = examples_from_docs(h_val + l_val)
     measured = measured_like_examples(clean, seed=21)
     rows = []

@@ -67,6 +67,30 @@ def load_levels(low_limit: int | None = None) -> tuple[list[dict], list[dict]]:
     return high, low[:low_limit] if low_limit else low
 
 
+FIRST_DIRECT_EXPORTS = (
+    "tests/test_data/ml_docs.json.gz",
+    "data/dataset/campaign-chgnet-direct-2026.11.json.gz",
+)
+"""The direct spectra of the models up to 0.8: their hosts keep the seeded shuffle of those
+models' split; hosts that gained direct spectra later keep the set their hash gave them."""
+
+
+def split_levels(high: list[dict], low: list[dict]) -> tuple[list, list]:
+    """The host split of every benchmark and shipped model (70/15/15, seed 0).
+
+    :func:`defectnet_atomate.ml.split_levels_by_host` with the shuffle fixed to the direct
+    hosts of :data:`FIRST_DIRECT_EXPORTS`, so that later direct campaigns move no host
+    between sets (a continued model is still tested on hosts it never saw).
+    """
+    first = {
+        d["host"]["host_id"]
+        for f in FIRST_DIRECT_EXPORTS
+        for d in load_dataset(ROOT / f)
+        if d["settings"]["engine"] == "direct"
+    }
+    return split_levels_by_host(high, low, seed=0, shuffled_hosts=first)
+
+
 def summary(metrics: dict) -> dict:
     """The headline numbers of an evaluation."""
     return {k: metrics.get(k) for k in KEYS}
@@ -80,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     epochs = 8 if args.quick else args.epochs
     high, low = load_levels(1000 if args.quick else None)
-    (h_train, h_val, h_test), (l_train, l_val, l_test) = split_levels_by_host(high, low, seed=0)
+    (h_train, h_val, h_test), (l_train, l_val, l_test) = split_levels(high, low)
     hosts = {d["host"]["host_id"] for d in high + low}
     print(
         f"direct {len(high)} spectra, mass-defect {len(low)}, hosts {len(hosts)}; "

@@ -27,7 +27,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from defectnet_atomate import DefectQuantifier
-from defectnet_atomate.ml import split_levels_by_host
 from defectnet_atomate.ml.augment import MeasurementAugmentation, measured_like_examples
 from defectnet_atomate.ml.network import NetworkConfig
 from defectnet_atomate.ml.training import examples_from_docs
@@ -35,7 +34,7 @@ from defectnet_atomate.ml.training import examples_from_docs
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from training_recipes import load_levels  # noqa: E402
+from training_recipes import load_levels, split_levels  # noqa: E402
 
 
 def main() -> None:
@@ -113,7 +112,7 @@ def main() -> None:
         keep = {d["config_id"] for d in load_dataset(args.same_spectra_as)}
         keep |= {d["config_id"] for d in high}  # the direct level is unchanged
         low = [d for d in low if d["config_id"] in keep]
-    (h_train, h_val, h_test), (l_train, l_val, l_test) = split_levels_by_host(high, low, seed=0)
+    (h_train, h_val, h_test), (l_train, l_val, l_test) = split_levels(high, low)
     if args.no_cell_reference:  # training only: the test spectra stay what a bulk sample shows
         for d in h_train + h_val + l_train + l_val:
             d.pop("cell_pristine_pdos", None)

@@ -87,6 +87,26 @@ def test_level_split_keeps_hosts_apart_and_stable_as_the_dataset_grows():
     assert {d["host"]["host_id"] for d in other[2]} != {d["host"]["host_id"] for d in lows[2]}
 
 
+def test_hosts_that_gain_direct_spectra_keep_their_set():
+    """A later direct campaign on hosts that had only mass-defect spectra moves no host."""
+    high = _docs([f"d{i}" for i in range(12)])
+    low = _docs([f"m{i}" for i in range(300)]) + high[:4]
+    first = {d["host"]["host_id"] for d in high}
+    before = split_levels_by_host(high, low, seed=0)
+    grown_high = high + _docs([f"m{i}" for i in range(0, 300, 3)])
+    for shuffled, stays in ((first, True), (None, False)):
+        after = split_levels_by_host(grown_high, low, seed=0, shuffled_hosts=shuffled)
+        moved = False
+        for b_h, b_l, a_h, a_l in zip(*before, *after, strict=True):
+            old = {d["host"]["host_id"] for d in b_h + b_l}
+            new = {d["host"]["host_id"] for d in a_h + a_l}
+            moved |= not old <= new
+        assert moved is not stays
+    # the fixed shuffle gives the very split of the smaller dataset
+    again = split_levels_by_host(high, low, seed=0, shuffled_hosts=first)
+    assert again == before
+
+
 def test_spectra_with_dopants_beyond_plutonium_are_left_out(ml_docs):
     """The mass-defect engine can simulate an Am dopant; the model covers H-Pu, so such a
     spectrum leaves training (the stated rule) and Am leaves the distractor pools."""

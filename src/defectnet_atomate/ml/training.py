@@ -32,7 +32,7 @@ from defectnet_atomate.ml.featurize import (
 from defectnet_atomate.spectra import Spectrum, projected_spectra, sampling_corrected
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
 
     from defectnet_atomate.ml.augment import MeasurementAugmentation
     from defectnet_atomate.ml.network import DefectNet
@@ -783,6 +783,7 @@ def split_levels_by_host(
     low: Sequence[Any],
     fractions: Sequence[float] = (0.7, 0.15, 0.15),
     seed: int = 0,
+    shuffled_hosts: Collection[str] | None = None,
 ) -> tuple[list[list[Any]], list[list[Any]]]:
     """Split two fidelity levels by host together (a host falls in one set in both).
 
@@ -792,18 +793,34 @@ def split_levels_by_host(
     its id and the seed picks, so that a growing dataset never moves such a host between
     sets (a test host stays unseen by every later model of the same seed).
 
+    Parameters
+    ----------
+    high, low
+        Documents (or dicts) of the two levels, each with ``host.host_id``.
+    fractions
+        Shares of the training, validation and test sets.
+    seed
+        Seed of the shuffle and of the hash.
+    shuffled_hosts
+        The host ids split by the seeded shuffle; every other host, high-level ones
+        included, goes by the hash. ``None``: the hosts of ``high``. Once the high level is
+        large, pass the high-level hosts of an earlier split here: the shuffle then stays
+        what it was, and a host that gains high-level spectra keeps the set its hash gave it
+        when it had only low-level ones, so that a model continued from an earlier one
+        (``scripts/train_pretrained.py --init-from``) is still tested on hosts it never saw.
+
     Returns
     -------
     tuple
         ``(high_sets, low_sets)``, each a list of one list of documents per fraction.
     """
-    high_hosts = {_host_of(d) for d in high}
-    low_only = {_host_of(d) for d in low} - high_hosts
+    all_hosts = {_host_of(d) for d in high} | {_host_of(d) for d in low}
+    shuffled = {_host_of(d) for d in high} if shuffled_hosts is None else set(shuffled_hosts)
     groups = [
         a | b
         for a, b in zip(
-            _split_hosts(high_hosts, fractions, seed),
-            _split_hosts(low_only, fractions, seed, stable=True),
+            _split_hosts(shuffled, fractions, seed),
+            _split_hosts(all_hosts - shuffled, fractions, seed, stable=True),
             strict=True,
         )
     ]
