@@ -103,6 +103,14 @@ def main() -> None:
         default=0.0,
         help="chance that a training distractor is the element closest in mass to a dopant",
     )
+    parser.add_argument(
+        "--direct-copies",
+        type=int,
+        default=1,
+        help="times each direct training spectrum is seen per epoch (joint recipe; each copy "
+        "draws its own distractors and distortion): weights the faithful level, which is "
+        "much smaller than the mass-defect level",
+    )
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -146,10 +154,10 @@ def main() -> None:
         for key in ("recalibration", "calibrated", "measured_calibration", "training"):
             q.metadata.pop(key, None)
         network = q.network.config.to_dict()
-        history = q.fit(h_train + l_train, h_val + l_val, **fit)
+        history = q.fit(h_train * args.direct_copies + l_train, h_val + l_val, **fit)
     elif args.recipe == "joint":
         q = DefectQuantifier(network, seed=0)
-        history = q.fit(h_train + l_train, h_val + l_val, **fit)
+        history = q.fit(h_train * args.direct_copies + l_train, h_val + l_val, **fit)
     else:
         q = DefectQuantifier(network, seed=0)
         history = q.fit(l_train, l_val, **fit)
@@ -195,6 +203,7 @@ def main() -> None:
                 f"{len(h_val)}+{len(l_val)} validation, {len(h_test)}+{len(l_test)} test "
                 "spectra (direct+mass-defect). Pristine spectra of every host are added as "
                 f"negatives ({args.pristine_copies} copies each). Recipe: {recipe}; "
+                f"{f'each direct training spectrum {args.direct_copies} times per epoch; ' if args.direct_copies > 1 else ''}"
                 f"training distractors from the host's pool with chance "
                 f"{args.local_distractors}, closest in mass to a dopant with chance "
                 f"{args.similar_mass_distractors}; "
@@ -277,6 +286,7 @@ def main() -> None:
         "shipped": args.ship,
         "recipe": args.recipe,
         "init_from": parent["name"] if args.init_from else None,
+        "direct_copies": args.direct_copies,
         "augmentation": augment is not None,
         "pristine_copies": args.pristine_copies,
         "epochs": args.epochs,
