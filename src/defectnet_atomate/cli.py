@@ -473,7 +473,14 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--workers", type=int, default=1)
     build.add_argument("--seed", type=int, default=2026)
     build.add_argument("--force-field", default="CHGNet")
-    build.add_argument("--chunk", type=int, default=5, help="hosts sampled and run at a time")
+    build.add_argument(
+        "--chunk",
+        type=int,
+        default=5,
+        help="hosts sampled and run at a time; a chunk's requests are drawn with the seed plus "
+        "its start, so resume a campaign with its own --first-host and --chunk (other values "
+        "draw other requests for the same hosts)",
+    )
     build.add_argument("--engine", default="direct", choices=["direct", "mass-defect", "embedding"])
     build.add_argument("--cache-dir", default=None, help="host force constants and patches")
     build.add_argument("--first-host", type=int, default=0, help="start in the shuffled order")
