@@ -124,14 +124,28 @@ def test_export_round_trip_keeps_what_the_model_needs(si_docs, tmp_path):
             assert np.allclose(small[key]["total"], doc[key]["total"], rtol=1e-3, atol=1e-6)
         assert small["dopants"] == doc["dopants"]
         assert small["settings"]["engine"] == doc["settings"]["engine"]
-        # the host's projected pristine DOS (for the model's candidate-site inputs), not the
-        # doped spectrum's (the model does not read it)
+        # the host's projected pristine DOS (for the model's candidate-site inputs)
         projected = small["pristine_pdos"]["projected"]
         assert set(projected) == set(doc["pristine_pdos"]["projected"])
         for el, values in projected.items():
             expected = doc["pristine_pdos"]["projected"][el]
             assert np.allclose(values, expected, rtol=1e-3, atol=1e-6)
-        assert "projected" not in small["pdos"]
+        # a direct spectrum keeps its own partial DOS (dopants included), summing to the total
+        assert doc["settings"]["engine"] == "direct"
+        partial = small["pdos"]["projected"]
+        assert set(doc["dopant_elements"]) < set(partial)
+        assert np.allclose(
+            np.sum(list(partial.values()), axis=0), small["pdos"]["total"], rtol=1e-2, atol=1e-4
+        )
+
+
+def test_mass_defect_exports_keep_no_partial_dos_of_doped_spectra(si_docs):
+    import copy
+
+    doc = copy.deepcopy(si_docs[0])
+    doc["settings"]["engine"] = "mass-defect"
+    small = compact(doc)
+    assert "projected" not in small["pdos"] and small["pristine_pdos"]["projected"]
 
 
 def test_export_keeps_a_request_stored_under_two_ids_once(si_docs, tmp_path):

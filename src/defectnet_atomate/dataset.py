@@ -148,9 +148,11 @@ def compact(doc: dict) -> dict:
     """Keep what the model needs of a document (spectra to 4 significant digits).
 
     The host's pristine spectrum keeps its element-projected DOS; the doped spectrum and
-    its cell reference keep, instead of theirs (four times the size), their
-    neutron-weighted DOS (``neutron``, 3 significant digits, :func:`neutron_form`), for
-    training on neutron measurements.
+    its cell reference keep their neutron-weighted DOS (``neutron``, 3 significant digits,
+    :func:`neutron_form`), for training on neutron measurements, and, for the direct
+    engine's spectra (few, and the only ones whose projections the dopants' bonding
+    shapes), their element-projected DOS too: the partial DOS that nuclear resonant
+    scattering measures. Mass-defect spectra keep no projections (four times the size).
     """
 
     def spectrum(p: dict, projected: bool = False, neutron: bool = False) -> dict:
@@ -166,6 +168,7 @@ def compact(doc: dict) -> dict:
         return out
 
     host = doc["host"]
+    direct = doc["settings"]["engine"] == "direct"
     return {
         "config_id": doc["config_id"],
         "host": {
@@ -179,10 +182,14 @@ def compact(doc: dict) -> dict:
         "calculator": doc["calculator"],
         "imaginary_fraction": doc["imaginary_fraction"],
         "min_frequency": doc["min_frequency"],
-        "pdos": spectrum(doc["pdos"], neutron=True),
+        "pdos": spectrum(doc["pdos"], projected=direct, neutron=True),
         "pristine_pdos": spectrum(doc["pristine_pdos"], projected=True),
         **(
-            {"cell_pristine_pdos": spectrum(doc["cell_pristine_pdos"], neutron=True)}
+            {
+                "cell_pristine_pdos": spectrum(
+                    doc["cell_pristine_pdos"], projected=direct, neutron=True
+                )
+            }
             if doc.get("cell_pristine_pdos")
             else {}
         ),
@@ -207,14 +214,16 @@ def neutron_form(pdos: dict) -> list[float] | None:
         return None
 
 
-EXPORT_FORMAT = "defectnet-atomate/compact-v5"
+EXPORT_FORMAT = "defectnet-atomate/compact-v6"
 """Format of :func:`export_dataset` files (v3 adds each spectrum's cell reference, v4 the
 element-projected DOS of each host's pristine spectrum, v5 the neutron-weighted DOS of
-doped spectra and cell references)."""
+doped spectra and cell references, v6 the element-projected DOS of direct-engine doped
+spectra and their cell references)."""
 _READABLE_FORMATS = (
     "defectnet-atomate/compact-v2",
     "defectnet-atomate/compact-v3",
     "defectnet-atomate/compact-v4",
+    "defectnet-atomate/compact-v5",
     EXPORT_FORMAT,
 )
 
@@ -589,6 +598,9 @@ def datasheet(docs: list[dict], out: Path) -> str:
         f"- Format `{EXPORT_FORMAT}`: spectra keep the total DOS (4 significant digits, THz "
         "grid by start and step) and, where simulated since 0.2, the cell reference; each "
         "host's pristine spectrum keeps its element-projected DOS.",
+        "- Element-projected (partial) DOS of the doped spectrum and its cell reference: "
+        f"{sum(bool(d['pdos'].get('projected')) for d in docs)} spectra (direct-engine "
+        "spectra since format v6).",
         f"- Neutron-weighted DOS (cross-section over mass, `periodictable` "
         f"{_version('periodictable')}) of the doped spectrum and its cell reference: "
         f"{sum(bool(d['pdos'].get('neutron')) for d in docs)} spectra (exports before "
