@@ -285,7 +285,14 @@ def main() -> None:
         "model": name,
         "shipped": args.ship,
         "recipe": args.recipe,
-        "init_from": parent["name"] if args.init_from else None,
+        "init_from": (
+            parent["name"]
+            if args.init_from
+            else q.metadata.get("parent")
+            if args.from_model
+            else None
+        ),
+        "from_model": args.from_model,
         "direct_copies": args.direct_copies,
         "augmentation": augment is not None,
         "pristine_copies": args.pristine_copies,
