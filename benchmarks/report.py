@@ -715,9 +715,12 @@ def _model(lines: list[str]) -> None:
 
 def _version_rows(prev: dict, cur: dict, prev_note: str = "") -> list[str]:
     """Two models on the same hosts: clean and measurement-like rows."""
+    forms = [("mass_defect", "clean"), ("measured_like", "measured-like")]
+    if prev.get("direct") and cur.get("direct"):
+        forms.append(("direct", "direct, clean"))
     return [
         _metric_row(f"`{m['model']}`{note} / {label}", m[key])
-        for key, label in (("mass_defect", "clean"), ("measured_like", "measured-like"))
+        for key, label in forms
         for m, note in ((prev, prev_note), (cur, ""))
     ]
 
@@ -738,7 +741,13 @@ def _versions(lines: list[str]) -> None:
         f"hosts. Here both are tested on the mass-defect test spectra of {r['hosts']} hosts that "
         f"neither trained on ({r['hosts_new_in_export']} of them new in the current export, the "
         "others in both models' test sets); measurement-like copies at each model's threshold "
-        "for measured spectra:",
+        "for measured spectra"
+        + (
+            f"; and on the direct-engine test spectra of {r['direct_hosts']} such hosts"
+            if r.get("direct_hosts")
+            else ""
+        )
+        + ":",
         "",
         *METRIC_HEADER,
         *_version_rows(prev, cur),
@@ -853,7 +862,7 @@ def _neutron(lines: list[str]) -> None:
         "measurement (seeded draw; rule for measured spectra, and for neutron measurements where "
         "the model has one of its own). `defectnet-chgnet-md12439-direct167-2026.11`, shipped "
         "until 0.7, was trained on PDoS only and judges neutron spectra by its rule for measured "
-        "spectra; `defectnet-chgnet-md21414-direct167-2026.12`, shipped since 0.7, was continued "
+        "spectra; `defectnet-chgnet-md21414-direct167-2026.12`, shipped in 0.7-0.8, was continued "
         "from its weights for 10 epochs on the three dataset parts, half of its distorted spectra "
         "as neutron measurements where the part keeps that form (`scripts/train_pretrained.py "
         "--init-from defectnet-chgnet-md12439-direct167-2026.11 --neutron 0.5 --epochs 10 "
