@@ -52,6 +52,13 @@ def main() -> None:
         help="chance that a training spectrum is distorted like a measurement",
     )
     parser.add_argument(
+        "--effect-probability",
+        type=float,
+        default=1.0,
+        help="chance that each of the multiphonon tail, background, noise and energy-"
+        "dependent resolution is present in a distorted spectrum (1: all of them, always)",
+    )
+    parser.add_argument(
         "--neutron",
         type=float,
         default=0.0,
@@ -130,7 +137,11 @@ def main() -> None:
     augment = (
         None
         if args.no_augment
-        else MeasurementAugmentation(probability=args.augment_probability, neutron=args.neutron)
+        else MeasurementAugmentation(
+            probability=args.augment_probability,
+            neutron=args.neutron,
+            effect_probability=args.effect_probability,
+        )
     )
     patience = args.patience or max(4, args.epochs // 4)
     fit = {"epochs": args.epochs, "patience": patience, "seed": 0, "lr": args.lr}
@@ -209,7 +220,8 @@ def main() -> None:
                 f"{args.similar_mass_distractors}; "
                 f"measurement-like augmentation: "
                 f"{f'probability {args.augment_probability}' if augment else 'off'}"
-                f"{f', a share {args.neutron} of it as neutron measurements' if augment and args.neutron else ''}; at most "
+                f"{f', a share {args.neutron} of it as neutron measurements' if augment and args.neutron else ''}"
+                f"{f', each of its tail, background, noise and resolution slope present with chance {args.effect_probability}' if augment and args.effect_probability < 1 else ''}; at most "
                 f"{args.epochs} epochs (AdamW, peak learning rate {args.lr}), early stopping "
                 f"after {patience}."
             ),
@@ -300,6 +312,7 @@ def main() -> None:
         "lr": args.lr,
         "augment_probability": None if args.no_augment else args.augment_probability,
         "neutron": None if args.no_augment else args.neutron,
+        "effect_probability": None if args.no_augment else args.effect_probability,
         "cell_reference": not args.no_cell_reference,
         "site_inputs": not args.no_sites,
         "local_distractors": args.local_distractors,

@@ -78,3 +78,65 @@ def test_neutron_share_swaps_in_the_neutron_pair_and_keeps_old_draws(pair):
     assert c.source == "distorted neutron-weighted"
     none, _ = always(doped, pristine, np.random.default_rng(5))  # no neutron form given
     assert "neutron" not in none.source
+
+
+def test_effect_probability_switches_effects_off_and_keeps_old_draws(pair):
+    doped, pristine = pair
+    f_max = pristine.quantile_frequency(0.999)
+    # the draws of an augmentation with every effect, in the order __call__ makes them
+    rng = np.random.default_rng(8)
+    rng.random()  # probability
+    a = rng.uniform(0.005, 0.04) * f_max
+    b = rng.uniform(0.0, 0.03)
+    scale = 1 + rng.uniform(-0.02, 0.02)
+    multiphonon, background, noise = (rng.uniform(*r) for r in ((0, 0.08), (0, 0.03), (0, 0.04)))
+    every = MeasurementAugmentation.distort(
+        doped,
+        f_max,
+        fwhm=(a, b),
+        scale=scale,
+        multiphonon=multiphonon,
+        background=background,
+        noise=noise,
+        rng=rng,
+    )
+    old, _ = MeasurementAugmentation(probability=1.0)(doped, pristine, np.random.default_rng(8))
+    assert np.array_equal(old.densities, every.densities)  # chance 1: the draws of before
+    # chance 0: no tail, no background, no noise, a constant width; the same a and scale
+    bare, _ = MeasurementAugmentation(probability=1.0, effect_probability=0.0)(
+        doped, pristine, np.random.default_rng(8)
+    )
+    expected = MeasurementAugmentation.distort(doped, f_max, fwhm=(a, 0.0), scale=scale)
+    assert np.allclose(bare.densities, expected.densities)
+    assert not np.allclose(
+        bare.densities[: old.densities.size], old.densities[: bare.densities.size]
+    )
+    assert area(bare) == pytest.approx(area(doped), rel=0.02)
+
+
+def test_measured_like_examples_take_an_augmentation(ml_docs):
+    from defectnet_atomate.ml.augment import measured_like_examples
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    examples = [e for e in examples_from_docs(ml_docs[:6]) if e.truth][:3]
+    default = measured_like_examples(examples, seed=2)
+    explicit = measured_like_examples(examples, seed=2, augmentation=MeasurementAugmentation())
+    off = (0.0, 0.0)
+    # probability 0 is overridden: every spectrum is distorted
+    reduced = measured_like_examples(
+        examples,
+        seed=2,
+        augmentation=MeasurementAugmentation(
+            probability=0.0, multiphonon=off, background=off, noise=off
+        ),
+    )
+
+    def beyond_band(s: Spectrum, top: float) -> float:
+        return float(s.densities[s.frequencies > 1.3 * top].sum() / s.densities.sum())
+
+    for d, x, r, e in zip(default, explicit, reduced, examples, strict=True):
+        assert np.array_equal(d.doped.densities, x.doped.densities)
+        assert r.doped.source.startswith("distorted")
+        top = e.pristine.quantile_frequency(0.999)
+        # the tail and the background put weight above the band; the reduced draw has less
+        assert beyond_band(r.doped, top) < beyond_band(d.doped, top) - 0.005

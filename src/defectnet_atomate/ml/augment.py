@@ -22,6 +22,13 @@ The pristine reference gets the same resolution with probability ``pristine_same
 (a measured reference), and is otherwise left as simulated (a simulated reference with a
 measured sample, the usual case).
 
+A measurement that was reduced with care (background subtracted, multiphonon tail
+corrected) shows only some of these effects. With ``effect_probability`` below 1 the tail,
+the background, the noise and the energy dependence of the resolution are each present
+only with that chance, drawn on their own, so that a model also sees every such subset:
+a model trained with all of them in every distorted spectrum reads a pristine
+measurement without a tail as doped (``benchmarks/measurement_effects.py``).
+
 With chance ``neutron``, and where the example has them (:attr:`Example.neutron`), the
 pair is first replaced by its neutron-weighted forms (each element's partial DOS weighted
 by its cross-section over its mass, as inelastic neutron scattering measures them): the
@@ -75,6 +82,11 @@ class MeasurementAugmentation(MSONable):
         Probability that the pristine reference is broadened alike.
     neutron
         Probability that a distorted pair is the neutron-weighted one (where given).
+    effect_probability
+        Chance that each of the multiphonon tail, the background, the noise and the
+        resolution's energy dependence is present in a distorted spectrum (each drawn on
+        its own); 1 keeps all of them in every distorted spectrum (no random number is
+        drawn for it then, so seeded draws stay those of earlier versions).
     """
 
     probability: float = 0.6
@@ -86,6 +98,7 @@ class MeasurementAugmentation(MSONable):
     scale_error: float = 0.02
     pristine_same_instrument: float = 0.5
     neutron: float = 0.0
+    effect_probability: float = 1.0
 
     def __call__(
         self,
@@ -107,16 +120,19 @@ class MeasurementAugmentation(MSONable):
         f_max = pristine.quantile_frequency(0.999)
         a = rng.uniform(*self.resolution) * f_max
         b = rng.uniform(*self.resolution_slope)
-        out = self.distort(
-            doped,
-            f_max,
-            fwhm=(a, b),
-            scale=1 + rng.uniform(-self.scale_error, self.scale_error),
-            multiphonon=rng.uniform(*self.multiphonon),
-            background=rng.uniform(*self.background),
-            noise=rng.uniform(*self.noise),
-            rng=rng,
-        )
+        scale = 1 + rng.uniform(-self.scale_error, self.scale_error)
+        effects = {
+            "multiphonon": rng.uniform(*self.multiphonon),
+            "background": rng.uniform(*self.background),
+            "noise": rng.uniform(*self.noise),
+        }
+        if self.effect_probability < 1:
+            for key in effects:
+                if rng.random() >= self.effect_probability:
+                    effects[key] = 0.0
+            if rng.random() >= self.effect_probability:
+                b = 0.0
+        out = self.distort(doped, f_max, fwhm=(a, b), scale=scale, rng=rng, **effects)
         if rng.random() < self.pristine_same_instrument:
             pristine = self.distort(pristine, f_max, fwhm=(a, b))
         return out, pristine
@@ -176,22 +192,26 @@ class MeasurementAugmentation(MSONable):
 
 
 def measured_like_examples(
-    examples: Sequence[Example], seed: int = 7, neutron: float = 0.0
+    examples: Sequence[Example],
+    seed: int = 7,
+    neutron: float = 0.0,
+    augmentation: MeasurementAugmentation | None = None,
 ) -> list[Example]:
     """Return copies of examples turned into measurement-like spectra (a seeded draw).
 
-    Every doped spectrum is distorted (``MeasurementAugmentation(probability=1)``); its
-    reference is broadened alike half of the time. A pristine example keeps its clean
-    reference, so that it stands for a measured pristine sample against a simulated
-    reference. With chance ``neutron`` an example with a neutron-weighted form
-    (:attr:`~defectnet_atomate.ml.training.Example.neutron`) becomes a neutron
-    measurement against a neutron-weighted reference (``neutron=1.0`` on examples that
-    all have one: a neutron test set), marked ``kind="neutron"``. Used to measure
-    robustness on held-out hosts.
+    Every doped spectrum is distorted by ``augmentation`` (its ``probability`` set to 1;
+    default: every effect in every spectrum, the draws of earlier versions); its reference
+    is broadened alike half of the time. A pristine example keeps its clean reference, so
+    that it stands for a measured pristine sample against a simulated reference. With
+    chance ``neutron`` an example with a neutron-weighted form
+    (:attr:`~defectnet_atomate.ml.training.Example.neutron`) becomes a neutron measurement
+    against a neutron-weighted reference (``neutron=1.0`` on examples that all have one: a
+    neutron test set), marked ``kind="neutron"``. Used to measure robustness on held-out
+    hosts.
     """
     from dataclasses import replace
 
-    augment = MeasurementAugmentation(probability=1.0)
+    augment = replace(augmentation or MeasurementAugmentation(), probability=1.0)
     rng = np.random.default_rng(seed)
     out = []
     for e in examples:
