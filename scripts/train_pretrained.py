@@ -258,11 +258,13 @@ def main() -> None:
                 "indicative and check them against a simulation of the suggested composition."
             ),
             "history": {k: [round(x, 4) for x in v] for k, v in history.items()},
+            # what predict(kind=...) was trained on; other kinds get a note
+            "trained_kinds": ["pdos", "neutron"] if augment and args.neutron else ["pdos"],
         }
     )
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     if args.from_model:  # same weights: keep what they were trained on, record the recalibration
-        for key in ("name", "description", "data", "limitations", "history"):
+        for key in ("name", "description", "data", "limitations", "history", "trained_kinds"):
             if key in kept:
                 q.metadata[key] = kept[key]
         name = q.metadata["name"]

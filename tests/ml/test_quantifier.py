@@ -583,7 +583,14 @@ def test_neutron_measurements_get_a_threshold_of_their_own(trained, split, si_do
     assert q.predict(doc, candidates=["Ge", "Sn"], kind="neutron").threshold == 0.85
     assert q.predict(doc, candidates=["Ge", "Sn"], kind="neutron").gate == 0.9
     assert q.predict(doc, candidates=["Ge", "Sn"], measured=True).threshold == 0.6
-    assert q.predict(doc, candidates=["Ge", "Sn"], kind="partial:Si").threshold == 0.6
+    partial = q.predict(doc, candidates=["Ge", "Sn"], kind="partial:Si")
+    assert partial.threshold == 0.6
+    assert any("not trained on partial DOS ('partial:Si')" in n for n in partial.warnings)
+    assert not any("partial DOS" in n for n in q.predict(doc, candidates=["Ge"]).warnings)
+    q.metadata["trained_kinds"] = ["pdos", "neutron", "partial:Si"]
+    assert not any(
+        "not trained" in n for n in q.predict(doc, candidates=["Ge"], kind="partial:Si").warnings
+    )
     assert q.predict(doc, candidates=["Ge", "Sn"]).threshold == 0.3
     # evaluate judges the neutron copies (marked kind="neutron") by the same rule
     copies = measured_like_examples(with_neutron, neutron=1.0)

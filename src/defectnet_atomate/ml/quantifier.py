@@ -895,6 +895,12 @@ class DefectQuantifier(MSONable):
                         notes.append(matched[start + i])
                     if kind == "neutron":
                         notes.extend(_neutron_dominance(resolved[start + i][2]))
+                    elif kind.startswith("partial:") and not self._trained_on(kind):
+                        notes.append(
+                            f"this model was not trained on partial DOS ({kind!r}) and its "
+                            "rules were not calibrated on them (it was on the phonon DOS and "
+                            "the neutron-weighted DOS): read the result as indicative"
+                        )
                     is_measured = flags[start + i]
                     threshold, gate = self._decision(is_measured, bool(f.pair_mask.any()), kind)
                     if is_measured and self.threshold_measured is not None:
@@ -1122,6 +1128,10 @@ class DefectQuantifier(MSONable):
             seed=seed,
             gate=[g for _, g in rules],
         )
+
+    def _trained_on(self, kind: str) -> bool:
+        """Whether the training metadata list ``kind`` (``metadata["trained_kinds"]``)."""
+        return kind in self.metadata.get("trained_kinds", ())
 
     def _decision(
         self, measured: bool, sites: bool = True, kind: str = "pdos"
