@@ -118,6 +118,12 @@ def main() -> None:
         "draws its own distractors and distortion): weights the faithful level, which is "
         "much smaller than the mass-defect level",
     )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="version name of the model (default: from its data and the month, "
+        "defectnet-chgnet-md<N>-direct<M>-<YYYY.MM>; give another where that name is taken)",
+    )
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -133,7 +139,7 @@ def main() -> None:
             d.pop("cell_pristine_pdos", None)
     hosts = {d["host"]["host_id"] for d in high + low}
     date = datetime.date.today().strftime("%Y.%m")
-    name = f"defectnet-chgnet-md{len(low)}-direct{len(high)}-{date}"
+    name = args.name or f"defectnet-chgnet-md{len(low)}-direct{len(high)}-{date}"
     augment = (
         None
         if args.no_augment
@@ -267,6 +273,8 @@ def main() -> None:
         for key in ("name", "description", "data", "limitations", "history", "trained_kinds"):
             if key in kept:
                 q.metadata[key] = kept[key]
+        if args.name:
+            q.metadata["name"] = args.name
         name = q.metadata["name"]
         q.metadata["recalibration"] = (
             f"Thresholds and gates recalibrated on {len(h_val)}+{len(l_val)} validation spectra "

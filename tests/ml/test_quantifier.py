@@ -602,3 +602,27 @@ def test_neutron_measurements_get_a_threshold_of_their_own(trained, split, si_do
     assert again.threshold_measured_neutron == 0.85
     assert DefectQuantifier.from_dict(q.as_dict()).threshold_measured_neutron == 0.85
     assert "0.85 for measured neutron-weighted ones" in (tmp_path / "n" / "README.md").read_text()
+
+
+def test_measured_calibration_draws_reduced_pristine_measurements(ml_docs):
+    """Two of the four pristine draws stand for measurements reduced with care."""
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    examples = examples_from_docs(ml_docs[:8])
+    pristine = [e for e in examples if not e.truth]
+    assert pristine
+    out = DefectQuantifier._measured_like(examples, seed=0)
+    assert len(out) == len(examples) + 3 * len(pristine)
+    plain = DefectQuantifier._measured_like(examples, seed=0, reduced=False)
+    n = len(examples) + len(pristine)
+    # the first two draws are those of before; the last is without tail and background
+    for a, b in zip(out[:n], plain[:n], strict=True):
+        assert np.array_equal(a.doped.densities, b.doped.densities)
+    last = slice(-len(pristine), None)
+    for e, bare, full in zip(pristine, out[last], plain[last], strict=True):
+        top = 1.3 * e.pristine.quantile_frequency(0.999)
+        share = [
+            float(x.doped.densities[x.doped.frequencies > top].sum() / x.doped.densities.sum())
+            for x in (bare, full)
+        ]
+        assert share[0] < share[1]
