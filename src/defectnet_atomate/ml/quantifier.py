@@ -1028,8 +1028,9 @@ class DefectQuantifier(MSONable):
         (:func:`~defectnet_atomate.ml.training.calibrate_decision`). With ``measured``, the
         same on measurement-like copies of the validation spectra (the pristine ones drawn
         four times, two of them as measurements reduced with care: some or none of the
-        tail, background and noise) gives ``threshold_measured``, and on those copies without the host's projected DOS (as a
-        measured reference given as a spectrum has none) ``threshold_measured_no_sites``.
+        tail, background and noise) gives ``threshold_measured``, and on those copies
+        without the host's projected DOS (as a measured reference given as a spectrum has
+        none) ``threshold_measured_no_sites``.
         With ``align`` the copies' references are matched to their instrument first, and
         :meth:`predict` does so for measured spectra by default (``align_measured``).
         With ``neutron``, where validation spectra have their neutron-weighted form,
