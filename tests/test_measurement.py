@@ -93,6 +93,30 @@ def test_match_instrument_recovers_scale_and_resolution(si_docs, scale, fwhm):
     assert "energy axis x" in match.describe()
 
 
+def test_match_instrument_fits_a_resolution_that_grows_with_energy(si_docs):
+    """A spectrometer's FWHM a + b f: the fit finds the slope, and matches better with it."""
+    from defectnet_atomate.measurement import match_instrument
+    from defectnet_atomate.spectra import Spectrum
+
+    ref = DefectPhononDoc.model_validate(si_docs[0]).pristine_pdos
+    reference = Spectrum(ref.frequencies, ref.total)
+    f = np.linspace(0, 20, 600)
+    d = np.interp(f, reference.frequencies * 1.02, reference.densities / 1.02, right=0)
+    d = apply_resolution(f, d, [0.1, 0.05], unit="THz")  # 0.1 THz + 5 % of the energy
+    sloped = match_instrument(Spectrum(f, d), reference, energy_dependent=True)
+    flat = match_instrument(Spectrum(f, d), reference)
+    assert flat.fwhm_slope == 0.0
+    assert sloped.fwhm_slope == pytest.approx(0.05, abs=0.015)
+    assert sloped.fwhm_thz == pytest.approx(0.1, abs=0.1)
+    assert sloped.scale == pytest.approx(1.02, abs=0.005)
+    assert sloped.misfit_after < 0.8 * flat.misfit_after
+    assert sloped.fwhm(10.0) == pytest.approx(sloped.fwhm_thz + 10 * sloped.fwhm_slope)
+    matched = sloped.apply(reference)
+    area = np.trapezoid(matched.densities, matched.frequencies)
+    assert area == pytest.approx(np.trapezoid(reference.densities, reference.frequencies), 0.01)
+    assert "% of the energy" in sloped.describe()
+
+
 def test_neutron_weight_shares_show_hydrogen_dominates():
     from defectnet_atomate.measurement import neutron_weight_shares
     from defectnet_atomate.ml.quantifier import _neutron_dominance
