@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from training_recipes import KEYS as RECIPE_KEYS  # noqa: E402
 from training_recipes import load_levels, split_levels  # noqa: E402
 
-KEYS = tuple(k for k in RECIPE_KEYS if k not in ("n_dopants_total", "by_concentration"))
+KEYS = tuple(k for k in RECIPE_KEYS if k != "n_dopants_total")
 OFF = (0.0, 0.0)
 EFFECTS: dict[str, dict] = {
     "all effects": {},
