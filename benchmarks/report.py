@@ -871,8 +871,8 @@ def _measurement_effects(lines: list[str]) -> None:
         "",
         "`defectnet-chgnet-md21414-direct293-2026.12` (0.9) was trained with every effect in every "
         "distorted spectrum and calibrated on such spectra: without the multiphonon tail, or "
-        "without the background, it reads most pristine spectra as doped far more often (its rule "
-        "kept them at 1-2 % only with every effect present). It learnt the tail and background as "
+        "without the background, it calls 13-39 % of the pristine spectra doped (its rule kept "
+        "them below 2 % only with every effect present). It learnt the tail and background as "
         "the mark of a measurement, and a spectrum without them as a simulated one whose small "
         "differences from the reference are dopants. `defectnet-chgnet-md21414-direct293-2026.12b` "
         "(0.10) continued it for 10 epochs with each of the tail, background, noise and resolution "
