@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
+
+
+def model_parser(description: str) -> argparse.ArgumentParser:
+    """Arguments of the benchmarks that compare models: ``--model`` (repeatable), ``--json``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="a model name or folder (repeatable; default: the shipped model)",
+    )
+    parser.add_argument("--json", default=None)
+    return parser
 
 
 def emit(result: dict, path: str | Path | None) -> dict:

@@ -25,11 +25,10 @@ The last line printed is a JSON object.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from common import emit
+from common import emit, model_parser
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.ml.augment import MeasurementAugmentation, measured_like_examples
@@ -76,15 +75,7 @@ def test_sets(seed: int = 7) -> dict[str, list[Example]]:
 
 
 def main() -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--model",
-        action="append",
-        default=None,
-        help="a model name or folder (repeatable; default: the shipped model)",
-    )
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
+    args = model_parser(__doc__.splitlines()[0]).parse_args()
     sets = test_sets()
     first = next(iter(sets.values()))
     result: dict = {

@@ -30,12 +30,11 @@ The last line printed is a JSON object.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from common import emit
+from common import emit, model_parser
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.ml.augment import measured_like_examples
@@ -72,15 +71,7 @@ def forms(examples: list[Example]) -> dict[str, tuple[list[Example], bool]]:
 
 
 def main() -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--model",
-        action="append",
-        default=None,
-        help="a model name or folder (repeatable; default: the shipped model)",
-    )
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
+    args = model_parser(__doc__.splitlines()[0]).parse_args()
     examples = neutron_test_examples()
     if not examples:
         raise SystemExit(

@@ -862,13 +862,9 @@ def _measurement_effects(lines: list[str]) -> None:
         f"hosts ({r['n_neutron_spectra']} neutron-weighted spectra, hydrogen-dominated hosts left "
         "out), each model with its rules for measured spectra.",
         "",
-        *METRIC_HEADER,
     ]
-    for name, rows in r["models"].items():
-        for form, m in rows.items():
-            lines.append(_metric_row(f"{name} / {form}", m))
+    _model_rows(lines, r)
     lines += [
-        "",
         "`defectnet-chgnet-md21414-direct293-2026.12` (0.9) was trained with every effect in every "
         "distorted spectrum and calibrated on such spectra: without the multiphonon tail, or "
         "without the background, it calls 13-39 % of the pristine spectra doped (its rule kept "
@@ -916,8 +912,13 @@ def _neutron(lines: list[str]) -> None:
         f"holds (hydrogen: {', '.join(r.get('dominated_hosts', [])) or 'none'}) are also left out "
         "in the last row of each model (`predict` warns about them).",
         "",
-        *METRIC_HEADER,
     ]
+    _model_rows(lines, r)
+
+
+def _model_rows(lines: list[str], r: dict) -> None:
+    """The metric table of every model and test set of a results file (``models``)."""
+    lines += METRIC_HEADER
     for name, rows in r["models"].items():
         for form, m in rows.items():
             lines.append(_metric_row(f"{name} / {form.replace('_', ' ')}", m))
