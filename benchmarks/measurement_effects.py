@@ -15,7 +15,13 @@ each pristine host) with the same seed and the same draws, switching effects off
 - ``no tail, no background``: both corrected (resolution, scale error and noise remain);
 - ``resolution and scale only``: a clean, well-reduced measurement;
 - the same first and fourth sets as neutron measurements (test spectra whose export keeps
-  the neutron-weighted form, hosts whose neutron weight one element holds left out).
+  the neutron-weighted form, hosts whose neutron weight one element holds left out);
+- ``reference measured alike``: the first and fourth sets (and the first of neutron
+  measurements) with the undoped host measured on the same instrument as the reference
+  (same resolution, energy-scale error, tail and background; noise of its own:
+  ``measured_like_examples(reference="measured")``) instead of a simulated one; read as
+  ``predict`` reads them by default (reference matched to the instrument where the model
+  does so) and without that matching (``align=False``).
 
 Each model is judged by its rules for measured spectra, as ``predict`` judges a measurement:
 F1 with distractor candidates, and the share of pristine spectra called doped.
@@ -51,6 +57,8 @@ EFFECTS: dict[str, dict] = {
     "resolution and scale only": {"multiphonon": OFF, "background": OFF, "noise": OFF},
 }
 NEUTRON_EFFECTS = ("all effects", "no tail, no background")
+MEASURED_REFERENCE = ("all effects", "no tail, no background")
+ALIKE = ", reference measured alike"
 
 
 def test_sets(seed: int = 7) -> dict[str, list[Example]]:
@@ -71,6 +79,14 @@ def test_sets(seed: int = 7) -> dict[str, list[Example]]:
             sets[f"neutron, {label}"] = measured_like_examples(
                 neutron, seed=seed, neutron=1.0, augmentation=augmentation
             )
+    for label in MEASURED_REFERENCE:
+        augmentation = MeasurementAugmentation(**EFFECTS[label])
+        sets[f"pdos, {label}{ALIKE}"] = measured_like_examples(
+            examples, seed=seed, augmentation=augmentation, reference="measured"
+        )
+    sets[f"neutron, all effects{ALIKE}"] = measured_like_examples(
+        neutron, seed=seed, neutron=1.0, reference="measured"
+    )
     return sets
 
 
@@ -91,8 +107,10 @@ def main() -> dict:
         if name in result["models"]:  # the same name, other weights: name it by its folder
             name = Path(str(model)).name
         rows = {}
-        for label, examples in sets.items():
-            metrics = q.evaluate(examples, measured=True)
+        runs = [(label, examples, None) for label, examples in sets.items()]
+        runs += [(f"{x}, align=False", sets[x], False) for x in sets if x.endswith(ALIKE)]
+        for label, examples, align in runs:
+            metrics = q.evaluate(examples, measured=True, align=align)
             rows[label] = {k: metrics.get(k) for k in KEYS}
             print(
                 name,

@@ -34,6 +34,19 @@ FIDELITY_NOTE = (
     "process."
 )
 
+DETECTION_NOTE = (
+    "On clean spectra the shipped model finds most dopants at every concentration (81 % of "
+    "those at 0.2-0.5 at.%, 97 % at 10-25 at.%); what keeps its F1 at 0.81 is precision "
+    "(0.73): distractors called present, half of those from the host's own pool of plausible "
+    "dopants. On measurement-like spectra it finds only 42-65 % of the dopants, and hardly "
+    "more at 10-25 at.% than at 0.2-0.5 at.%: the loss is not a concentration limit but the "
+    "rule for measured spectra, whose gate (calibrated so that at most 1 % of measurement-"
+    "like pristine spectra come back doped) turns away whole spectra whose differences from "
+    "a simulated reference it cannot tell from instrument effects (see the measured-reference "
+    "rows of the next-but-one section). The direct row rests on 28 spectra of 10 hosts: read "
+    "it as a range, not a number."
+)
+
 EMBEDDING_RANGE_NOTE = (
     "The relaxation moves atoms 8-12 A from a C atom in Si by only 4-8 mA, yet their force-"
     "constant blocks change by up to 2-3 eV/A^2; without the relaxation the change falls to "
@@ -713,6 +726,63 @@ def _model(lines: list[str]) -> None:
     ]
 
 
+DETECTION_SETS = (
+    ("direct", "direct, clean"),
+    ("mass_defect", "mass-defect, clean"),
+    ("measured_like", "measured-like (PDoS)"),
+    ("neutron_measured_like", "measured-like (neutron)"),
+)
+
+
+def _detection(lines: list[str]) -> None:
+    r = _load("detection_limit.json")
+    lines += [
+        "### Every host it never saw: detection by concentration",
+        "",
+        "Script: `python benchmarks/detection_limit.py --json benchmarks/results/detection_limit.json`",
+        "",
+    ]
+    if r is None:
+        lines += ["Not run yet.", ""]
+        return
+    for name, rows in r["models"].items():
+        bins = list(rows["mass_defect"]["detection_by_concentration"])
+        lines += [
+            f"`{name}` on every spectrum of the committed dataset whose host it neither trained "
+            f"nor calibrated on (`metadata['seen_hosts']`): {rows['n_unseen_hosts']['direct']} "
+            f"hosts with direct-engine spectra, {rows['n_unseen_hosts']['mass_defect']} with "
+            "mass-defect spectra; direct campaigns that ran after the model was trained add "
+            "hosts here that its test split did not have. Its own rules (measured ones for the "
+            "measurement-like sets, the draw of the model card). Detection: the share of the "
+            "dopants present at that concentration (at.%) that it calls present.",
+            "",
+            "| test set | doped spectra | AUC | F1 | F1 all present | pristine FPR (n) | "
+            + " | ".join(f"found {b}" for b in bins)
+            + " |",
+            "|---|---|---|---|---|---|" + "---|" * len(bins),
+        ]
+        for key, label in DETECTION_SETS:
+            m = rows.get(key)
+            if not m:
+                continue
+            cells = [
+                "-"
+                if not m["detection_by_concentration"][b]["n"]
+                else f"{m['detection_by_concentration'][b]['recall']:.2f} "
+                f"({m['detection_by_concentration'][b]['n']})"
+                for b in bins
+            ]
+            lines.append(
+                f"| {label} | {m['n_examples'] - m['n_pristine']} | {_fmt(m['auc'])} | "
+                f"{_fmt(m['f1'])} | {_fmt(m['f1_all_present_baseline'])} | "
+                f"{_fmt(m['pristine_false_positive_rate'])} ({m['n_pristine']}) | "
+                + " | ".join(cells)
+                + " |"
+            )
+        lines.append("")
+    lines += [DETECTION_NOTE, ""]
+
+
 def _version_rows(prev: dict, cur: dict, prev_note: str = "") -> list[str]:
     """Two models on the same hosts: clean and measurement-like rows."""
     forms = [("mass_defect", "clean"), ("measured_like", "measured-like")]
@@ -1209,6 +1279,7 @@ def main() -> None:
     _recipes(lines)
     _robustness(lines)
     _model(lines)
+    _detection(lines)
     _versions(lines)
     _neutron(lines)
     _measurement_effects(lines)

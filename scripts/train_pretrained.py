@@ -37,6 +37,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from training_recipes import load_levels, split_levels  # noqa: E402
 
 
+def _host(doc: dict) -> str:
+    return doc["host"]["host_id"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default="joint", choices=["joint", "pretrain+finetune"])
@@ -266,6 +270,8 @@ def main() -> None:
             "history": {k: [round(x, 4) for x in v] for k, v in history.items()},
             # what predict(kind=...) was trained on; other kinds get a note
             "trained_kinds": ["pdos", "neutron"] if augment and args.neutron else ["pdos"],
+            # hosts it trained or calibrated on: every other host is unseen for benchmarks
+            "seen_hosts": sorted({_host(d) for d in h_train + h_val + l_train + l_val}),
         }
     )
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -273,6 +279,11 @@ def main() -> None:
         for key in ("name", "description", "data", "limitations", "history", "trained_kinds"):
             if key in kept:
                 q.metadata[key] = kept[key]
+        # recalibrated on today's validation hosts; trained on the hosts it was trained on
+        validation = {_host(d) for d in h_val + l_val}
+        q.metadata["seen_hosts"] = sorted(set(kept.get("seen_hosts", [])) | validation)
+        if "seen_hosts" not in kept:  # not recorded: count today's training hosts as seen
+            q.metadata["seen_hosts"] = sorted(validation | {_host(d) for d in h_train + l_train})
         if args.name:
             q.metadata["name"] = args.name
         name = q.metadata["name"]

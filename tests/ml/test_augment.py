@@ -140,3 +140,25 @@ def test_measured_like_examples_take_an_augmentation(ml_docs):
         top = e.pristine.quantile_frequency(0.999)
         # the tail and the background put weight above the band; the reduced draw has less
         assert beyond_band(r.doped, top) < beyond_band(d.doped, top) - 0.005
+
+
+def test_measured_reference_shares_the_instrument(ml_docs):
+    from defectnet_atomate.ml.augment import measured_like_examples
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    examples = examples_from_docs(ml_docs[:6])
+    pristine = next(e for e in examples if not e.truth)
+    quiet = MeasurementAugmentation(noise=(0.0, 0.0))
+    # two noiseless measurements of the same pristine sample on one instrument are equal
+    (same,) = measured_like_examples([pristine], seed=3, augmentation=quiet, reference="measured")
+    assert same.pristine.source.startswith("distorted")
+    assert np.allclose(same.doped.densities, same.pristine.densities)
+    # the simulated-reference draw keeps the pristine example's clean reference
+    (clean,) = measured_like_examples([pristine], seed=3, augmentation=quiet)
+    assert clean.pristine is pristine.pristine
+    # with noise, each measurement draws its own
+    (noisy,) = measured_like_examples([pristine], seed=3, reference="measured")
+    assert not np.allclose(noisy.doped.densities, noisy.pristine.densities)
+    assert area(noisy.doped) == pytest.approx(area(noisy.pristine), rel=0.05)
+    with pytest.raises(ValueError, match="reference must be"):
+        measured_like_examples([pristine], reference="lab")

@@ -89,6 +89,11 @@ def test_concentration_beats_trivial_baseline_on_unseen_hosts(trained, split, ml
     assert sum(b["n"] for b in single.values()) == metrics["by_n_dopants"]["1"]["n"]
     for name, b in single.items():
         assert b["n"] <= metrics["by_concentration"][name]["n"]
+    # the detection rates of the fine bins weigh up to the overall recall
+    fine = [b for b in metrics["detection_by_concentration"].values() if b["n"]]
+    assert sum(b["n"] for b in fine) == metrics["n_dopants_total"]
+    found = sum(b["n"] * b["recall"] for b in fine)
+    assert found / metrics["n_dopants_total"] == pytest.approx(metrics["recall"])
 
 
 @pytest.mark.xfail(

@@ -118,6 +118,18 @@ class MeasurementAugmentation(MSONable):
         if neutron is not None and self.neutron > 0 and rng.random() < self.neutron:
             doped, pristine = neutron
         f_max = pristine.quantile_frequency(0.999)
+        instrument = self.draw(f_max, rng)
+        out = self.distort(doped, f_max, rng=rng, **instrument)
+        if rng.random() < self.pristine_same_instrument:
+            pristine = self.distort(pristine, f_max, fwhm=instrument["fwhm"])
+        return out, pristine
+
+    def draw(self, f_max: float, rng: np.random.Generator) -> dict:
+        """Draw one instrument and sample: the keyword arguments of :meth:`distort`.
+
+        ``f_max`` is the host's highest frequency (THz); the resolution is drawn as
+        fractions of it.
+        """
         a = rng.uniform(*self.resolution) * f_max
         b = rng.uniform(*self.resolution_slope)
         scale = 1 + rng.uniform(-self.scale_error, self.scale_error)
@@ -132,10 +144,7 @@ class MeasurementAugmentation(MSONable):
                     effects[key] = 0.0
             if rng.random() >= self.effect_probability:
                 b = 0.0
-        out = self.distort(doped, f_max, fwhm=(a, b), scale=scale, rng=rng, **effects)
-        if rng.random() < self.pristine_same_instrument:
-            pristine = self.distort(pristine, f_max, fwhm=(a, b))
-        return out, pristine
+        return {"fwhm": (a, b), "scale": scale, **effects}
 
     @staticmethod
     def distort(
@@ -196,13 +205,18 @@ def measured_like_examples(
     seed: int = 7,
     neutron: float = 0.0,
     augmentation: MeasurementAugmentation | None = None,
+    reference: str = "simulated",
 ) -> list[Example]:
     """Return copies of examples turned into measurement-like spectra (a seeded draw).
 
     Every doped spectrum is distorted by ``augmentation`` (its ``probability`` set to 1;
-    default: every effect in every spectrum, the draws of earlier versions); its reference
-    is broadened alike half of the time. A pristine example keeps its clean reference, so
-    that it stands for a measured pristine sample against a simulated reference. With
+    default: every effect in every spectrum, the draws of earlier versions). With
+    ``reference="simulated"`` (default) its reference is broadened alike half of the time,
+    and a pristine example keeps its clean reference, so that it stands for a measured
+    pristine sample against a simulated reference. With ``reference="measured"`` the
+    reference is the undoped host measured on the same instrument: the same resolution,
+    energy-scale error, multiphonon and background fractions, noise of the same level
+    drawn on its own (for a pristine example, two measurements of the same sample). With
     chance ``neutron`` an example with a neutron-weighted form
     (:attr:`~defectnet_atomate.ml.training.Example.neutron`) becomes a neutron measurement
     against a neutron-weighted reference (``neutron=1.0`` on examples that all have one: a
@@ -211,6 +225,8 @@ def measured_like_examples(
     """
     from dataclasses import replace
 
+    if reference not in ("simulated", "measured"):
+        raise ValueError(f"reference must be 'simulated' or 'measured', got {reference!r}.")
     augment = replace(augmentation or MeasurementAugmentation(), probability=1.0)
     rng = np.random.default_rng(seed)
     out = []
@@ -218,9 +234,14 @@ def measured_like_examples(
         pair, kind = (e.doped, e.pristine), e.kind
         if e.neutron is not None and neutron > 0 and rng.random() < neutron:
             pair, kind = e.neutron, "neutron"
-        doped, pristine = augment(*pair, rng)
-        if not e.truth:
-            pristine = pair[1]
+        if reference == "measured":
+            f_max = pair[1].quantile_frequency(0.999)
+            instrument = augment.draw(f_max, rng)
+            doped, pristine = (augment.distort(s, f_max, rng=rng, **instrument) for s in pair)
+        else:
+            doped, pristine = augment(*pair, rng)
+            if not e.truth:
+                pristine = pair[1]
         out.append(replace(e, doped=doped, pristine=pristine, kind=kind, _features=None))
     return out
 

@@ -52,6 +52,10 @@ __all__ = [
 CONCENTRATION_BINS = ((0.2, 1.0), (1.0, 5.0), (5.0, 25.0))
 """Concentration bins of the metrics, at.%."""
 
+DETECTION_BINS = ((0.2, 0.5), (0.5, 1.0), (1.0, 2.0), (2.0, 5.0), (5.0, 10.0), (10.0, 25.0))
+"""Finer bins (at.%) of the detection rate: how often a dopant present at that
+concentration is called present (the recall of those dopants)."""
+
 
 @dataclass
 class Example:
@@ -459,9 +463,10 @@ def evaluate_network(
 ) -> dict[str, Any]:
     """Metrics on examples, with seeded distractor candidates.
 
-    Returns identification precision, recall and F1; concentration MAE (at.%) and median
-    relative error overall, by concentration bin (also for spectra with a single dopant) and
-    by number of dopants; the
+    Returns identification precision, recall and F1; concentration MAE (at.%), median
+    relative error and recall overall, by concentration bin (also for spectra with a single
+    dopant) and by number of dopants; the detection rate (recall) in finer concentration
+    bins (``detection_by_concentration``); the
     false-positive rate on pristine spectra; the rate at which distractors are called
     present, for those from the host's own pool of plausible dopants and the others; and the
     coverage of the one-sigma interval. ``threshold`` is one decision threshold, or one per
@@ -478,7 +483,7 @@ def evaluate_network(
     probs, concs, sigmas = predict_arrays(network, examples, sets)
     tp = fp = fn = 0
     pristine_total = pristine_flagged = 0
-    rows = []  # (true, predicted, n_dopants, within_sigma)
+    rows = []  # (true, predicted, n_dopants, within_sigma, called present)
     # per dopant element: [found, missed, abs errors]; per host family: [tp, fp, fn]
     elements: dict[str, list] = {}
     families: dict[str, list[int]] = {}
@@ -502,6 +507,7 @@ def evaluate_network(
                         float(concs[i, j]),
                         len(e.truth),
                         err <= sigma_scale * sigmas[i, j],
+                        bool(yes),
                     )
                 )
                 stats = elements.setdefault(el, [0, 0, []])
@@ -563,6 +569,7 @@ def evaluate_network(
         true = np.array([r[0] for r in rows])
         pred = np.array([r[1] for r in rows])
         n_dop = np.array([r[2] for r in rows])
+        found = np.array([r[4] for r in rows])
         abs_err = np.abs(pred - true)
         rel_err = abs_err / true
         metrics["mae_at_percent"] = float(abs_err.mean())
@@ -571,15 +578,24 @@ def evaluate_network(
         metrics["by_concentration"] = {
             f"{lo}-{hi}": {
                 "n": int(((true >= lo) & (true < hi)).sum()),
+                "recall": _mean(found[(true >= lo) & (true < hi)]),
                 "mae_at_percent": _mean(abs_err[(true >= lo) & (true < hi)]),
                 "median_relative_error": _median(rel_err[(true >= lo) & (true < hi)]),
             }
             for lo, hi in CONCENTRATION_BINS
         }
+        metrics["detection_by_concentration"] = {
+            f"{lo}-{hi}": {
+                "n": int(((true >= lo) & (true < hi)).sum()),
+                "recall": _mean(found[(true >= lo) & (true < hi)]),
+            }
+            for lo, hi in DETECTION_BINS
+        }
         single = n_dop == 1
         metrics["by_concentration_single_dopant"] = {
             f"{lo}-{hi}": {
                 "n": int((single & (true >= lo) & (true < hi)).sum()),
+                "recall": _mean(found[single & (true >= lo) & (true < hi)]),
                 "mae_at_percent": _mean(abs_err[single & (true >= lo) & (true < hi)]),
                 "median_relative_error": _median(rel_err[single & (true >= lo) & (true < hi)]),
             }
@@ -588,6 +604,7 @@ def evaluate_network(
         metrics["by_n_dopants"] = {
             str(k): {
                 "n": int((n_dop == k).sum()),
+                "recall": _mean(found[n_dop == k]),
                 "mae_at_percent": _mean(abs_err[n_dop == k]),
                 "median_relative_error": _median(rel_err[n_dop == k]),
             }
