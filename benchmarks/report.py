@@ -970,15 +970,16 @@ def _neutron(lines: list[str]) -> None:
         "(each element's partial DOS times its cross-section over its mass, against the host's "
         "neutron-weighted DOS), clean (threshold for simulated spectra) and distorted like a "
         "measurement (seeded draw; rule for measured spectra, and for neutron measurements where "
-        "the model has one of its own). `defectnet-chgnet-md12439-direct167-2026.11`, shipped "
-        "until 0.7, was trained on PDoS only and judges neutron spectra by its rule for measured "
-        "spectra; `defectnet-chgnet-md21414-direct167-2026.12`, shipped in 0.7-0.8, was continued "
-        "from its weights for 10 epochs on the three dataset parts, half of its distorted spectra "
-        "as neutron measurements where the part keeps that form (`scripts/train_pretrained.py "
-        "--init-from defectnet-chgnet-md12439-direct167-2026.11 --neutron 0.5 --epochs 10 "
-        "--patience 10 --lr 2e-4 --ship`), and its rules were then calibrated with a rule of its "
+        "the model has one of its own). `defectnet-chgnet-md21414-direct293-2026.12` (0.9) was "
+        "continued from the model of 0.7-0.8 on the grown direct level with half of its distorted "
+        "spectra as neutron measurements where the part keeps that form (`scripts/train_pretrained.py "
+        "--init-from ... --neutron 0.5 --direct-copies 4`), every measurement effect in every "
+        "distorted spectrum; `defectnet-chgnet-md21414-direct293-2026.12b` (0.10, shipped) "
+        "continued it for 10 epochs with each effect present on its own chance 0.5 "
+        "(`--effect-probability 0.5`). Both had their rules calibrated with a rule of their "
         "own for neutron measurements and at most 1 % of measurement-like pristine validation "
-        "spectra called doped (`--from-model ... --ship`). Hosts whose neutron weight one element "
+        "spectra called doped (`--from-model ... --ship`; 0.10 also on reduced ones). Hosts "
+        "whose neutron weight one element "
         f"holds (hydrogen: {', '.join(r.get('dominated_hosts', [])) or 'none'}) are also left out "
         "in the last row of each model (`predict` warns about them).",
         "",
@@ -1252,7 +1253,10 @@ def _model_card() -> None:
         f"The default model of `DefectQuantifier.from_pretrained()` is `{name}`, shipped inside the "
         "package (`defectnet_atomate/pretrained/`). This page is its own model card (the "
         "`README.md` next to its weights); every number comes from `scripts/train_pretrained.py`, "
-        "and [benchmarks](benchmarks.md) compares it with the other training recipes.\n\n"
+        "and [benchmarks](benchmarks.md) compares it with the other training recipes. How "
+        "often it finds a dopant at each concentration, on every host it never saw (including "
+        "hosts of direct campaigns that ran after it was trained), is in "
+        "[benchmarks](benchmarks.md#every-host-it-never-saw-detection-by-concentration).\n\n"
     )
     body = card.replace(f"# {name}", "## The model", 1)
     (ROOT / "docs" / "model-card.md").write_text(header + body)
