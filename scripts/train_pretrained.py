@@ -63,6 +63,13 @@ def main() -> None:
         "dependent resolution is present in a distorted spectrum (1: all of them, always)",
     )
     parser.add_argument(
+        "--measured-reference",
+        type=float,
+        default=0.0,
+        help="chance that a distorted spectrum's reference is the undoped host measured on "
+        "the same instrument (MeasurementAugmentation(measured_reference=))",
+    )
+    parser.add_argument(
         "--neutron",
         type=float,
         default=0.0,
@@ -151,6 +158,7 @@ def main() -> None:
             probability=args.augment_probability,
             neutron=args.neutron,
             effect_probability=args.effect_probability,
+            measured_reference=args.measured_reference,
         )
     )
     patience = args.patience or max(4, args.epochs // 4)
@@ -231,7 +239,8 @@ def main() -> None:
                 f"measurement-like augmentation: "
                 f"{f'probability {args.augment_probability}' if augment else 'off'}"
                 f"{f', a share {args.neutron} of it as neutron measurements' if augment and args.neutron else ''}"
-                f"{f', each of its tail, background, noise and resolution slope present with chance {args.effect_probability}' if augment and args.effect_probability < 1 else ''}; at most "
+                f"{f', each of its tail, background, noise and resolution slope present with chance {args.effect_probability}' if augment and args.effect_probability < 1 else ''}"
+                f"{f', its reference measured on the same instrument with chance {args.measured_reference}' if augment and args.measured_reference else ''}; at most "
                 f"{args.epochs} epochs (AdamW, peak learning rate {args.lr}), early stopping "
                 f"after {patience}."
             ),
@@ -334,6 +343,7 @@ def main() -> None:
         "augment_probability": None if args.no_augment else args.augment_probability,
         "neutron": None if args.no_augment else args.neutron,
         "effect_probability": None if args.no_augment else args.effect_probability,
+        "measured_reference": None if args.no_augment else args.measured_reference,
         "cell_reference": not args.no_cell_reference,
         "site_inputs": not args.no_sites,
         "local_distractors": args.local_distractors,

@@ -162,3 +162,28 @@ def test_measured_reference_shares_the_instrument(ml_docs):
     assert area(noisy.doped) == pytest.approx(area(noisy.pristine), rel=0.05)
     with pytest.raises(ValueError, match="reference must be"):
         measured_like_examples([pristine], reference="lab")
+
+
+def test_augmentation_draws_measured_references(ml_docs):
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    pristine = next(e for e in examples_from_docs(ml_docs[:6]) if not e.truth)
+    pair = (pristine.doped, pristine.pristine)
+    quiet = {"probability": 1.0, "noise": (0.0, 0.0)}
+    # chance 1: the reference is measured alike, so a noiseless pristine pair stays equal
+    d, p = MeasurementAugmentation(measured_reference=1.0, **quiet)(*pair, np.random.default_rng(4))
+    assert np.allclose(d.densities, p.densities)
+    # without it the reference is at most broadened: no background under it
+    loud = {
+        "probability": 1.0,
+        "background": (0.05, 0.05),
+        "multiphonon": (0.0, 0.0),
+        "noise": (0.0, 0.0),
+        "pristine_same_instrument": 1.0,
+    }
+    _, measured = MeasurementAugmentation(measured_reference=1.0, **loud)(
+        *pair, np.random.default_rng(4)
+    )
+    _, broadened = MeasurementAugmentation(**loud)(*pair, np.random.default_rng(4))
+    assert measured.densities.min() > 0.02 * measured.densities.max()
+    assert broadened.densities.min() < 1e-3 * broadened.densities.max()

@@ -617,8 +617,15 @@ def test_measured_calibration_draws_reduced_pristine_measurements(ml_docs):
     pristine = [e for e in examples if not e.truth]
     assert pristine
     out = DefectQuantifier._measured_like(examples, seed=0)
-    assert len(out) == len(examples) + 3 * len(pristine)
-    plain = DefectQuantifier._measured_like(examples, seed=0, reduced=False)
+    assert len(out) == len(examples) + 4 * len(pristine)
+    # the last draw pairs two measurements of the pristine sample (a measured reference)
+    for e in out[-len(pristine) :]:
+        assert e.pristine.source.startswith("distorted")
+    out = out[: -len(pristine)]
+    plain = DefectQuantifier._measured_like(
+        examples, seed=0, reduced=False, measured_reference=False
+    )
+    assert len(plain) == len(examples) + 3 * len(pristine)
     n = len(examples) + len(pristine)
     # the first two draws are those of before; the last is without tail and background
     for a, b in zip(out[:n], plain[:n], strict=True):

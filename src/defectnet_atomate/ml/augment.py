@@ -18,9 +18,12 @@ Each effect, in the order applied to the doped spectrum:
 4. **background**: a constant plus an elastic-line tail decaying from zero frequency;
 5. **counting noise**: Gaussian with a variance proportional to the signal (Poisson-like).
 
-The pristine reference gets the same resolution with probability ``pristine_same_instrument``
-(a measured reference), and is otherwise left as simulated (a simulated reference with a
-measured sample, the usual case).
+The pristine reference is, with chance ``measured_reference``, the undoped host measured on
+the same instrument (every effect of the same draw, noise of its own); otherwise it gets the
+same resolution with probability ``pristine_same_instrument``, and is otherwise left as
+simulated (a simulated reference with a measured sample, the usual case). A model that never
+saw a noisy reference reads two measurements of one pristine sample as doped
+(``benchmarks/measurement_effects.py``, rows "reference measured alike").
 
 A measurement that was reduced with care (background subtracted, multiphonon tail
 corrected) shows only some of these effects. With ``effect_probability`` below 1 the tail,
@@ -87,6 +90,10 @@ class MeasurementAugmentation(MSONable):
         resolution's energy dependence is present in a distorted spectrum (each drawn on
         its own); 1 keeps all of them in every distorted spectrum (no random number is
         drawn for it then, so seeded draws stay those of earlier versions).
+    measured_reference
+        Chance that the reference is the undoped host measured on the same instrument:
+        the same draw of every effect, noise of its own (0: no random number is drawn for
+        it, so seeded draws stay those of earlier versions).
     """
 
     probability: float = 0.6
@@ -99,6 +106,7 @@ class MeasurementAugmentation(MSONable):
     pristine_same_instrument: float = 0.5
     neutron: float = 0.0
     effect_probability: float = 1.0
+    measured_reference: float = 0.0
 
     def __call__(
         self,
@@ -120,6 +128,8 @@ class MeasurementAugmentation(MSONable):
         f_max = pristine.quantile_frequency(0.999)
         instrument = self.draw(f_max, rng)
         out = self.distort(doped, f_max, rng=rng, **instrument)
+        if self.measured_reference > 0 and rng.random() < self.measured_reference:
+            return out, self.distort(pristine, f_max, rng=rng, **instrument)
         if rng.random() < self.pristine_same_instrument:
             pristine = self.distort(pristine, f_max, fwhm=instrument["fwhm"])
         return out, pristine

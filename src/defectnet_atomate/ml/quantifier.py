@@ -1028,7 +1028,8 @@ class DefectQuantifier(MSONable):
         (:func:`~defectnet_atomate.ml.training.calibrate_decision`). With ``measured``, the
         same on measurement-like copies of the validation spectra (the pristine ones drawn
         four times, two of them as measurements reduced with care: some or none of the
-        tail, background and noise) gives ``threshold_measured``, and on those copies
+        tail, background and noise; a fifth time against a second measurement of the same
+        sample, a measured reference) gives ``threshold_measured``, and on those copies
         without the host's projected DOS (as a measured reference given as a spectrum has
         none) ``threshold_measured_no_sites``.
         With ``align`` the copies' references are matched to their instrument first, and
@@ -1092,15 +1093,22 @@ class DefectQuantifier(MSONable):
 
     @staticmethod
     def _measured_like(
-        val_ex: list[Example], seed: int, neutron: float = 0.0, reduced: bool = True
+        val_ex: list[Example],
+        seed: int,
+        neutron: float = 0.0,
+        reduced: bool = True,
+        measured_reference: bool = True,
     ) -> list[Example]:
         """Measurement-like copies of the validation examples, for ``threshold_measured``.
 
-        Four draws of each pristine example, so that the false-positive rate on measured
-        pristine samples is estimated on more than a handful of spectra. With ``reduced``
+        Four draws of each pristine example (five with ``measured_reference``), so that the
+        false-positive rate on measured pristine samples is estimated on more than a handful
+        of spectra. With ``reduced``
         two of them stand for measurements reduced with care: each effect other than the
         resolution and the energy scale present with chance 0.5, and none of them (see
         ``benchmarks/measurement_effects.py``), so that the rule keeps those undoped too.
+        With ``measured_reference`` a fifth draw pairs two measurements of the pristine
+        sample on one instrument (a measured reference: the rule keeps that undoped too).
         """
         from defectnet_atomate.ml.augment import MeasurementAugmentation, measured_like_examples
 
@@ -1111,6 +1119,15 @@ class DefectQuantifier(MSONable):
             augmentation = MeasurementAugmentation(effect_probability=chance)
             out += measured_like_examples(
                 pristine, seed=seed + 12 + k, neutron=neutron, augmentation=augmentation
+            )
+        if measured_reference:
+            augmentation = MeasurementAugmentation(effect_probability=0.5)
+            out += measured_like_examples(
+                pristine,
+                seed=seed + 15,
+                neutron=neutron,
+                augmentation=augmentation,
+                reference="measured",
             )
         return out
 
