@@ -4,7 +4,7 @@ python benchmarks/detection_limit.py [--model NAME_OR_FOLDER ...] [--json benchm
 
 Unseen hosts are all hosts of the committed dataset that are not in the model's
 ``metadata["seen_hosts"]`` (the hosts it was trained or calibrated on, recorded by
-``scripts/train_pretrained.py``). Direct-engine campaigns go on after a model is trained,
+``scripts/train_pretrained.py``); with several models, the hosts that none of them saw. Direct-engine campaigns go on after a model is trained,
 so the direct spectra of hosts a model never saw outnumber the direct test split that
 its model card reports: this script reads all of them. Four sets, with the model's own
 rules and seeded distractor candidates (as ``DefectQuantifier.evaluate``):
@@ -52,6 +52,7 @@ KEYS = (
     "n_pristine",
     "mae_at_percent",
     "median_relative_error",
+    "distractor_false_positive_rate",
     "detection_by_concentration",
 )
 
@@ -65,16 +66,20 @@ def main() -> dict:
     args = model_parser(__doc__.splitlines()[0]).parse_args()
     high, low = load_levels()
     result: dict = {"models": {}}
-    for model in args.model or [None]:
-        q = DefectQuantifier.from_pretrained(model)
-        name = q.metadata.get("name", str(model))
-        seen = set(q.metadata.get("seen_hosts", ()))
-        if not seen:
+    models = [DefectQuantifier.from_pretrained(m) for m in args.model or [None]]
+    seen: set[str] = set()
+    for q in models:  # several models: the hosts that none of them saw
+        if not q.metadata.get("seen_hosts"):
             raise SystemExit(
-                f"Model {name} does not record the hosts it was trained on "
+                f"Model {q.metadata.get('name')} does not record the hosts it was trained on "
                 "(metadata['seen_hosts']); models trained by scripts/train_pretrained.py "
                 "from 0.11 on do."
             )
+        seen |= set(q.metadata["seen_hosts"])
+    for model, q in zip(args.model or [None], models, strict=True):
+        name = q.metadata.get("name", str(model))
+        if name in result["models"]:  # the same name, other weights: name it by its folder
+            name = Path(str(model)).name
         direct, mass_defect = unseen(high, seen), unseen(low, seen)
         clean = examples_from_docs(direct + mass_defect)
         sets = {

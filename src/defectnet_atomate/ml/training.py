@@ -664,6 +664,7 @@ def calibrate_decision(
     max_distractors: int = 5,
     max_pristine_fpr: float = 0.02,
     gated: bool = True,
+    min_gate: float = 0.3,
 ) -> tuple[float, float]:
     """Decision rule that maximises F1 on held-out examples with distractors.
 
@@ -673,8 +674,9 @@ def calibrate_decision(
     pristine spectra, while the lower threshold decides which candidates of a doped
     spectrum are called. Among the rules whose false-positive rate on the pristine
     examples is at most ``max_pristine_fpr``, the one with the best F1 (or, if none
-    qualifies, the one with the lowest such rate). Gates run from 0.3 to 0.95, thresholds
-    from 0.1 (``gated=False``: one threshold from 0.3, the gate equal to it).
+    qualifies, the one with the lowest such rate). Gates run from ``min_gate`` (at least
+    0.3) to 0.95, thresholds from 0.1 (``gated=False``: one threshold from 0.3, the gate
+    equal to it).
 
     Returns
     -------
@@ -696,7 +698,7 @@ def calibrate_decision(
     pristine = np.array([not e.truth for e in examples])
     grid = np.round(np.arange(0.1, 0.951, 0.025), 3)
     best: tuple[tuple[float, float], float, float] | None = None  # (key, threshold, gate)
-    for gate in grid[grid >= 0.3]:
+    for gate in grid[grid >= max(0.3, min(min_gate, 0.95) - 1e-9)]:
         for t in grid[grid <= gate] if gated else [gate]:
             called = (probs >= t) & (top >= gate) & valid
             tp = int((called & truth).sum())
