@@ -455,7 +455,8 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="match the reference to the instrument first (fitted energy scale and extra "
         "resolution; can absorb part of a heavy alloy's shift); default: for measured "
-        "spectra when the model was calibrated so (the shipped model is)",
+        "spectra when the model was calibrated so (the shipped model is) against a simulated "
+        "reference, not against a --host spectrum file (a measurement of the undoped host)",
     )
     pred.set_defaults(func=_cmd_predict)
 

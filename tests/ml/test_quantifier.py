@@ -540,11 +540,17 @@ def test_align_matches_the_reference_to_the_instrument(trained, ml_docs):
     # says so in its card), never simulated ones; older models keep it off
     import copy
 
+    from pymatgen.phonon.dos import PhononDos
+
     q2 = copy.deepcopy(q)
     assert not q2.align_measured
     q2.align_measured = True
-    default = q2.predict(stretched, candidates=cands, **kwargs)
+    simulated_reference = {**kwargs, "host": PhononDos(f, d)}
+    default = q2.predict(stretched, candidates=cands, **simulated_reference)
     assert any("matched to the instrument" in w for w in default.warnings)
+    # a reference passed as a measurement (here an array) shares the instrument: not matched
+    own = q2.predict(stretched, candidates=cands, **kwargs)
+    assert not any("matched to the instrument" in w for w in own.warnings)
     off = q2.predict(stretched, candidates=cands, align=False, **kwargs)
     assert not any("matched to the instrument" in w for w in off.warnings)
     simulated = q2.predict(doc, candidates=cands)

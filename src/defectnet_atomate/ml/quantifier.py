@@ -829,10 +829,13 @@ class DefectQuantifier(MSONable):
             (:func:`~defectnet_atomate.measurement.match_instrument`) and apply them to the
             reference, reported in the prediction's notes. ``None`` (default): for measured
             spectra when the model's thresholds were calibrated so (``align_measured``, the
-            shipped model's case), never for simulated ones. Measured with an energy axis
-            6 % off, undoped samples stay undoped (``benchmarks/finetune_measured.py
-            --align``); heavy doping that shifts the whole band is partly absorbed by the
-            fit. A measured reference from the same instrument is better still.
+            shipped model's case) and the reference is simulated (a ``Structure`` or a
+            document's); never for simulated spectra, nor against a reference you pass as a
+            measurement (a file, an array or a ``Spectrum``: taken on the same instrument,
+            matching it again only blurs it; pass ``align=True`` for a simulated reference
+            given that way). Measured with an energy axis 6 % off, undoped samples stay
+            undoped (``benchmarks/finetune_measured.py --align``); heavy doping that shifts
+            the whole band is partly absorbed by the fit.
 
         Returns
         -------
@@ -851,8 +854,11 @@ class DefectQuantifier(MSONable):
             for item in items
         ]
         matched: list[str | None] = [None] * len(resolved)
+        # a reference passed as a measurement shares the spectrum's instrument: matching it
+        # again only blurs it (benchmarks/measurement_effects.py, "reference measured alike")
+        own_reference = host is not None and _looks_measured(host, "pdos", None)
         for i, (s, p, c, cands, formula, proj) in enumerate(resolved):
-            if align or (align is None and flags[i] and self.align_measured):
+            if align or (align is None and flags[i] and self.align_measured and not own_reference):
                 p, proj, matched[i] = _match_reference(s, p, proj)
                 resolved[i] = (s, p, c, cands, formula, proj)
         feats = [
@@ -1231,7 +1237,8 @@ class DefectQuantifier(MSONable):
             undoped measurements doped (``benchmarks/finetune_measured.py``).
         align
             Match the reference to each spectrum's instrument first, as :meth:`predict`
-            does (``None``: for measured spectra when ``align_measured``).
+            does (``None``: for measured spectra when ``align_measured``, unless the
+            reference is passed as a measurement).
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
@@ -1243,7 +1250,10 @@ class DefectQuantifier(MSONable):
             )
             distractors = sorted(set(cands) - set(truth))
             looks_measured = _looks_measured(s, "pdos", None)
-            if align or (align is None and looks_measured and self.align_measured):
+            own_reference = host is not None and _looks_measured(host, "pdos", None)
+            if align or (
+                align is None and looks_measured and self.align_measured and not own_reference
+            ):
                 pristine, projected, _ = _match_reference(doped, pristine, projected)
             if not self.measured_site_inputs and _looks_measured(s, "pdos", None):
                 projected = None  # as predict reads measured spectra
