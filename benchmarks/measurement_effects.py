@@ -20,8 +20,8 @@ each pristine host) with the same seed and the same draws, switching effects off
   measurements) with the undoped host measured on the same instrument as the reference
   (same resolution, energy-scale error, tail and background; noise of its own:
   ``measured_like_examples(reference="measured")``) instead of a simulated one; read as
-  ``predict`` reads them by default (reference matched to the instrument where the model
-  does so) and without that matching (``align=False``).
+  ``predict`` reads a reference passed as a measurement (not matched to the instrument),
+  and matched to it (``align=True``, as for a simulated reference).
 
 Each model is judged by its rules for measured spectra, as ``predict`` judges a measurement:
 F1 with distractor candidates, and the share of pristine spectra called doped.
@@ -59,6 +59,7 @@ EFFECTS: dict[str, dict] = {
 NEUTRON_EFFECTS = ("all effects", "no tail, no background")
 MEASURED_REFERENCE = ("all effects", "no tail, no background")
 ALIKE = ", reference measured alike"
+MATCHED = ", matched to the instrument"
 
 
 def test_sets(seed: int = 7) -> dict[str, list[Example]]:
@@ -107,8 +108,9 @@ def main() -> dict:
         if name in result["models"]:  # the same name, other weights: name it by its folder
             name = Path(str(model)).name
         rows = {}
-        runs = [(label, examples, None) for label, examples in sets.items()]
-        runs += [(f"{x}, align=False", sets[x], False) for x in sets if x.endswith(ALIKE)]
+        # a measured reference: as predict reads it (not matched), and matched to the instrument
+        runs = [(x, e, False if x.endswith(ALIKE) else None) for x, e in sets.items()]
+        runs += [(f"{x}{MATCHED}", sets[x], True) for x in sets if x.endswith(ALIKE)]
         for label, examples, align in runs:
             metrics = q.evaluate(examples, measured=True, align=align)
             rows[label] = {k: metrics.get(k) for k in KEYS}
