@@ -533,7 +533,8 @@ class DefectQuantifier(MSONable):
             )
             + (
                 " The reference of a measured spectrum is matched to its instrument (energy "
-                "scale, extra resolution: `predict(align=...)`), as when its thresholds were set."
+                "scale, extra resolution: `predict(align=...)`), as when its thresholds were set, "
+                "unless it is passed as a measurement itself."
                 if self.align_measured
                 else ""
             ),
