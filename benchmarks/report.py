@@ -41,10 +41,10 @@ MEASURED_REFERENCE_NOTE = (
     "instrument again), and matched to it. Neither model of 0.9 or 0.10 saw a noisy reference "
     "in training. The model of 0.9 reads two measurements of one pristine sample as doped "
     "18-20 % of the time: the noise of the reference looks like dopants to it. The model of "
-    "0.10, whose gate is higher, keeps them undoped (1.1-1.3 %), but a measured reference "
-    "does not help it: F1 0.57 against 0.60 with a simulated reference where every effect is "
-    "present, 0.65 against 0.60 for a measurement reduced with care. Matching a measured "
-    "reference to the instrument again blurs it (F1 0.52 and 0.59), so `predict` no longer "
+    "0.10, whose gate is higher, keeps them undoped (0.8-1.7 %), but a measured reference "
+    "does not help it: F1 0.56 against 0.60 with a simulated reference where every effect is "
+    "present, 0.65 against 0.61 for a measurement reduced with care. Matching a measured "
+    "reference to the instrument again blurs it (F1 0.52 and 0.60), so `predict` no longer "
     "does it by default for a reference given as a file, array or `Spectrum`. "
     "`defectnet-chgnet-md21414-direct391-2026.12` (0.11, shipped) continued the model of 0.10 "
     "for 10 epochs on the grown direct level with the reference measured alike in 30 % of the "
@@ -52,7 +52,7 @@ MEASURED_REFERENCE_NOTE = (
     "such pairs of pristine measurements too: against a measured reference it calls 0.5-1.2 % "
     "of them doped and reaches F1 0.64 (every effect) and 0.69 (reduced with care), against "
     "0.645 and 0.66 with a simulated reference; with every reference simulated it also gains on "
-    "the model of 0.10 (F1 0.64-0.66 against 0.60-0.61, neutron 0.64 against 0.57-0.58) at "
+    "the model of 0.10 (F1 0.64-0.66 against 0.60-0.61, neutron 0.64 against 0.56-0.57) at "
     "similar false-alarm rates."
 )
 
