@@ -40,7 +40,7 @@ MEASURED_REFERENCE_NOTE = (
     "read as `predict` reads a reference passed as a measurement since 0.11 (not matched to the "
     "instrument again), and matched to it. Neither model of 0.9 or 0.10 saw a noisy reference "
     "in training. The model of 0.9 reads two measurements of one pristine sample as doped "
-    "18-20 % of the time: the noise of the reference looks like dopants to it. The model of "
+    "16-22 % of the time: the noise of the reference looks like dopants to it. The model of "
     "0.10, whose gate is higher, keeps them undoped (0.8-1.7 %), but a measured reference "
     "does not help it: F1 0.56 against 0.60 with a simulated reference where every effect is "
     "present, 0.65 against 0.61 for a measurement reduced with care. Matching a measured "
@@ -963,7 +963,7 @@ def _measurement_effects(lines: list[str]) -> None:
     lines += [
         "`defectnet-chgnet-md21414-direct293-2026.12` (0.9) was trained with every effect in every "
         "distorted spectrum and calibrated on such spectra: without the multiphonon tail, or "
-        "without the background, it calls 11-38 % of the pristine spectra doped (its rule kept "
+        "without the background, it calls 13-38 % of the pristine spectra doped (its rule kept "
         "them below 2 % only with every effect present). It learnt the tail and background as "
         "the mark of a measurement, and a spectrum without them as a simulated one whose small "
         "differences from the reference are dopants. `defectnet-chgnet-md21414-direct293-2026.12b` "
