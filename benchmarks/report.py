@@ -852,7 +852,7 @@ def _versions(lines: list[str]) -> None:
         f"{_fmt(prev['measured_like']['precision'], 2)} / "
         f"{_fmt(prev['measured_like']['recall'], 2)} (previous), "
         f"{_fmt(cur['measured_like']['precision'], 2)} / "
-        f"{_fmt(cur['measured_like']['recall'], 2)} (shipped).",
+        f"{_fmt(cur['measured_like']['recall'], 2)} (newer).",
         "",
     ]
 
