@@ -162,14 +162,18 @@ def _fidelity(lines: list[str]) -> None:
                 else f"cutoff {r['cutoff_angstrom']} A"
             ),
             "",
-            "| host | dopants | atoms | max at.% | overlap | masses only | direct (s) | embedding (s) | new patches | patch time (s) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| host | dopants | atoms | max at.% | overlap | masses only | direct (s) | embedding (s) | new patches | patch time (s) | extra relaxation (mA) | embedded |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in r["configs"]:
+            extra, taken = "-", "-"
+            if "extra_relaxation" in c:
+                extra = f"{1000 * c['extra_relaxation']:.1f}"
+                taken = "yes" if c["accepted"] else "refused (direct)"
             lines.append(
                 f"| {c['formula']} ({c['host']}) | {', '.join(c['dopants'])} | {c['n_atoms']} | "
                 f"{c['max_atomic_percent']} | {c['overlap']} | {c['overlap_masses_only']} | {c['direct_s']} | "
-                f"{c['embedding_s']} | {c['new_patches']} | {c['patch_s']} |"
+                f"{c['embedding_s']} | {c['new_patches']} | {c['patch_s']} | {extra} | {taken} |"
             )
         summary = {k: v for k, v in r.items() if k != "configs"}
         lines += ["", "```json", json.dumps(summary, indent=1), "```", ""]

@@ -69,6 +69,13 @@ def test_request_ids_are_pinned_and_older_ids_still_skip(tmp_path):
         "dpd-16469ea1b0b8de87c278",
         "dpd-8fdabed981d67f97509f",  # before 0.3 (no Lanczos settings)
     ]
+    # the additivity check of patches (0.12) does not enter mass-defect ids either
+    assert task.task_ids(
+        "CHGNet", EmbeddingSettings(patches=False, max_extra_relaxation=None), **kwargs
+    ) == task.task_ids("CHGNet", settings, **kwargs)
+    assert task.task_id("CHGNet", EmbeddingSettings(), **kwargs) != task.task_id(
+        "CHGNet", EmbeddingSettings(max_extra_relaxation=None), **kwargs
+    )
     # the patch cutoff does not enter mass-defect results, nor their ids (its default changed)
     assert task.task_ids("CHGNet", EmbeddingSettings(patches=False, cutoff=3.0), **kwargs) == (
         task.task_ids("CHGNet", settings, **kwargs)

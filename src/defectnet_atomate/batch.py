@@ -113,8 +113,10 @@ class DopingTask(MSONable):
     ) -> str:
         if isinstance(settings, EmbeddingSettings) and not settings.patches:
             # the mass-defect level has no patches, so their reach does not enter its results:
-            # its ids keep the patch cutoff that was the default when they were first stored
+            # its ids keep the patch cutoff that was the default when they were first stored,
+            # and leave out the patches' additivity check (0.12), which it never runs
             fields = {**fields, "cutoff": MASS_DEFECT_ID_CUTOFF}
+            fields.pop("max_extra_relaxation", None)
         payload: dict[str, Any] = {
             "host": self.host_id or self.host.composition.reduced_formula,
             "lattice": [round(x, 3) for x in self.host.lattice.abc],

@@ -6,6 +6,7 @@ import pytest
 from defectnet_atomate.doping import make_doped_supercell
 from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
 from defectnet_atomate.phonons.embedding import (
+    AdditivityError,
     EmbeddingEngine,
     EmbeddingSettings,
     PatchRangeError,
@@ -98,6 +99,40 @@ def test_close_dopants_are_refused(host):
     doped = make_doped_supercell(host, ["Ge:Si:6.25", "Sn:Si:6.25"], supercell_matrix=matrix)
     with pytest.raises(SeparationError, match="direct engine"):
         engine.run_supercell(doped)
+
+
+def test_interacting_dopants_are_refused_and_their_relaxations_reused(host, tmp_path):
+    """The additivity check: one dopant adds up trivially; two dopants in one small cell
+    interact, are measured to, and are refused above the limit (engine='auto' hands them
+    to the direct engine); the relaxations it needs are the patches' own (computed once)."""
+    settings = EmbeddingSettings(patch_atoms=16, min_separation=3.0)
+    engine = EmbeddingEngine(settings=settings, cache_dir=str(tmp_path))
+    matrix = engine.host_data(host)["matrix"]
+    one = make_doped_supercell(host, ["C:Si:6.25"], supercell_matrix=matrix, seed=0)
+    assert engine.extra_relaxation(one) == 0.0
+    two = make_doped_supercell(host, ["C:Si:6.25", "Sn:Si:6.25"], supercell_matrix=matrix)
+    extra = engine.extra_relaxation(two)
+    assert engine.stats["relaxations_computed"] == 2 and engine.stats["patches_computed"] == 0
+    assert 1e-4 < extra < 0.5  # C and Sn 3-4 A apart push each other's neighbours
+    strict = EmbeddingEngine(
+        settings=EmbeddingSettings(
+            patch_atoms=16, min_separation=3.0, max_extra_relaxation=extra / 2
+        ),
+        cache_dir=str(tmp_path),
+    )
+    with pytest.raises(AdditivityError, match="direct engine") as caught:
+        strict.force_constants(two)
+    assert isinstance(caught.value, SeparationError)  # what engine="auto" hands over
+    assert f"{extra:.4f} A" in str(caught.value)
+    with pytest.raises(AdditivityError):  # run() does not redraw: the cell itself is too small
+        strict.run(host, ["C:Si:6.25", "Sn:Si:6.25"], supercell_matrix=matrix, max_tries=3)
+    assert strict.stats["relaxations_computed"] == 0  # read from the cache folder
+    loose = EmbeddingEngine(
+        settings=EmbeddingSettings(patch_atoms=16, min_separation=3.0, max_extra_relaxation=1.0),
+        cache_dir=str(tmp_path),
+    )
+    loose.force_constants(two)
+    assert loose.stats["patches_computed"] == 2 and loose.stats["relaxations_computed"] == 0
 
 
 def test_patch_reaching_beyond_a_smaller_cell_is_refused(engine, host):

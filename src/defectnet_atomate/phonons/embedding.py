@@ -28,6 +28,19 @@ than ``min_separation`` (measured in ``benchmarks/engine_fidelity.py``) are refu
 direct engine); the host lattice is kept (no volume change from dilute dopants); force
 constants beyond the cutoff keep their host values.
 
+Whether patches add is also checked per configuration, before any patch is computed
+(``max_extra_relaxation``, since 0.12): the dopants' relaxations are added up as the
+embedding does, and the potential's forces at that geometry, less those each dopant leaves
+on its own in the same cell, are solved through the host force constants. The result is how
+far the cell would still relax because its dopants interact. With this potential the force
+constants follow mA-scale moves (below), so where the dopants' relaxation fields interact
+their patches do not add either: in the fidelity benchmark the two configurations whose
+embedded DOS fell below 0.95 overlap with the direct one are estimated to relax by 7 and
+21 mA more, those that reach 0.95 by 2-5 mA (one, at 0.951, by more). Configurations above
+6 mA are refused with :class:`AdditivityError` (``engine="auto"`` hands them to the direct
+engine). The estimate is linear (host force constants, one force evaluation): against an
+actual relaxation of those cells it was within a factor 2.5.
+
 Why the whole patch cell by default: with a universal potential one dopant changes force
 constants far from itself. In Si (CHGNet, 216 atoms) the relaxation around a C atom moves
 atoms 8-12 A away by only 4-8 mA, yet their force-constant blocks change by up to
@@ -77,6 +90,7 @@ if TYPE_CHECKING:
     from defectnet_atomate.doping import DopedSupercell
 
 __all__ = [
+    "AdditivityError",
     "DopantPatch",
     "EmbeddingEngine",
     "EmbeddingSettings",
@@ -89,6 +103,10 @@ logger = logging.getLogger(__name__)
 
 class SeparationError(DopingError):
     """Dopants closer than the embedding engine's validated separation."""
+
+
+class AdditivityError(SeparationError):
+    """Dopants whose relaxations interact, so that their patches do not add."""
 
 
 class PatchRangeError(SeparationError):
@@ -104,11 +122,17 @@ class EmbeddingSettings(MSONable):
     about a second per configuration once the host's force constants exist, used to cover
     many hosts in training sets. It misses the change of bonding around a dopant (see
     ``docs/benchmarks.md`` for how much that costs against the direct engine).
+
+    ``max_extra_relaxation`` (Angstrom; ``None``: unchecked) is the largest further
+    relaxation, caused by the dopants' interaction, with which a configuration is still
+    embedded (:meth:`EmbeddingEngine.extra_relaxation`); above it the engine raises
+    :class:`AdditivityError` before computing any patch. The mass-defect level never checks.
     """
 
     cutoff: float | None = None
     patch_atoms: int = 216
     min_separation: float = 7.0
+    max_extra_relaxation: float | None = 0.006
     displacement: float = 0.01
     fmax: float = 5e-3
     max_steps: int = 300
@@ -146,6 +170,12 @@ class EmbeddingSettings(MSONable):
                 f"host force constants + single-dopant patches ({self.cutoff_text} "
                 f"computed in a {self.patch_atoms}+ atom host cell)",
                 f"dopants at least {self.min_separation} A apart; patches add independently",
+                (
+                    "additivity unchecked"
+                    if self.max_extra_relaxation is None
+                    else "configurations whose added-up dopant relaxations would still move an "
+                    f"atom by more than {self.max_extra_relaxation} A are refused"
+                ),
                 "host lattice kept; positions relaxed only inside each patch cell",
                 mesh,
             ]
@@ -237,8 +267,16 @@ class EmbeddingEngine(PotentialMixin):
     calculator_kwargs: dict = field(default_factory=dict)
     _hosts: dict = field(default_factory=dict, repr=False)
     _patches: dict = field(default_factory=dict, repr=False)
+    _relaxations: dict = field(default_factory=dict, repr=False)
+    _single: dict = field(default_factory=dict, repr=False)
     _relaxed_hosts: dict = field(default_factory=dict, repr=False)
-    stats: dict = field(default_factory=lambda: {"patches_computed": 0, "patches_reused": 0})
+    stats: dict = field(
+        default_factory=lambda: {
+            "patches_computed": 0,
+            "patches_reused": 0,
+            "relaxations_computed": 0,
+        }
+    )
 
     # ------------------------------------------------------------------ host
 
@@ -356,6 +394,7 @@ class EmbeddingEngine(PotentialMixin):
     def _compute_patch(
         self, host: Structure, data: dict, basis_index: int, element: str
     ) -> DopantPatch:
+        from pymatgen.core import Structure
         from pymatgen.io.phonopy import get_pmg_structure
 
         t0 = time.perf_counter()
@@ -366,7 +405,10 @@ class EmbeddingEngine(PotentialMixin):
         host_element = supercell[centre].specie.symbol
         doped = supercell.copy()
         doped.replace(centre, element)
-        relaxed, _ = relax_structure(doped, self.calculator, False, s.fmax, s.max_steps)
+        moved = self.relaxation(host, basis_index, element)
+        relaxed = Structure(
+            doped.lattice, doped.species, doped.cart_coords + moved, coords_are_cartesian=True
+        )
         lattice = supercell.lattice.matrix
         ideal = supercell.frac_coords
         rel = _min_image(ideal - ideal[centre], lattice)
@@ -401,8 +443,7 @@ class EmbeddingEngine(PotentialMixin):
         full[np.ix_(out, in_sphere)] = rows[np.ix_(in_sphere, out)].transpose(1, 0, 3, 2)
         symmetrize_force_constants(full)
         delta = full - data["fc"]
-        moved = _min_image(relaxed.frac_coords - doped.frac_coords, lattice)
-        shifted = np.nonzero(np.linalg.norm(moved, axis=1) > 1e-4)[0]
+        relax_vec, relax_disp = _relaxation_field(rel, moved)
         keep = np.argwhere(np.abs(delta).max(axis=(2, 3)) > 1e-4)
         return DopantPatch(
             element=element,
@@ -414,19 +455,73 @@ class EmbeddingEngine(PotentialMixin):
             cutoff=s.cutoff,
             n_force_calls=calls,
             seconds=time.perf_counter() - t0,
-            relax_vec=rel[shifted].round(5).tolist(),
-            relax_disp=moved[shifted].round(5).tolist(),
+            relax_vec=relax_vec.tolist(),
+            relax_disp=relax_disp.tolist(),
         )
+
+    def relaxation(self, host: Structure, basis_index: int, element: str) -> NDArray:
+        """Relaxation around ``element`` on host site ``basis_index`` in the patch cell.
+
+        Positions relaxed at the host lattice (``fmax``, ``max_steps``), computed once and
+        cached (memory and ``cache_dir``); a patch starts from it, and the additivity check
+        (:meth:`extra_relaxation`) needs only it.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, 3)`` displacements (Angstrom) of the patch cell's atoms, in phonopy order.
+        """
+        from pymatgen.io.phonopy import get_pmg_structure
+
+        data = self.host_data(host)
+        key = (data["key"], basis_index, element)
+        if key in self._relaxations:
+            return self._relaxations[key]
+        cached = self._cache_file(f"relax-{data['key']}-{basis_index}-{element}.npy")
+        moved = None
+        if cached is not None and cached.is_file():
+            try:
+                moved = np.load(cached)
+            except (ValueError, OSError, EOFError) as exc:  # cut short by a killed writer
+                logger.warning("Relaxation cache %s is unreadable (%s); recomputing.", cached, exc)
+        if moved is None:
+            s = self.settings
+            supercell = get_pmg_structure(data["phonon"].supercell)
+            doped = supercell.copy()
+            doped.replace(int(data["phonon"].primitive.p2s_map[basis_index]), element)
+            relaxed, _ = relax_structure(doped, self.calculator, False, s.fmax, s.max_steps)
+            moved = _min_image(relaxed.frac_coords - doped.frac_coords, supercell.lattice.matrix)
+            self.stats["relaxations_computed"] += 1
+            if cached is not None:
+                partial = cached.with_name(f".tmp-{os.getpid()}-{cached.name}")
+                with open(partial, "wb") as handle:
+                    np.save(handle, moved)
+                partial.replace(cached)
+        self._relaxations[key] = moved
+        return moved
+
+    def _relaxation_of(self, host: Structure, basis_index: int, element: str) -> tuple:
+        """Return the relaxation as vectors from the dopant and moves (as patches keep it)."""
+        from pymatgen.io.phonopy import get_pmg_structure
+
+        data = self.host_data(host)
+        supercell = get_pmg_structure(data["phonon"].supercell)
+        ideal = supercell.frac_coords
+        centre = int(data["phonon"].primitive.p2s_map[basis_index])
+        rel = _min_image(ideal - ideal[centre], supercell.lattice.matrix)
+        return _relaxation_field(rel, self.relaxation(host, basis_index, element))
 
     # ------------------------------------------------------------------ configurations
 
     def _embed(
-        self, doped: DopedSupercell, structure: Structure, patches: bool
-    ) -> list[tuple[NDArray, NDArray, NDArray]]:
+        self, doped: DopedSupercell, structure: Structure, patches: bool, blocks: bool = True
+    ) -> tuple[list[tuple[NDArray, NDArray, NDArray]], list[tuple[int, int, str]]]:
         """Put the dopants into ``structure`` (the host supercell in phonopy order).
 
         Replaces the dopant sites' species and moves atoms by each patch's relaxation, in
-        place; returns the patches' force-constant blocks as ``(rows, cols, blocks)``.
+        place; returns the patches' force-constant blocks as ``(rows, cols, blocks)``
+        (``blocks=False``: the relaxations only, no force-constant patch is computed) and
+        the dopants placed, as ``(site, basis index, element)``.
         """
         host = doped.host
         lattice = structure.lattice.matrix
@@ -457,29 +552,26 @@ class EmbeddingEngine(PotentialMixin):
         primitive = make_phonopy(host, doped.supercell_matrix, is_symmetry=False).primitive
         s2p = np.asarray(primitive.s2p_map)
         basis_of = {int(s): i for i, s in enumerate(primitive.p2s_map)}
-        edits, shifts = [], []
+        edits, shifts, placed = [], [], []
         for site, element in zip(mapped, elements, strict=True):
-            if patches:
+            centre = structure.cart_coords[site]
+            placed.append((int(site), basis_of[int(s2p[site])], element))
+            if patches and blocks:
                 patch = self.patch(host, basis_of[int(s2p[site])], element)
-                centre = structure.cart_coords[site]
                 i = site_images(tree, lattice, centre + np.asarray(patch.vec_i))
                 j = site_images(tree, lattice, centre + np.asarray(patch.vec_j))
                 _check_reach(patch, i, len(structure))
                 ok = (i >= 0) & (j >= 0)
                 edits.append((i[ok], j[ok], np.asarray(patch.blocks)[ok]))
-                relax = centre + np.asarray(patch.relax_vec).reshape(-1, 3)
-                shifts.append(
-                    (
-                        site_images(tree, lattice, relax),
-                        np.asarray(patch.relax_disp).reshape(-1, 3),
-                    )
-                )
+                vec, disp = np.asarray(patch.relax_vec), np.asarray(patch.relax_disp)
+            elif patches:
+                vec, disp = self._relaxation_of(host, basis_of[int(s2p[site])], element)
+            if patches:
+                shifts.append((centre, vec, disp))
             structure.replace(int(site), element)
-        for atoms, disp in shifts:  # the relaxation around each dopant, added up
-            for atom, u in zip(atoms, disp, strict=True):
-                if atom >= 0:
-                    structure.translate_sites([int(atom)], u, frac_coords=False)
-        return edits
+        for centre, vec, disp in shifts:  # the relaxation around each dopant, added up
+            _move_around(structure, tree, centre, vec, disp)
+        return edits, placed
 
     def force_constants(
         self, doped: DopedSupercell, patches: bool | None = None
@@ -498,11 +590,15 @@ class EmbeddingEngine(PotentialMixin):
         """
         from pymatgen.io.phonopy import get_pmg_structure
 
-        cell, fc = self.host_force_constants(doped.host, doped.supercell_matrix)
+        cell, host_fc = self.host_force_constants(doped.host, doped.supercell_matrix)
         structure = get_pmg_structure(cell)
-        fc = np.array(fc)
+        fc = np.array(host_fc)
         patches = self.settings.patches if patches is None else patches
-        for i, j, blocks in self._embed(doped, structure, patches):
+        if patches and self.settings.max_extra_relaxation is not None:
+            # relaxations only: a refused configuration costs no force-constant patch
+            self._check_additivity(doped, _dense_matrix(host_fc))
+        edits, _ = self._embed(doped, structure, patches)
+        for i, j, blocks in edits:
             np.add.at(fc, (i, j), blocks)
         fc = np.ascontiguousarray(fc, dtype=float)
         symmetrize_force_constants(fc)
@@ -538,10 +634,106 @@ class EmbeddingEngine(PotentialMixin):
         target = make_phonopy(host, matrix, is_symmetry=False)
         structure = get_pmg_structure(target.supercell)
         patches = self.settings.patches if patches is None else patches
-        edits = self._embed(doped, structure, patches) if doped is not None else []
-        fc = sparse_force_constants(self.host_data(host)["phonon"], target, extra=edits)
+        host_phonon = self.host_data(host)["phonon"]
+        if doped is not None and patches and self.settings.max_extra_relaxation is not None:
+            self._check_additivity(doped, sparse_force_constants(host_phonon, target))
+        edits = self._embed(doped, structure, patches)[0] if doped is not None else []
+        fc = sparse_force_constants(host_phonon, target, extra=edits)
         masses = np.array([site.specie.atomic_mass for site in structure], dtype=float)
         return structure, fc, masses
+
+    def extra_relaxation(self, doped: DopedSupercell) -> float:
+        """How far the dopants' relaxations fail to add up in this cell (Angstrom).
+
+        The embedding adds up the dopants' relaxations (each from its patch cell,
+        :meth:`relaxation`). The potential's forces at that geometry, less the forces each
+        dopant leaves alone in the same cell (what one patch's relaxation misses there,
+        e.g. beyond the patch cell), are solved through the host's force constants: the
+        further displacement that the interaction of the dopants would cause. Where it is
+        large their relaxation fields interact, and their force-constant patches do not add
+        either (``benchmarks/engine_fidelity.py``). Needs the relaxations only, not the
+        force-constant patches; one force evaluation of the cell, and one per dopant
+        element and site not seen before in a cell of this shape.
+
+        Returns
+        -------
+        float
+            Largest estimated further displacement of an atom, Angstrom (0 for one dopant).
+        """
+        from defectnet_atomate.phonons.lanczos import sparse_force_constants
+
+        if self.is_sparse(doped):
+            target = make_phonopy(doped.host, doped.supercell_matrix, is_symmetry=False)
+            matrix = sparse_force_constants(self.host_data(doped.host)["phonon"], target)
+        else:
+            host_fc = self.host_force_constants(doped.host, doped.supercell_matrix)[1]
+            matrix = _dense_matrix(host_fc)
+        return self._extra_relaxation(doped, matrix)
+
+    def _single_forces(self, doped: DopedSupercell, basis_index: int, element: str) -> tuple:
+        """Return the forces in this cell shape with one dopant (relaxed as in its patch).
+
+        Cached per host, cell shape, site and element; returns ``(forces, dopant site)``.
+        """
+        from pymatgen.io.phonopy import get_pmg_structure
+
+        key = (
+            self.host_data(doped.host)["key"],
+            tuple(np.asarray(doped.supercell_matrix, int).ravel()),
+            basis_index,
+            element,
+        )
+        if key not in self._single:
+            target = make_phonopy(doped.host, doped.supercell_matrix, is_symmetry=False)
+            origin = int(target.primitive.p2s_map[basis_index])
+            structure = get_pmg_structure(target.supercell)
+            tree = cKDTree(np.mod(structure.frac_coords, 1.0) % 1.0, boxsize=1.0)
+            vec, disp = self._relaxation_of(doped.host, basis_index, element)
+            centre = structure.cart_coords[origin]
+            structure.replace(origin, element)
+            _move_around(structure, tree, centre, vec, disp)
+            self._single[key] = (_structure_forces(structure, self.calculator), origin)
+        return self._single[key]
+
+    def _extra_relaxation(self, doped: DopedSupercell, matrix: Any) -> float:
+        from pymatgen.io.phonopy import get_pmg_structure
+        from scipy.sparse.linalg import minres
+
+        ideal = get_pmg_structure(
+            make_phonopy(doped.host, doped.supercell_matrix, is_symmetry=False).supercell
+        )
+        structure = ideal.copy()
+        _, placed = self._embed(doped, structure, True, blocks=False)
+        if len(placed) < 2:
+            return 0.0
+        forces = _structure_forces(structure, self.calculator)
+        tree = cKDTree(np.mod(ideal.frac_coords, 1.0) % 1.0, boxsize=1.0)
+        for site, basis_index, element in placed:  # less each dopant's forces on its own
+            single, origin = self._single_forces(doped, basis_index, element)
+            shift = ideal.cart_coords[site] - ideal.cart_coords[origin]
+            atoms = site_images(tree, ideal.lattice.matrix, ideal.cart_coords + shift)
+            if (atoms < 0).any():
+                raise RuntimeError("Could not map a dopant's forces onto the supercell.")
+            forces[atoms] -= single
+        forces -= forces.mean(axis=0)  # no net force: the translations stay out
+        step, _ = minres(matrix, forces.ravel(), rtol=1e-8, maxiter=2000)
+        step = step.reshape(-1, 3)
+        step -= step.mean(axis=0)
+        return float(np.linalg.norm(step, axis=1).max())
+
+    def _check_additivity(self, doped: DopedSupercell, matrix: Any) -> None:
+        limit = self.settings.max_extra_relaxation
+        if limit is None:
+            return
+        extra = self._extra_relaxation(doped, matrix)
+        if extra > limit:
+            raise AdditivityError(
+                f"The dopants' relaxations do not add up in this cell: it would still relax by "
+                f"{extra:.4f} A beyond them (the embedding engine is validated up to "
+                f"{limit} A, EmbeddingSettings.max_extra_relaxation), and their force-constant "
+                "patches would not add either; use the direct engine for this configuration "
+                "(engine='auto' hands it over) or a larger cell (lower concentration)."
+            )
 
     def _check_separation(self, structure: Structure, sites: NDArray) -> None:
         if len(sites) < 2:
@@ -672,8 +864,8 @@ class EmbeddingEngine(PotentialMixin):
             doped = make_doped_supercell(relaxed, dopings, seed=seed + 1000 * k, **supercell_kwargs)
             try:
                 return self.run_supercell(doped, host_id=host_id)
-            except PatchRangeError:
-                raise  # the cell is too small for the patches: no placement changes that
+            except (PatchRangeError, AdditivityError):
+                raise  # the cell is too small, or its dopants interact: handed over as is
             except SeparationError as exc:
                 last = exc
         raise SeparationError(
@@ -718,3 +910,33 @@ def _cell_forces(cell: Any, calculator: Calculator) -> NDArray:
     from defectnet_atomate.phonons.direct import _forces
 
     return _forces(cell, calculator)
+
+
+def _relaxation_field(rel: NDArray, moved: NDArray) -> tuple[NDArray, NDArray]:
+    """Vectors from the dopant to the atoms that moved (by more than 0.1 mA), their moves."""
+    shifted = np.nonzero(np.linalg.norm(moved, axis=1) > 1e-4)[0]
+    return rel[shifted].round(5), moved[shifted].round(5)
+
+
+def _dense_matrix(fc: NDArray) -> NDArray:
+    """``(N, N, 3, 3)`` force constants as a ``3N x 3N`` matrix."""
+    n = fc.shape[0]
+    return np.asarray(fc).transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
+
+
+def _structure_forces(structure: Structure, calculator: Calculator) -> NDArray:
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    atoms.calc = calculator
+    return np.asarray(atoms.get_forces(), dtype=float)
+
+
+def _move_around(
+    structure: Structure, tree: cKDTree, centre: NDArray, vec: NDArray, disp: NDArray
+) -> None:
+    """Move the atoms at ``centre + vec`` by ``disp`` (a dopant's relaxation), in place."""
+    atoms = site_images(tree, structure.lattice.matrix, centre + np.asarray(vec).reshape(-1, 3))
+    for atom, u in zip(atoms, np.asarray(disp).reshape(-1, 3), strict=True):
+        if atom >= 0:
+            structure.translate_sites([int(atom)], u, frac_coords=False)
