@@ -194,8 +194,10 @@ def run_engine(
     ``engine`` is ``"direct"``, ``"embedding"``, ``"mass-defect"`` (the embedding engine
     without patches) or ``"auto"``: embedding when every dopant is at most
     :data:`DILUTE_LIMIT` at.%, handing over to the direct engine when dopants cannot be
-    placed as far apart as the embedding engine has been validated for, or when the
-    supercell is smaller than the patch cell (a whole-cell patch would wrap onto itself).
+    placed as far apart as the embedding engine has been validated for, when the
+    supercell is smaller than the patch cell (a whole-cell patch would wrap onto itself),
+    or when the dopants' relaxations interact so that their patches would not add
+    (:class:`~defectnet_atomate.phonons.embedding.AdditivityError`).
     ``cache_dir`` keeps the embedding engine's host force constants and patches between jobs.
     """
     from dataclasses import replace
