@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import emit
 from engine_fidelity import _host
 
 from defectnet_atomate.doping import make_doped_supercell
@@ -70,11 +71,7 @@ def main() -> dict:
         }
         results.append(row)
         print(json.dumps(row), flush=True)
-    out = {"max_extra_relaxation_angstrom": limit, "cases": results}
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1))
-    print(json.dumps(out))
-    return out
+    return emit({"max_extra_relaxation_angstrom": limit, "cases": results}, args.json)
 
 
 if __name__ == "__main__":

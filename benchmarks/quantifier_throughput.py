@@ -18,13 +18,13 @@ The last line printed is a JSON object of the results.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
+from common import emit
 from monty.serialization import loadfn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,10 +86,7 @@ def main() -> dict:
         )
     results["measured_spectra_per_second_one_by_one"] = round(64 / (time.perf_counter() - t0), 1)
     results["model"] = q.name
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
-    print(json.dumps(results))
-    return results
+    return emit(results, args.json)
 
 
 if __name__ == "__main__":
