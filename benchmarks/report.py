@@ -766,7 +766,16 @@ def _quantifier(lines: list[str]) -> None:
     if r is None:
         lines += ["Not run yet.", ""]
         return
-    lines += ["```json", json.dumps(r, indent=1), "```", ""]
+    lines += [
+        "```json",
+        json.dumps(r, indent=1),
+        "```",
+        "",
+        "Run with the dataset campaign's two worker processes stopped (SIGSTOP) for its "
+        "duration, so nothing else ran. *Measured spectra one by one*: arrays judged as "
+        "measurements, each `predict` call alone (featurising, the rule for measured spectra).",
+        "",
+    ]
 
 
 def _model(lines: list[str]) -> None:
