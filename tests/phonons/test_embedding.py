@@ -135,6 +135,28 @@ def test_interacting_dopants_are_refused_and_their_relaxations_reused(host, tmp_
     assert loose.stats["patches_computed"] == 2 and loose.stats["relaxations_computed"] == 0
 
 
+def test_extra_relaxation_estimates_the_actual_relaxation(host, tmp_path):
+    """The check's linear estimate against relaxing the added-up geometry itself."""
+    from pymatgen.io.phonopy import get_pmg_structure
+
+    from defectnet_atomate.phonons.direct import relax_structure
+    from defectnet_atomate.phonons.dos import make_phonopy
+
+    engine = EmbeddingEngine(
+        settings=EmbeddingSettings(patch_atoms=16, min_separation=3.0), cache_dir=str(tmp_path)
+    )
+    matrix = engine.host_data(host)["matrix"]
+    two = make_doped_supercell(host, ["C:Si:6.25", "Sn:Si:6.25"], supercell_matrix=matrix)
+    estimate = engine.extra_relaxation(two)
+    structure = get_pmg_structure(make_phonopy(host, matrix, is_symmetry=False).supercell)
+    engine._embed(two, structure, True, blocks=False)
+    relaxed, _ = relax_structure(structure, engine.calculator, False, 1e-3, 300)
+    moved = relaxed.frac_coords - structure.frac_coords
+    actual = np.linalg.norm((moved - np.round(moved)) @ structure.lattice.matrix, axis=1).max()
+    assert actual > 1e-3  # the two relaxations do not simply add up ...
+    assert actual / 3 < estimate < 3 * actual  # ... and the estimate says by how much
+
+
 def test_patch_reaching_beyond_a_smaller_cell_is_refused(engine, host):
     """A whole-cell patch cannot go into a cell in which it would wrap onto itself."""
     assert EmbeddingSettings().cutoff is None  # the default: every atom of the patch cell
