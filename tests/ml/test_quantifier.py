@@ -381,6 +381,15 @@ def test_metrics_break_down_by_element_and_host_family(trained, split):
         assert metrics["precision"] == pytest.approx(tp / (tp + fp))
 
 
+def test_evaluation_can_offer_only_the_hosts_plausible_dopants(trained, split):
+    """global_pool=[]: every distractor from the host's own pool (as a user's candidates)."""
+    q, _, _ = trained
+    mixed = q.evaluate(split[2])["distractor_false_positive_rate"]
+    local = q.evaluate(split[2], global_pool=[])["distractor_false_positive_rate"]
+    assert mixed["other"]["n"] > 0
+    assert local["other"]["n"] == 0 and local["host_pool"]["n"] > 0
+
+
 def test_threshold_is_calibrated_on_validation(trained, split):
     from defectnet_atomate.ml.training import (
         calibrate_threshold,

@@ -1138,7 +1138,12 @@ class DefectQuantifier(MSONable):
         return out
 
     def evaluate(
-        self, test: Any, seed: int = 1234, measured: bool = False, align: bool | None = None
+        self,
+        test: Any,
+        seed: int = 1234,
+        measured: bool = False,
+        align: bool | None = None,
+        global_pool: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Metrics on held-out documents with distractor candidates (see ``evaluate_network``).
 
@@ -1146,7 +1151,10 @@ class DefectQuantifier(MSONable):
         test spectra), as :meth:`predict` does: the one for spectra without candidate-site
         inputs where an example has none. ``align`` matches each reference to its
         spectrum's instrument first, as :meth:`predict` does (``None``: for measured
-        spectra when ``align_measured``).
+        spectra when ``align_measured``). Distractors come from each host's own pool of
+        plausible dopants or (with chance 0.4) from ``global_pool`` (``None``: the dopants
+        of the test spectra; ``[]``: only the host's pool, as a user offering the
+        recommender's candidates would).
         """
         examples = self._examples(test)
         if align or (align is None and measured and self.align_measured):
@@ -1160,6 +1168,7 @@ class DefectQuantifier(MSONable):
             [t for t, _ in rules],
             self.sigma_scale,
             seed=seed,
+            global_pool=global_pool,
             gate=[g for _, g in rules],
         )
 

@@ -472,13 +472,17 @@ def evaluate_network(
     coverage of the one-sigma interval. ``threshold`` is one decision threshold, or one per
     example; ``gate`` likewise the probability that a spectrum's most probable candidate
     must reach before any candidate counts as present (``None``: no gate beyond the
-    threshold; see :func:`calibrate_decision`).
+    threshold; see :func:`calibrate_decision`). ``global_pool``: where the distractors not
+    drawn from the host's own pool (chance 0.4) come from (``None``: the dopants of the
+    examples; ``[]``: nowhere, every distractor is a plausible dopant of the host).
     """
     shape = (len(examples),)
     thresholds = np.broadcast_to(np.asarray(threshold, float), shape)
     gates = thresholds if gate is None else np.broadcast_to(np.asarray(gate, float), shape)
     rng = np.random.default_rng(seed)
-    pool = list(global_pool or sorted({el for e in examples for el in e.truth}))
+    if global_pool is None:
+        global_pool = sorted({el for e in examples for el in e.truth})
+    pool = list(global_pool)
     sets = [_candidates(e, rng, pool, max_distractors) for e in examples]
     probs, concs, sigmas = predict_arrays(network, examples, sets)
     tp = fp = fn = 0
