@@ -133,6 +133,12 @@ def test_interacting_dopants_are_refused_and_their_relaxations_reused(host, tmp_
     )
     loose.force_constants(two)
     assert loose.stats["patches_computed"] == 2 and loose.stats["relaxations_computed"] == 0
+    # caches of patches from before 0.12 hold no relaxation files: the patches give them
+    for file in tmp_path.glob("relax-*.npy"):
+        file.unlink()
+    old = EmbeddingEngine(settings=loose.settings, cache_dir=str(tmp_path))
+    assert old.extra_relaxation(two) == pytest.approx(extra)
+    assert old.stats["relaxations_computed"] == 0
 
 
 def test_extra_relaxation_estimates_the_actual_relaxation(host, tmp_path):

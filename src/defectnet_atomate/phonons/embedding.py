@@ -56,6 +56,7 @@ refused with :class:`PatchRangeError` (``engine="auto"`` hands over to the direc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -501,10 +502,27 @@ class EmbeddingEngine(PotentialMixin):
         return moved
 
     def _relaxation_of(self, host: Structure, basis_index: int, element: str) -> tuple:
-        """Return the relaxation as vectors from the dopant and moves (as patches keep it)."""
+        """Return the relaxation as vectors from the dopant and moves (as patches keep it).
+
+        A patch already at hand (in memory or in ``cache_dir``, e.g. from before 0.12, when
+        relaxations were not cached on their own) gives it without relaxing again.
+        """
+        from monty.serialization import loadfn
         from pymatgen.io.phonopy import get_pmg_structure
 
         data = self.host_data(host)
+        key = (data["key"], basis_index, element, self.settings.cutoff)
+        cached = self._cache_file(
+            f"patch-{data['key']}-{basis_index}-{element}-{self.settings.cutoff_tag}.json.gz"
+        )
+        known = key in self._patches or key[:3] in self._relaxations
+        if not known and cached is not None and cached.is_file():
+            # unreadable: the relaxation is computed here, the patch when it is needed
+            with contextlib.suppress(ValueError, OSError, EOFError):
+                self._patches[key] = loadfn(cached)
+        if key in self._patches:
+            patch = self._patches[key]
+            return np.asarray(patch.relax_vec), np.asarray(patch.relax_disp)
         supercell = get_pmg_structure(data["phonon"].supercell)
         ideal = supercell.frac_coords
         centre = int(data["phonon"].primitive.p2s_map[basis_index])
