@@ -432,6 +432,72 @@ def test_gated_decision_keeps_pristine_spectra_undoped_and_beats_one_threshold(t
     assert evaluate_network(q.network, val, 0.0, gate=1.01, seed=98)["recall"] == 0.0
 
 
+def test_calibration_budget_holds_for_plausible_candidates_of_pristine_spectra(
+    trained, split, monkeypatch
+):
+    """plausible_pristine: the pristine budget is spent on the host's own plausible dopants,
+    what a user offers for an undoped sample; doped spectra keep the evaluation's mix.
+    Pristine spectra offered exactly those draws (pristine first, same seed) are called
+    doped no more often than the budget."""
+    from defectnet_atomate.ml import training
+    from defectnet_atomate.ml.training import (
+        calibrate_decision,
+        evaluate_network,
+        examples_from_docs,
+    )
+
+    q, _, _ = trained
+    val = examples_from_docs(split[1], pristine_copies=8)
+    pristine = [e for e in val if not e.truth]
+    ordered = pristine + [e for e in val if e.truth]
+    assert pristine and len(ordered) > len(pristine)
+    drawn: dict[bool, list] = {}
+    real = training.predict_arrays
+
+    def spy(network, examples, sets):
+        drawn[plausible] = sets
+        return real(network, examples, sets)
+
+    monkeypatch.setattr(training, "predict_arrays", spy)
+    for plausible in (False, True):
+        calibrate_decision(q.network, ordered, plausible_pristine=plausible)
+
+    def outside_pool(sets: list, examples: list) -> int:
+        return sum(
+            el not in e.pool for e, c in zip(examples, sets, strict=True) for el in c if not e.truth
+        )
+
+    assert outside_pool(drawn[False], ordered) > 0  # the evaluation's mix
+    assert outside_pool(drawn[True], ordered) == 0
+    doped = [e for e in ordered if e.truth]
+    assert (
+        sum(
+            el not in e.pool and el not in e.truth
+            for e, c in zip(doped, drawn[True][len(pristine) :], strict=True)
+            for el in c
+        )
+        > 0
+    )
+    monkeypatch.setattr(training, "predict_arrays", real)
+    for budget in (0.0, 0.25):
+        threshold, gate = calibrate_decision(
+            q.network, ordered, max_pristine_fpr=budget, plausible_pristine=True
+        )
+        local = evaluate_network(q.network, pristine, threshold, gate=gate, seed=98, global_pool=[])
+        assert local["pristine_false_positive_rate"] <= budget or gate == 0.95
+
+
+def test_calibrate_records_how_pristine_candidates_were_drawn(trained, split):
+    import copy
+
+    q0, _, _ = trained
+    q = copy.deepcopy(q0)
+    q.calibrate(split[1], measured=False)
+    assert q.metadata["calibration_pristine_candidates"] == "host pool"
+    q.calibrate(split[1], measured=False, plausible_pristine=False)
+    assert q.metadata["calibration_pristine_candidates"] == "evaluation draw"
+
+
 def test_prediction_gate_decides_whether_any_candidate_is_present():
     from defectnet_atomate.ml.prediction import DefectPrediction, DopantEstimate
 

@@ -669,6 +669,7 @@ def calibrate_decision(
     max_pristine_fpr: float = 0.02,
     gated: bool = True,
     min_gate: float = 0.3,
+    plausible_pristine: bool = False,
 ) -> tuple[float, float]:
     """Decision rule that maximises F1 on held-out examples with distractors.
 
@@ -680,7 +681,11 @@ def calibrate_decision(
     examples is at most ``max_pristine_fpr``, the one with the best F1 (or, if none
     qualifies, the one with the lowest such rate). Gates run from ``min_gate`` (at least
     0.3) to 0.95, thresholds from 0.1 (``gated=False``: one threshold from 0.3, the gate
-    equal to it).
+    equal to it). Distractors are drawn as :func:`evaluate_network` draws them; with
+    ``plausible_pristine`` the pristine examples are offered only their host's plausible
+    dopants (its pool), as a user checking an undoped sample offers the recommender's
+    candidates: those are called present two to three times as often as the evaluation's
+    mix (``benchmarks/pristine_candidates.py``), so the budget holds for that use.
 
     Returns
     -------
@@ -689,7 +694,10 @@ def calibrate_decision(
     """
     rng = np.random.default_rng(seed)
     pool = sorted({el for e in examples for el in e.truth})
-    sets = [_candidates(e, rng, pool, max_distractors) for e in examples]
+    sets = [
+        _candidates(e, rng, [] if plausible_pristine and not e.truth else pool, max_distractors)
+        for e in examples
+    ]
     probs, _, _ = predict_arrays(network, examples, sets)
     truth = np.zeros_like(probs, dtype=bool)
     valid = np.zeros_like(probs, dtype=bool)
