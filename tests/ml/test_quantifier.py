@@ -657,8 +657,17 @@ def test_neutron_measurements_get_a_threshold_of_their_own(trained, split, si_do
     assert q.metadata["measured_pristine_fpr_budget"] == 0.01
     # a looser budget for measured pristine spectra never makes the measured gate stricter
     loose = copy.deepcopy(q0)
-    loose.calibrate(plain + with_neutron, measured=True, max_pristine_fpr_measured=0.5)
+    loose.calibrate(
+        plain + with_neutron,
+        measured=True,
+        max_pristine_fpr_measured=0.5,
+        max_pristine_fpr_neutron=0.5,
+    )
     assert loose.gates["threshold_measured"] <= q.gates["threshold_measured"]
+    assert loose.gates["threshold_measured_neutron"] <= q.gates["threshold_measured_neutron"]
+    # the neutron rule has a budget of its own (tighter by default)
+    assert q.metadata["neutron_calibration"]["pristine_fpr_budget"] == 0.005
+    assert loose.metadata["neutron_calibration"]["pristine_fpr_budget"] == 0.5
     # no neutron forms (or neutron=False): no such threshold, neutron spectra share the PDoS one
     q_plain = copy.deepcopy(q0)
     q_plain.calibrate(plain, measured=True)
