@@ -665,9 +665,12 @@ def test_neutron_measurements_get_a_threshold_of_their_own(trained, split, si_do
     )
     assert loose.gates["threshold_measured"] <= q.gates["threshold_measured"]
     assert loose.gates["threshold_measured_neutron"] <= q.gates["threshold_measured_neutron"]
-    # the neutron rule has a budget of its own (tighter by default)
-    assert q.metadata["neutron_calibration"]["pristine_fpr_budget"] == 0.005
+    # the neutron rule may have a budget of its own (by default the measured one)
+    assert q.metadata["neutron_calibration"]["pristine_fpr_budget"] == 0.01
     assert loose.metadata["neutron_calibration"]["pristine_fpr_budget"] == 0.5
+    # it is calibrated as measured spectra are read: with the site inputs or without
+    calibration = q.metadata["neutron_calibration"]
+    assert calibration["site_inputs"] == q.measured_site_inputs
     # no neutron forms (or neutron=False): no such threshold, neutron spectra share the PDoS one
     q_plain = copy.deepcopy(q0)
     q_plain.calibrate(plain, measured=True)
@@ -698,6 +701,17 @@ def test_neutron_measurements_get_a_threshold_of_their_own(trained, split, si_do
     assert "n_dopants_total" in q.evaluate(copies, measured=True)
     again = DefectQuantifier.from_pretrained(q.save_pretrained(tmp_path / "n"))
     assert again.threshold_measured_neutron == 0.85
+    # a neutron measurement read without site inputs (a model that reads measured spectra so)
+    # gets the neutron rule where that rule was calibrated so, and else (a rule calibrated
+    # with site inputs, before 0.13) the PDoS rule without site inputs
+    q.threshold_measured_no_sites = 0.7
+    q.metadata["neutron_calibration"] = {"site_inputs": False}
+    assert q._decision(True, False, "neutron") == (0.85, 0.9)
+    q.measured_site_inputs = False
+    assert q.predict(doc, candidates=["Ge"], kind="neutron").threshold == 0.85
+    q.metadata["neutron_calibration"] = {}
+    assert q._decision(True, False, "neutron")[0] == 0.7
+    assert q._decision(True, True, "neutron")[0] == 0.85
     assert DefectQuantifier.from_dict(q.as_dict()).threshold_measured_neutron == 0.85
     assert "0.85 for measured neutron-weighted ones" in (tmp_path / "n" / "README.md").read_text()
 

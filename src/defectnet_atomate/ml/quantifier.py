@@ -74,11 +74,6 @@ MEASURED_PRISTINE_FPR = 0.01
 """Share of measurement-like pristine validation spectra that the rules for measured spectra
 may call doped (:meth:`DefectQuantifier.calibrate`)."""
 
-NEUTRON_PRISTINE_FPR = 0.005
-"""The same for the rule for neutron measurements: half the PDoS budget, because at 1 % the
-neutron-weighted pristine spectra of unseen hosts came out flagged at 2.0-3.4 %
-(``benchmarks/pristine_candidates.py``, ``benchmarks/neutron_spectra.py``): fewer
-validation hosts have a neutron-weighted form, and one to five hosts drive the rate."""
 
 NEUTRON_DOMINANCE = 0.9
 """Above this share of a multi-element host's neutron weight held by one element (hydrogen,
@@ -1033,7 +1028,7 @@ class DefectQuantifier(MSONable):
         neutron: bool = True,
         max_pristine_fpr_measured: float = MEASURED_PRISTINE_FPR,
         plausible_pristine: bool = True,
-        max_pristine_fpr_neutron: float = NEUTRON_PRISTINE_FPR,
+        max_pristine_fpr_neutron: float | None = None,
     ) -> None:
         """Set the decision thresholds on validation spectra (what :meth:`fit` does).
 
@@ -1056,8 +1051,9 @@ class DefectQuantifier(MSONable):
         spectra the measured rules may call doped (below the 2 % of the clean rule: on
         unseen hosts the rate came out higher than on the validation hosts,
         ``benchmarks/neutron_spectra.py``); ``max_pristine_fpr_neutron`` the same for the
-        rule for neutron measurements (``NEUTRON_PRISTINE_FPR``, since 0.13; before, the
-        measured budget).
+        rule for neutron measurements (``None``: ``max_pristine_fpr_measured``), which is
+        calibrated last, on neutron-weighted copies read as :meth:`predict` reads measured
+        spectra (without the site inputs where ``measured_site_inputs`` came out false).
         ``plausible_pristine`` (default since 0.13): the pristine validation spectra are
         offered only their host's plausible dopants, as a user checking an undoped sample
         offers the recommender's candidates (called present two to three times as often as
@@ -1085,26 +1081,6 @@ class DefectQuantifier(MSONable):
         if align:
             measured_like = [_aligned(e) for e in measured_like]
         self.align_measured = align
-        # hosts whose neutron weight one element holds are warned about, not calibrated on
-        with_neutron = [
-            e for e in val_ex if e.neutron is not None and not _neutron_dominance(e.composition)
-        ]
-        if neutron and with_neutron:
-            neutron_like = self._measured_like(with_neutron, seed + 100, neutron=1.0)
-            if align:
-                neutron_like = [_aligned(e) for e in neutron_like]
-            self.threshold_measured_neutron, self.gates["threshold_measured_neutron"] = (
-                calibrate_decision(
-                    self.network,
-                    neutron_like,
-                    max_pristine_fpr=max_pristine_fpr_neutron,
-                    plausible_pristine=plausible_pristine,
-                )
-            )
-            self.metadata["neutron_calibration"] = {
-                "n_spectra": len(neutron_like),
-                "pristine_fpr_budget": max_pristine_fpr_neutron,
-            }
         self.metadata["measured_pristine_fpr_budget"] = max_pristine_fpr_measured
         self.threshold_measured, self.gates["threshold_measured"] = calibrate_decision(
             self.network, measured_like, **budget
@@ -1126,6 +1102,39 @@ class DefectQuantifier(MSONable):
                 "validation_f1_with_site_inputs": f1_sites,
                 "validation_f1_without_site_inputs": f1_bare,
                 "measured_site_inputs": self.measured_site_inputs,
+            }
+        # neutron measurements, read as predict reads measured spectra (with or without the
+        # site inputs, as just chosen); hosts whose neutron weight one element holds are
+        # warned about, not calibrated on
+        with_neutron = [
+            e for e in val_ex if e.neutron is not None and not _neutron_dominance(e.composition)
+        ]
+        if neutron and with_neutron:
+            neutron_like = self._measured_like(with_neutron, seed + 100, neutron=1.0)
+            if align:
+                neutron_like = [_aligned(e) for e in neutron_like]
+            if not self.measured_site_inputs:
+                neutron_like = [replace(e, projected=None, _features=None) for e in neutron_like]
+            self.threshold_measured_neutron, self.gates["threshold_measured_neutron"] = (
+                calibrate_decision(
+                    self.network,
+                    neutron_like,
+                    max_pristine_fpr=(
+                        max_pristine_fpr_measured
+                        if max_pristine_fpr_neutron is None
+                        else max_pristine_fpr_neutron
+                    ),
+                    plausible_pristine=plausible_pristine,
+                )
+            )
+            self.metadata["neutron_calibration"] = {
+                "n_spectra": len(neutron_like),
+                "pristine_fpr_budget": (
+                    max_pristine_fpr_measured
+                    if max_pristine_fpr_neutron is None
+                    else max_pristine_fpr_neutron
+                ),
+                "site_inputs": self.measured_site_inputs,
             }
 
     @staticmethod
@@ -1217,10 +1226,19 @@ class DefectQuantifier(MSONable):
 
     def _decision_key(self, measured: bool, sites: bool = True, kind: str = "pdos") -> str:
         """Return the attribute that holds the threshold for a spectrum (and names its gate)."""
+        # since 0.13 the neutron rule is calibrated as measured spectra are read (without
+        # the site inputs where measured_site_inputs is false, recorded); a rule calibrated
+        # with them (before 0.13) holds only for spectra read with them
+        neutron_bare = self.metadata.get("neutron_calibration", {}).get("site_inputs") is False
+        if (
+            measured
+            and kind == "neutron"
+            and self.threshold_measured_neutron is not None
+            and (sites or neutron_bare)
+        ):
+            return "threshold_measured_neutron"
         if measured and not sites and self.threshold_measured_no_sites is not None:
             return "threshold_measured_no_sites"
-        if measured and kind == "neutron" and self.threshold_measured_neutron is not None:
-            return "threshold_measured_neutron"
         if measured and self.threshold_measured is not None:
             return "threshold_measured"
         return "threshold"
