@@ -135,6 +135,14 @@ def main() -> None:
         help="version name of the model (default: from its data and the month, "
         "defectnet-chgnet-md<N>-direct<M>-<YYYY.MM>; give another where that name is taken)",
     )
+    parser.add_argument(
+        "--neutron-budget",
+        type=float,
+        default=None,
+        help="share of neutron measurement-like pristine validation spectra the rule for "
+        "neutron measurements may call doped (calibrate(max_pristine_fpr_neutron=); "
+        "default: the budget of the other measured rules)",
+    )
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -175,7 +183,12 @@ def main() -> None:
         q = DefectQuantifier.from_pretrained(args.from_model)
         kept = dict(q.metadata)
         history = q.metadata["history"]
-        q.calibrate(h_val + l_val, measured=augment is not None, seed=0)
+        q.calibrate(
+            h_val + l_val,
+            measured=augment is not None,
+            seed=0,
+            max_pristine_fpr_neutron=args.neutron_budget,
+        )
     elif args.init_from:
         # warm start: the earlier model's weights, trained on the grown dataset
         q = DefectQuantifier.from_pretrained(args.init_from)
@@ -192,6 +205,13 @@ def main() -> None:
         history = q.fit(l_train, l_val, **fit)
         tuned = q.fit(h_train, h_val, **{**fit, "lr": fit["lr"] / 4})
         history = {k: history[k] + tuned[k] for k in history}
+    if args.neutron_budget is not None and not args.from_model:  # fit calibrated by default
+        q.calibrate(
+            h_val + l_val,
+            measured=augment is not None,
+            seed=0,
+            max_pristine_fpr_neutron=args.neutron_budget,
+        )
     metrics = q.evaluate(h_test)
     metrics_low = q.evaluate(l_test) if l_test else None
     measured_test = measured_like_examples(examples_from_docs(h_test + l_test))
@@ -344,6 +364,7 @@ def main() -> None:
         "neutron": None if args.no_augment else args.neutron,
         "effect_probability": None if args.no_augment else args.effect_probability,
         "measured_reference": None if args.no_augment else args.measured_reference,
+        "neutron_budget": args.neutron_budget,
         "cell_reference": not args.no_cell_reference,
         "site_inputs": not args.no_sites,
         "local_distractors": args.local_distractors,
