@@ -426,6 +426,11 @@ class DefectQuantifier(MSONable):
                         " (threshold for neutron measurements)"
                         if self.threshold_measured_neutron is not None
                         else ""
+                    )
+                    + (
+                        ", hosts whose neutron weight one element holds left out"
+                        if m.get("neutron_test_without_dominated_hosts")
+                        else ""
                     ),
                     m.get("metrics_neutron_like_test"),
                 )
