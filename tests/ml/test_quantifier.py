@@ -745,3 +745,23 @@ def test_measured_calibration_draws_reduced_pristine_measurements(ml_docs):
             for x in (bare, full)
         ]
         assert share[0] < share[1]
+
+
+def test_hydrogen_called_present_in_a_neutron_spectrum_gets_a_note(trained, si_docs):
+    """H's neutron weight makes a multiphonon tail or background look like its local modes."""
+    import copy
+
+    from defectnet_atomate.ml.quantifier import NEUTRON_HYDROGEN_NOTE
+
+    q0, _, _ = trained
+    q = copy.deepcopy(q0)
+    q.threshold, q.threshold_measured, q.threshold_measured_neutron = 0.0, 0.0, 0.0
+    q.gates = {}
+    doc = si_docs[2]
+    called = q.predict(doc, candidates=["H", "Ge"], kind="neutron")
+    assert "H" in [d.element for d in called.present]
+    assert NEUTRON_HYDROGEN_NOTE in called.warnings
+    assert NEUTRON_HYDROGEN_NOTE not in q.predict(doc, candidates=["H", "Ge"]).warnings
+    assert NEUTRON_HYDROGEN_NOTE not in q.predict(doc, candidates=["Ge"], kind="neutron").warnings
+    q.gates = {"threshold_measured_neutron": 1.01}  # nothing called present
+    assert NEUTRON_HYDROGEN_NOTE not in q.predict(doc, candidates=["H"], kind="neutron").warnings

@@ -75,6 +75,15 @@ MEASURED_PRISTINE_FPR = 0.01
 may call doped (:meth:`DefectQuantifier.calibrate`)."""
 
 
+NEUTRON_HYDROGEN_NOTE = (
+    "hydrogen called present in a neutron spectrum: its cross-section over its mass is about 80 "
+    "times that of most elements, so a multiphonon tail or a background at high energy reads as "
+    "its local modes (the shipped model called H present in undoped LiBr measurement-like "
+    "spectra, benchmarks/pristine_candidates.py); check it against the spectrum with the tail "
+    "corrected and the background subtracted, or against the phonon DOS"
+)
+"""Note on a neutron prediction that calls hydrogen present."""
+
 NEUTRON_DOMINANCE = 0.9
 """Above this share of a multi-element host's neutron weight held by one element (hydrogen,
 in practice), a neutron-weighted prediction carries a warning
@@ -915,6 +924,14 @@ class DefectQuantifier(MSONable):
                         )
                     is_measured = flags[start + i]
                     threshold, gate = self._decision(is_measured, bool(f.pair_mask.any()), kind)
+                    n_cand = len(f.candidates)
+                    if (
+                        kind == "neutron"
+                        and "H" in f.candidates
+                        and probs[i, f.candidates.index("H")] >= threshold
+                        and probs[i, :n_cand].max() >= gate
+                    ):
+                        notes.append(NEUTRON_HYDROGEN_NOTE)
                     if is_measured and self.threshold_measured is not None:
                         notes.append(
                             f"judged as a measured spectrum (threshold {threshold}"
