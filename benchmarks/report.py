@@ -801,9 +801,17 @@ def _model(lines: list[str]) -> None:
         return
     lines += [
         f"Model `{r['model']}` (shipped: {r['shipped']}; recipe {r['recipe']}; measurement-like "
-        f"augmentation {'on' if r['augmentation'] else 'off'}), trained on {r['n_direct']} direct "
-        f"and {r['n_mass_defect']} mass-defect spectra of {r['n_hosts']} hosts. Test hosts, never "
-        f"seen in training: {', '.join(r['test_hosts'])}.",
+        f"augmentation {'on' if r['augmentation'] else 'off'}), "
+        + (
+            "its rules recalibrated (`--from-model`, weights unchanged, trained on the data its "
+            "[model card](model-card.md) names) on the validation hosts of exports of "
+            f"{r['n_direct']} direct and {r['n_mass_defect']} mass-defect spectra of "
+            f"{r['n_hosts']} hosts, and tested on their test hosts"
+            if r.get("from_model")
+            else f"trained on {r['n_direct']} direct and {r['n_mass_defect']} mass-defect spectra "
+            f"of {r['n_hosts']} hosts"
+        )
+        + f". Test hosts, never seen in training: {', '.join(r['test_hosts'])}.",
         "",
         *METRIC_HEADER,
         _metric_row("direct spectra of unseen hosts", r["direct_unseen_hosts"]),

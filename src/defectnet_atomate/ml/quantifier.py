@@ -482,6 +482,17 @@ class DefectQuantifier(MSONable):
             "",
             m.get("data", "Not recorded."),
             "",
+            *(
+                [
+                    "## Decision rules",
+                    "",
+                    m["recalibration"]
+                    + " The held-out metrics below are on the test hosts of those exports.",
+                    "",
+                ]
+                if m.get("recalibration")
+                else []
+            ),
             "## Held-out metrics",
             "",
             "AUC: how well the presence probabilities rank true dopants above distractor "
