@@ -137,6 +137,11 @@ def test_save_and_load_give_identical_predictions(trained, ml_docs, tmp_path):
     assert {p.name for p in folder.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
     config = json.loads((folder / "config.json").read_text())
     assert config["metadata"]["weights_sha256"] in (folder / "README.md").read_text()
+    assert "## Decision rules" not in (folder / "README.md").read_text()
+    q.metadata["recalibration"] = "Thresholds recalibrated on the grown exports."
+    card = (q.save_pretrained(tmp_path / "recalibrated") / "README.md").read_text()
+    assert "## Decision rules\n\nThresholds recalibrated on the grown exports." in card
+    del q.metadata["recalibration"]
     again = DefectQuantifier.from_pretrained(folder)
     a, b = q.predict(ml_docs[0]), again.predict(ml_docs[0])
     assert a.as_dict() == b.as_dict()
