@@ -245,3 +245,33 @@ def test_export_keeps_neutron_weighted_forms(si_docs, tmp_path):
         # Ge scatters more per unit mass than Si: its share of the spectrum grows
         assert not np.allclose(small["pdos"]["neutron"], small["pdos"]["total"], rtol=0.01)
     assert "Neutron-weighted DOS" in (tmp_path / "set.md").read_text()
+
+
+def test_pool_size_limits_each_host_to_a_few_dopants(test_dir):
+    """With ``pool_size`` a host's requests share a small seeded subset of its candidate
+    (dopant, site) pairs (the embedding engine's patch library); without it nothing changes."""
+    hosts = load_hosts(test_dir / "hosts-subset.jsonl.gz", semiconductors_only=False)
+    kwargs = {"per_host": 8, "seed": 5, "max_atoms": 64, "min_percent": 3.0}
+    full = list(sample_tasks(hosts, **kwargs))
+    assert [str(d) for t in full for d in t.dopings] == [
+        str(d) for t in sample_tasks(hosts, pool_size=None, **kwargs) for d in t.dopings
+    ]
+    small = list(sample_tasks(hosts, pool_size=2, **kwargs))
+    a = list(sample_tasks(hosts, pool_size=2, **kwargs))
+    assert [[str(d) for d in t.dopings] for t in small] == [[str(d) for d in t.dopings] for t in a]
+    by_host: dict[str, set] = {}
+    for task in small:
+        by_host.setdefault(task.host_id, set()).update(
+            (d.element, d.replaces) for d in task.dopings
+        )
+    assert by_host and all(len(pairs) <= 2 for pairs in by_host.values())
+    assert (
+        max(
+            len({(d.element, d.replaces) for t in full if t.host_id == h for d in t.dopings})
+            for h in by_host
+        )
+        > 2
+    )
+    for task in small:
+        pool = set(candidate_dopants(next(h for h in hosts if h.host_id == task.host_id)))
+        assert {(d.element, d.replaces) for d in task.dopings} <= pool

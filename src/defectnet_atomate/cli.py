@@ -278,6 +278,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
             force_field=args.force_field,
             first_host=args.first_host,
             cache_dir=args.cache_dir,
+            pool_size=args.pool_size,
         )
         if args.flows:
             from monty.serialization import dumpfn
@@ -485,6 +486,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--engine", default="direct", choices=["direct", "mass-defect", "embedding"])
     build.add_argument("--cache-dir", default=None, help="host force constants and patches")
     build.add_argument("--first-host", type=int, default=0, help="start in the shuffled order")
+    build.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="draw each host's requests from only this many of its candidate dopants (a "
+        "seeded subset; for --engine embedding: a few patches per host serve all its requests)",
+    )
     build.add_argument(
         "--skip-dataset",
         action="append",

@@ -81,6 +81,7 @@ def sample_tasks(
     max_sublattice_fraction: float = 0.5,
     tries: int = 20,
     search_range: int = 2,
+    pool_size: int | None = None,
 ) -> Iterator[DopingTask]:
     """Yield reproducible random doping requests for each host.
 
@@ -105,6 +106,11 @@ def sample_tasks(
     search_range
         Passed to :func:`~defectnet_atomate.doping.make_doped_supercell` (1: fast shape
         search, for large cells).
+    pool_size
+        Draw each host's requests from only this many of its candidate (dopant, site)
+        pairs (a seeded subset; ``None``: all of them). For the embedding engine, whose
+        cost is one patch per (dopant, site): a host's requests then share a small patch
+        library, amortised over all of them.
     """
     for h, entry in enumerate(hosts):
         rng = np.random.default_rng([seed, h])
@@ -114,6 +120,9 @@ def sample_tasks(
             continue
         if not pool:
             continue
+        if pool_size is not None and len(pool) > pool_size:
+            subset = np.random.default_rng([seed, h, 1]).choice(len(pool), pool_size, replace=False)
+            pool = [pool[i] for i in sorted(subset)]
         counts = entry.structure.composition.get_el_amt_dict()
         n_host = len(entry.structure)
         for r in range(per_host):
@@ -672,7 +681,8 @@ class Campaign(MSONable):
     ``engine`` is ``"direct"`` (whole-cell finite displacements; the faithful level),
     ``"mass-defect"`` (host force constants with dopant masses; cheap, for breadth over
     hosts; it samples with the faster supercell shape search and keeps no modes) or
-    ``"embedding"`` (host force constants plus cached dopant patches; dilute cells only).
+    ``"embedding"`` (host force constants plus cached dopant patches; dilute cells only,
+    with ``pool_size`` so that each host's requests share a few patches).
     """
 
     hosts_file: str | None = None
@@ -688,6 +698,7 @@ class Campaign(MSONable):
     force_field: str = "CHGNet"
     first_host: int = 0
     cache_dir: str | None = None
+    pool_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -717,6 +728,7 @@ class Campaign(MSONable):
                 min_percent=self.min_percent,
                 max_percent=self.max_percent,
                 search_range=self.search_range,
+                pool_size=self.pool_size,
             )
             # pymatgen's recommender can suggest Am for actinide hosts; neither the potentials
             # nor the model go beyond Pu. Such requests are dropped after the draw, so every
