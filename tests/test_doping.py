@@ -74,6 +74,18 @@ def test_supercell_is_smallest_and_seeded(si_structure):
     assert a.dopant_sites != c.dopant_sites
 
 
+def test_supercell_min_atoms_gives_a_larger_cell_of_the_same_concentration(si_structure):
+    small = make_doped_supercell(si_structure, ["Ge:Si:12.5"], seed=0)
+    large = make_doped_supercell(
+        si_structure, ["Ge:Si:12.5"], seed=0, min_atoms=small.num_sites + 1
+    )
+    assert large.num_sites > small.num_sites
+    assert large.dopants[0].atomic_percent == pytest.approx(small.dopants[0].atomic_percent)
+    assert large.dopants[0].count > small.dopants[0].count
+    with pytest.raises(DopingError, match="of 9 to 12 atoms"):
+        make_doped_supercell(si_structure, ["Ge:Si:12.5"], min_atoms=9, max_atoms=12)
+
+
 def test_supercell_dilute_needs_hundreds_of_atoms(si_structure):
     doped = make_doped_supercell(si_structure, ["Ge:Si:0.2"])
     assert 450 <= doped.num_sites <= 560

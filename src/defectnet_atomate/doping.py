@@ -324,6 +324,7 @@ def make_doped_supercell(
     supercell_matrix: Sequence[Sequence[int]] | None = None,
     max_shape_deviation: float = 0.5,
     search_range: int = 2,
+    min_atoms: int = 0,
 ) -> DopedSupercell:
     """Build the smallest near-cubic supercell that realises every requested concentration.
 
@@ -350,6 +351,9 @@ def make_doped_supercell(
         Half-width of ASE's search around the ideal supercell matrix: 2 (ASE's default,
         ~0.5 s per new size) or 1 (about 100 times faster, slightly less cubic cells; for
         sampling thousands of requests).
+    min_atoms
+        Smallest supercell considered (e.g. one that holds the embedding engine's patches;
+        a larger cell realises the same concentrations with more dopant atoms).
 
     Returns
     -------
@@ -386,7 +390,7 @@ def make_doped_supercell(
             )
     else:
         matrix = None
-        for n_cells in range(1, max_atoms // n_host + 1):
+        for n_cells in range(max(1, math.ceil(min_atoms / n_host)), max_atoms // n_host + 1):
             counts = _counts_for(n_cells, host_counts, n_host, dopings, rel_tolerance)
             if counts is None:
                 continue
@@ -398,7 +402,8 @@ def make_doped_supercell(
         if matrix is None:
             lowest = min(d.atomic_percent for d in dopings)
             raise DopingError(
-                f"No near-cubic supercell of at most {max_atoms} atoms realises "
+                f"No near-cubic supercell of {f'{min_atoms} to ' if min_atoms else 'at most '}"
+                f"{max_atoms} atoms realises "
                 f"{', '.join(map(str, dopings))} within {100 * rel_tolerance:g} % "
                 f"(the lowest, {lowest:g} at.%, needs about {math.ceil(100 / lowest)} atoms); "
                 "raise max_atoms or rel_tolerance."

@@ -274,3 +274,26 @@ def test_sparse_embedded_force_constants_match_the_dense_ones(engine, host):
     assert np.allclose(masses, sparse_masses)
     dense = fc.transpose(0, 2, 1, 3).reshape(sparse_fc.shape)
     assert np.abs(sparse_fc.toarray() - dense).max() < 1e-3 * np.abs(dense).max()
+
+
+def test_run_moves_to_a_larger_cell_when_the_patches_do_not_fit(host, monkeypatch):
+    """``run`` replaces a supercell too small for the whole-cell patches by the next larger
+    one that realises the same concentration (more dopant atoms), within ``max_atoms``."""
+    engine = EmbeddingEngine(settings=EmbeddingSettings(patch_atoms=16, min_separation=3.0))
+    engine._relaxed_hosts[engine._host_key(host)] = host  # no cell relaxation in this test
+    tried = []
+
+    def fake_run_supercell(doped, host_id=None):
+        tried.append((doped.num_sites, doped.dopants[0].count))
+        if doped.num_sites < 16:
+            raise PatchRangeError(f"supercell of {doped.num_sites} atoms")
+        return doped
+
+    monkeypatch.setattr(engine, "run_supercell", fake_run_supercell)
+    doped = engine.run(host, ["Ge:Si:12.5"], max_atoms=32)
+    assert tried[0] == (8, 1) and doped.num_sites >= 16
+    assert doped.dopants[0].atomic_percent == pytest.approx(12.5)
+    with pytest.raises(PatchRangeError, match="No larger supercell"):
+        engine.run(host, ["Ge:Si:12.5"], max_atoms=12)
+    with pytest.raises(PatchRangeError, match="8 atoms"):  # a fixed cell is not replaced
+        engine.run(host, ["Ge:Si:12.5"], supercell_matrix=[[2, 0, 0], [0, 2, 0], [0, 0, 1]])

@@ -872,8 +872,10 @@ class EmbeddingEngine(PotentialMixin):
         (recorded in the document). In cells larger than the patch cell the placement
         decides how much the dopants interact (C and Sn at 0.2 at.% each in 456-atom Si: 3-16
         mA over ten placements); in the patch cell itself every placement interacts alike.
+        A supercell too small for the whole-cell patches (``PatchRangeError``) is replaced by
+        the next larger one that realises the same concentrations, within ``max_atoms``.
         """
-        from defectnet_atomate.doping import make_doped_supercell
+        from defectnet_atomate.doping import DopingError, make_doped_supercell
 
         key = self._host_key(host)
         relaxed = self._relaxed_hosts.get(key)
@@ -882,15 +884,30 @@ class EmbeddingEngine(PotentialMixin):
             relaxed = relax_structure(host, self.calculator, True, s.fmax, s.max_steps)[0]
             self._relaxed_hosts[key] = relaxed
         last: SeparationError | None = None
+        kwargs = dict(supercell_kwargs)
         for k in range(max_tries):
-            doped = make_doped_supercell(relaxed, dopings, seed=seed + 1000 * k, **supercell_kwargs)
+            try:
+                doped = make_doped_supercell(relaxed, dopings, seed=seed + 1000 * k, **kwargs)
+            except DopingError as exc:
+                if last is None or "min_atoms" not in kwargs:
+                    raise
+                raise PatchRangeError(
+                    f"{last} No larger supercell within max_atoms realises this request ({exc})."
+                ) from exc
             try:
                 return self.run_supercell(doped, host_id=host_id)
-            except PatchRangeError:
-                raise  # the cell is too small for the patches: no placement changes that
+            except PatchRangeError as exc:
+                if "supercell_matrix" in supercell_kwargs:
+                    raise  # the cell is fixed: no placement changes that
+                # the next larger cell that realises the same concentrations (with more
+                # dopant atoms) and may hold the patches
+                kwargs["min_atoms"] = doped.num_sites + 1
+                last = exc
             except SeparationError as exc:  # too close, or interacting: another placement
                 last = exc
-        error = AdditivityError if isinstance(last, AdditivityError) else SeparationError
+        error = (
+            type(last) if isinstance(last, AdditivityError | PatchRangeError) else SeparationError
+        )
         raise error(
             f"No placement of {len(dopings)} dopant species with every pair at least "
             f"{self.settings.min_separation} A apart and relaxations that add up in "
