@@ -599,6 +599,18 @@ def datasheet(docs: list[dict], out: Path) -> str:
         "5e-3 eV/A, at most 300 BFGS steps).",
         "- `mass-defect`: the host's force constants (from a 216+ atom host cell) with dopant "
         "masses; no relaxation, no change of bonding around dopants (the cheap fidelity level).",
+        *(
+            [
+                "- `embedding`: the host's force constants plus each dopant's whole-cell patch "
+                "(one symmetry-reduced direct calculation of the one-dopant ~216-atom patch cell, "
+                "positions relaxed there) and relaxation, added up at the host lattice; dopants at "
+                "least 7 A apart, configurations whose dopants' relaxations interact (more than "
+                "6 mA further relaxation) redrawn, then recorded as failed; dense "
+                "diagonalisation up to 1,500 atoms."
+            ]
+            if any(d["settings"]["engine"] == "embedding" for d in docs)
+            else []
+        ),
         "- Requests: `scripts/build_dataset.py` (seed 2026; hosts with Born charges and <= 6 "
         "atoms per primitive cell, in one seeded random order; 1-6 dopants from the recommender "
         "and periodic-table neighbours; concentrations log-uniform, direct 2-25 at.% in "
