@@ -196,14 +196,20 @@ def run_engine(
     :data:`DILUTE_LIMIT` at.%, handing over to the direct engine when dopants cannot be
     placed as far apart as the embedding engine has been validated for, when the
     supercell is smaller than the patch cell (a whole-cell patch would wrap onto itself),
-    or when the dopants' relaxations interact so that their patches would not add
-    (:class:`~defectnet_atomate.phonons.embedding.AdditivityError`).
+    when the dopants' relaxations interact so that their patches would not add
+    (:class:`~defectnet_atomate.phonons.embedding.AdditivityError`), or when the relaxed
+    host is not a minimum of the potential
+    (:class:`~defectnet_atomate.phonons.embedding.UnstableHostError`).
     ``cache_dir`` keeps the embedding engine's host force constants and patches between jobs.
     """
     from dataclasses import replace
 
     from defectnet_atomate.phonons.direct import DirectEngine
-    from defectnet_atomate.phonons.embedding import EmbeddingEngine, SeparationError
+    from defectnet_atomate.phonons.embedding import (
+        EmbeddingEngine,
+        SeparationError,
+        UnstableHostError,
+    )
 
     dopings = [parse_doping(d) for d in dopings]
     kwargs = dict(supercell_kwargs or {})
@@ -216,7 +222,7 @@ def run_engine(
         embedder = EmbeddingEngine(force_field=force_field, settings=chosen, cache_dir=cache_dir)
         try:
             doc = embedder.run(host, dopings, seed=seed, host_id=host_id, **kwargs)
-        except SeparationError:
+        except (SeparationError, UnstableHostError):
             if engine != "auto":
                 raise
     if doc is None:

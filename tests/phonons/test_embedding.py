@@ -11,6 +11,7 @@ from defectnet_atomate.phonons.embedding import (
     EmbeddingSettings,
     PatchRangeError,
     SeparationError,
+    UnstableHostError,
 )
 from defectnet_atomate.spectra import spectral_overlap
 
@@ -297,3 +298,23 @@ def test_run_moves_to_a_larger_cell_when_the_patches_do_not_fit(host, monkeypatc
         engine.run(host, ["Ge:Si:12.5"], max_atoms=12)
     with pytest.raises(PatchRangeError, match="8 atoms"):  # a fixed cell is not replaced
         engine.run(host, ["Ge:Si:12.5"], supercell_matrix=[[2, 0, 0], [0, 2, 0], [0, 0, 1]])
+
+
+def test_unstable_host_is_refused_before_any_dopant_is_placed():
+    """TlBr is no minimum of CHGNet (about 30 % imaginary modes): refused, unless told not to."""
+    from pymatgen.core import Lattice, Structure
+
+    tlbr = Structure(Lattice.cubic(3.97), ["Tl", "Br"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    engine = EmbeddingEngine(settings=EmbeddingSettings(patch_atoms=16, patches=False))
+    with pytest.raises(UnstableHostError, match=r"TlBr is not a minimum of CHGNet.*imaginary"):
+        engine.run(tlbr, ["Cs:Tl:12.5"], max_atoms=16)
+    assert engine.host_imaginary_fraction(engine._relaxed_hosts[engine._host_key(tlbr)]) > 0.2
+    unchecked = EmbeddingEngine(
+        settings=EmbeddingSettings(patch_atoms=16, patches=False, max_host_imaginary=None)
+    )
+    doc = unchecked.run(tlbr, ["Cs:Tl:12.5"], max_atoms=16)
+    assert doc.imaginary_fraction > 0.02  # what the screen spares: a flagged spectrum
+    assert not any("imaginary are refused" in a for a in doc.settings.approximations)
+    assert any(
+        "imaginary are refused" in a for a in engine.settings.phonon_settings().approximations
+    )
