@@ -84,6 +84,12 @@ def test_request_ids_are_pinned_and_older_ids_still_skip(tmp_path):
         "CHGNet", EmbeddingSettings(cutoff=6.0), **kwargs
     )
     assert task.task_ids("CHGNet", DirectSettings(), max_atoms=64) == ["dpd-3b1c0c64f47c9294e0dd"]
+    # the host screen decides whether a request runs, not its result: ids keep out of it
+    for screened in (DirectSettings(max_host_imaginary=0.02), DirectSettings()):
+        assert task.task_ids("CHGNet", screened, max_atoms=64) == ["dpd-3b1c0c64f47c9294e0dd"]
+    assert task.task_ids(
+        "CHGNet", EmbeddingSettings(patches=False, max_host_imaginary=None), **kwargs
+    ) == task.task_ids("CHGNet", settings, **kwargs)
     assert "EmbeddingSettings" in LATER_SETTINGS
     # a changed Lanczos setting changes the result of large cells: no older id applies
     assert len(task.task_ids("CHGNet", EmbeddingSettings(lanczos_vectors=8), **kwargs)) == 1

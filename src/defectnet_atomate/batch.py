@@ -111,6 +111,8 @@ class DopingTask(MSONable):
         settings: DirectSettings | EmbeddingSettings,
         supercell_kwargs: dict[str, Any],
     ) -> str:
+        # the host screen (0.15) decides whether a request runs, not what it gives: not in ids
+        fields = {k: v for k, v in fields.items() if k != "max_host_imaginary"}
         if isinstance(settings, EmbeddingSettings) and not settings.patches:
             # the mass-defect level has no patches, so their reach does not enter its results:
             # its ids keep the patch cutoff that was the default when they were first stored,

@@ -675,6 +675,12 @@ def _version(package: str) -> str:
 
 ENGINES = ("direct", "mass-defect", "embedding")
 
+MAX_HOST_IMAGINARY = 0.02
+"""Hosts whose own spectrum has a larger share of imaginary modes are refused by every level
+of a campaign since 0.15 (``UnstableHostError``, recorded as failed): their doped spectra
+are flagged or rest on a reference the model cannot read (the share above which a spectrum
+is flagged, :func:`defectnet_atomate.ml.training.examples_from_docs`)."""
+
 
 def _within_model(task: DopingTask) -> bool:
     return all(Element(d.element).Z <= MAX_DOPANT_Z for d in task.dopings)
@@ -695,6 +701,10 @@ class Campaign(MSONable):
     hosts; it samples with the faster supercell shape search and keeps no modes) or
     ``"embedding"`` (host force constants plus cached dopant patches; dilute cells only,
     with ``pool_size`` so that each host's requests share a few patches).
+
+    Every level refuses hosts that are unstable with the potential
+    (:data:`MAX_HOST_IMAGINARY`): each of their requests is recorded as failed with
+    ``UnstableHostError`` after a check of a few seconds, instead of minutes of flagged work.
     """
 
     hosts_file: str | None = None
@@ -767,9 +777,11 @@ class Campaign(MSONable):
         from defectnet_atomate.stores import default_store, open_store
 
         settings = (
-            DirectSettings()
+            DirectSettings(max_host_imaginary=MAX_HOST_IMAGINARY)
             if self.engine == "direct"
-            else EmbeddingSettings(patches=self.engine != "mass-defect")
+            else EmbeddingSettings(
+                patches=self.engine != "mass-defect", max_host_imaginary=MAX_HOST_IMAGINARY
+            )
         )
         supercell_kwargs: dict = {"max_atoms": self.max_atoms}
         if self.search_range != 2:
@@ -806,6 +818,7 @@ class Campaign(MSONable):
         from jobflow import Flow
 
         from defectnet_atomate.flows import DefectPhononMaker
+        from defectnet_atomate.phonons.direct import DirectSettings
 
         flows = []
         for _, tasks in self.chunks():
@@ -814,6 +827,7 @@ class Campaign(MSONable):
                 maker = DefectPhononMaker(
                     name=f"campaign {task.host_id}",
                     engine=self.engine,
+                    settings=DirectSettings(max_host_imaginary=MAX_HOST_IMAGINARY),
                     force_field=self.force_field,
                     seed=task.seed,
                     max_atoms=self.max_atoms,

@@ -69,3 +69,26 @@ def test_cell_reference_and_its_backfill(engine, ge_doc):
     assert add_cell_references([old], force_field="CHGNet") == 1
     assert np.allclose(old["cell_pristine_pdos"]["total"], cell.total, atol=1e-6)
     assert add_cell_references([old]) == 0  # nothing left to do
+
+
+def test_host_unstable_with_the_potential_is_refused_before_the_doped_relaxation(monkeypatch):
+    """TlBr is no minimum of CHGNet: with the screen on, no doped cell is relaxed."""
+    from dataclasses import replace
+
+    from pymatgen.core import Lattice, Structure
+
+    from defectnet_atomate.phonons.direct import UnstableHostError
+
+    tlbr = Structure(Lattice.cubic(3.97), ["Tl", "Br"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    engine = DirectEngine()
+    engine.settings = replace(engine.settings, max_host_imaginary=0.02)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the doped cell was relaxed")
+
+    monkeypatch.setattr(engine, "run_supercell", never)
+    with pytest.raises(UnstableHostError, match=r"TlBr is not a minimum of CHGNet.*\d+\.\d %"):
+        engine.run(tlbr, ["Cs:Tl:12.5"], max_atoms=16)
+    approximations = engine.settings.phonon_settings().approximations
+    assert "imaginary are refused" in approximations[-1]
+    assert not any("refused" in a for a in DirectEngine().settings.phonon_settings().approximations)

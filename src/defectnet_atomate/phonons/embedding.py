@@ -73,7 +73,7 @@ from scipy.spatial import cKDTree
 
 from defectnet_atomate.doping import DopingError
 from defectnet_atomate.phonons.calculators import PotentialMixin
-from defectnet_atomate.phonons.direct import relax_structure
+from defectnet_atomate.phonons.direct import UnstableHostError, check_host_modes, relax_structure
 from defectnet_atomate.phonons.dos import (
     cell_reference_modes,
     make_phonopy,
@@ -81,7 +81,7 @@ from defectnet_atomate.phonons.dos import (
     site_images,
 )
 from defectnet_atomate.schemas import DefectPhononDoc, PhononSettings
-from defectnet_atomate.spectra import GRID_STEP_THZ, IMAGINARY_TOLERANCE_THZ, SIGMA_THZ
+from defectnet_atomate.spectra import GRID_STEP_THZ, SIGMA_THZ
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
@@ -113,10 +113,6 @@ class AdditivityError(SeparationError):
 
 class PatchRangeError(SeparationError):
     """A patch reaches farther than the target supercell allows (it would wrap onto itself)."""
-
-
-class UnstableHostError(DopingError):
-    """A host that is not at a minimum of the potential (its own spectrum has imaginary modes)."""
 
 
 @dataclass
@@ -880,28 +876,21 @@ class EmbeddingEngine(PotentialMixin):
 
     def host_imaginary_fraction(self, host: Structure) -> float:
         """Share of the pristine host's modes below ``-IMAGINARY_TOLERANCE_THZ``."""
-        freqs = np.asarray(self.pristine_modes(host).frequencies, dtype=float)
-        return float((freqs < -IMAGINARY_TOLERANCE_THZ).mean())
+        return check_host_modes(self.pristine_modes(host), None, host, self.force_field, "")
 
     def check_host(self, host: Structure) -> None:
         """Raise :class:`UnstableHostError` for a host outside ``max_host_imaginary``.
 
         ``host`` is the host as the engine uses it (relaxed with this potential).
         """
-        limit = self.settings.max_host_imaginary
-        if limit is None:
-            return
-        share = self.host_imaginary_fraction(host)
-        if share > limit:
-            freqs = np.asarray(self.pristine_modes(host).frequencies, dtype=float)
-            raise UnstableHostError(
-                f"The relaxed host {host.composition.reduced_formula} is not a minimum of "
-                f"{self.force_field}: {100 * share:.1f} % of its own modes are imaginary "
-                f"(lowest {freqs.min():.2f} THz; limit {100 * limit:g} %), so every doped "
-                "spectrum expanded around it would be flagged. Use another potential or "
-                "the direct engine (which relaxes each doped cell), or pass "
-                "EmbeddingSettings(max_host_imaginary=None) to embed anyway."
-            )
+        check_host_modes(
+            self.pristine_modes(host),
+            self.settings.max_host_imaginary,
+            host,
+            self.force_field,
+            "Use another potential or the direct engine (which relaxes each doped cell), or "
+            "pass EmbeddingSettings(max_host_imaginary=None) to embed anyway.",
+        )
 
     def run(
         self,
