@@ -15,6 +15,7 @@ evaluations do not depend on the load of the machine; wall times do (printed as 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -75,6 +76,20 @@ def _relax(atoms, calculator, name: str, fmax: float, steps: int) -> dict:
     }
 
 
+def _summary(rows: list[dict], optimizers: list[str]) -> dict:
+    summary = {}
+    for name in optimizers:
+        runs = [r[name] for r in rows]
+        summary[name] = {
+            "median_steps": float(np.median([r["steps"] for r in runs])),
+            "total_force_calls": int(sum(r["force_calls"] for r in runs)),
+            "total_seconds": round(sum(r["seconds"] for r in runs), 1),
+            "converged": sum(r["converged"] for r in runs),
+            "max_above_lowest_meV_per_atom": max(r["above_lowest_meV_per_atom"] for r in runs),
+        }
+    return summary
+
+
 def main() -> None:
     import argparse
 
@@ -112,27 +127,16 @@ def main() -> None:
                 1000 * (row[name]["energy_per_atom_eV"] - lowest), 3
             )
         rows.append(row)
-
-    summary = {}
-    for name in args.optimizers:
-        runs = [r[name] for r in rows]
-        summary[name] = {
-            "median_steps": float(np.median([r["steps"] for r in runs])),
-            "total_force_calls": int(sum(r["force_calls"] for r in runs)),
-            "total_seconds": round(sum(r["seconds"] for r in runs), 1),
-            "converged": sum(r["converged"] for r in runs),
-            "max_above_lowest_meV_per_atom": max(r["above_lowest_meV_per_atom"] for r in runs),
-        }
-    emit(
-        {
+        result = {
             "n_configs": len(rows),
             "fmax_eV_per_A": settings.fmax,
             "max_steps": settings.max_steps,
-            "summary": summary,
+            "summary": _summary(rows, args.optimizers),
             "rows": rows,
-        },
-        args.json,
-    )
+        }
+        if args.json:  # after every configuration: a long run stopped early keeps its rows
+            Path(args.json).write_text(json.dumps(result, indent=1))
+    emit(result, args.json)
 
 
 if __name__ == "__main__":
