@@ -23,7 +23,9 @@ and evaluates each model with distractor candidates on four forms of the same sp
   measured spectra). The pristine spectra distorted alike must come back without dopants
   (``pristine_false_positive_rate``). ``neutron_measured_like_without_dominated_hosts``
   leaves out the hosts whose neutron weight one element holds (hydrogen; ``predict`` warns
-  about them, :data:`~defectnet_atomate.ml.quantifier.NEUTRON_DOMINANCE`).
+  about them, :data:`~defectnet_atomate.ml.quantifier.NEUTRON_DOMINANCE`, and judges them
+  by ``threshold_measured_neutron_dominated`` where the model has one);
+  ``neutron_measured_like_only_dominated_hosts`` takes those hosts alone.
 
 The last line printed is a JSON object.
 """
@@ -102,11 +104,14 @@ def main() -> dict:
                 name, form, {k: rows[form][k] for k in ("auc", "f1", "mae_at_percent")}, flush=True
             )
         # hosts whose neutron weight one element (hydrogen) holds: predict warns about them
-        kept = [
-            e for e in sets["neutron_measured_like"][0] if not _neutron_dominance(e.composition)
-        ]
-        metrics = q.evaluate(kept, measured=True)
-        rows["neutron_measured_like_without_dominated_hosts"] = {k: metrics.get(k) for k in KEYS}
+        # (and judges them by a rule of their own where the model has one)
+        neutron_like = sets["neutron_measured_like"][0]
+        for label, keep in (("without", False), ("only", True)):
+            part = [e for e in neutron_like if bool(_neutron_dominance(e.composition)) == keep]
+            metrics = q.evaluate(part, measured=True)
+            rows[f"neutron_measured_like_{label}_dominated_hosts"] = {
+                k: metrics.get(k) for k in KEYS
+            }
         result["models"][name] = rows
     return emit(result, args.json)
 

@@ -55,7 +55,7 @@ def false_alarms(q: DefectQuantifier, pristine: list[Example], seed: int) -> lis
     probs, _, _ = predict_arrays(q.network, examples, sets)
     out = []
     for i, (e, cands) in enumerate(zip(examples, sets, strict=True)):
-        _, gate = q._decision(True, e.has_sites(), e.kind)
+        _, gate = q.decision_for(e, True)
         if cands and probs[i, : len(cands)].max() >= gate:
             j = int(np.argmax(probs[i, : len(cands)]))
             formula = "".join(f"{el}{x:.2g}" for el, x in sorted(e.composition.items()))

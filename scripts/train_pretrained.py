@@ -144,6 +144,12 @@ def main() -> None:
         "neutron measurements may call doped (calibrate(max_pristine_fpr_neutron=); "
         "default: the budget of the other measured rules)",
     )
+    parser.add_argument(
+        "--dominated-rule-only",
+        action="store_true",
+        help="with --from-model: keep its rules and only add the rule for neutron measurements "
+        "of hosts whose neutron weight one element holds (calibrate_neutron_dominated)",
+    )
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -184,12 +190,15 @@ def main() -> None:
         q = DefectQuantifier.from_pretrained(args.from_model)
         kept = dict(q.metadata)
         history = q.metadata["history"]
-        q.calibrate(
-            h_val + l_val,
-            measured=augment is not None,
-            seed=0,
-            max_pristine_fpr_neutron=args.neutron_budget,
-        )
+        if args.dominated_rule_only:
+            q.calibrate_neutron_dominated(h_val + l_val, seed=0)
+        else:
+            q.calibrate(
+                h_val + l_val,
+                measured=augment is not None,
+                seed=0,
+                max_pristine_fpr_neutron=args.neutron_budget,
+            )
     elif args.init_from:
         # warm start: the earlier model's weights, trained on the grown dataset
         q = DefectQuantifier.from_pretrained(args.init_from)
@@ -232,6 +241,17 @@ def main() -> None:
     metrics_neutron = (
         q.evaluate(measured_like_examples(neutron_test, neutron=1.0), measured=True)
         if neutron_test
+        else None
+    )
+    # and those hosts alone, judged with their own rule where the model has one
+    dominated_test = [
+        e
+        for e in examples_from_docs(h_test + l_test)
+        if e.neutron is not None and _neutron_dominance(e.composition)
+    ]
+    metrics_neutron_dominated = (
+        q.evaluate(measured_like_examples(dominated_test, neutron=1.0), measured=True)
+        if dominated_test
         else None
     )
     recipe = args.recipe
@@ -277,6 +297,7 @@ def main() -> None:
             "metrics_measured_like_test_without_projected_dos": metrics_measured_no_sites,
             "metrics_neutron_like_test": metrics_neutron,
             "neutron_test_without_dominated_hosts": True,
+            "metrics_neutron_like_test_dominated_hosts": metrics_neutron_dominated,
             "limitations": (
                 f"Trained on about {len(low) + len(high):,} spectra of {len(hosts)} hosts"
                 + (
@@ -324,32 +345,48 @@ def main() -> None:
         if args.name:
             q.metadata["name"] = args.name
         name = q.metadata["name"]
-        q.metadata["recalibration"] = (
-            f"Thresholds and gates recalibrated on {len(h_val)}+{len(l_val)} validation spectra "
-            f"(direct+mass-defect) of the exports of {date}"
-            + (
-                ", a threshold of its own for neutron measurements on neutron-weighted "
-                "measurement-like copies of the validation spectra that have that form"
+        if args.dominated_rule_only:
+            n_dom = q.metadata["neutron_dominated_calibration"]["n_hosts"]
+            q.metadata["recalibration"] = (
+                (kept["recalibration"] + " " if kept.get("recalibration") else "")
+                + f"Its rules kept; added ({date}): a rule for neutron measurements of hosts "
+                f"whose neutron weight one element holds, on neutron measurement-like copies of "
+                f"the spectra of {n_dom} such validation hosts; the weights are unchanged."
+            )
+        else:
+            q.metadata["recalibration"] = (
+                f"Thresholds and gates recalibrated on {len(h_val)}+{len(l_val)} validation spectra "
+                f"(direct+mass-defect) of the exports of {date}"
                 + (
-                    ", read as measured spectra are read (without site inputs)"
-                    if not q.measured_site_inputs
+                    ", a threshold of its own for neutron measurements on neutron-weighted "
+                    "measurement-like copies of the validation spectra that have that form"
+                    + (
+                        ", read as measured spectra are read (without site inputs)"
+                        if not q.measured_site_inputs
+                        else ""
+                    )
+                    + (
+                        f" (at most {100 * args.neutron_budget:g} % of its pristine ones called doped)"
+                        if args.neutron_budget is not None
+                        else ""
+                    )
+                    if q.threshold_measured_neutron is not None
                     else ""
                 )
                 + (
-                    f" (at most {100 * args.neutron_budget:g} % of its pristine ones called doped)"
-                    if args.neutron_budget is not None
+                    "; pristine validation spectra offered only their host's plausible dopants"
+                    if q.metadata.get("calibration_pristine_candidates") == "host pool"
                     else ""
                 )
-                if q.threshold_measured_neutron is not None
-                else ""
+                + (
+                    f"; a rule of its own for neutron measurements of the "
+                    f"{q.metadata['neutron_dominated_calibration']['n_hosts']} validation hosts whose "
+                    "neutron weight one element holds"
+                    if q.threshold_measured_neutron_dominated is not None
+                    else ""
+                )
+                + "; the weights are unchanged."
             )
-            + (
-                "; pristine validation spectra offered only their host's plausible dopants"
-                if q.metadata.get("calibration_pristine_candidates") == "host pool"
-                else ""
-            )
-            + "; the weights are unchanged."
-        )
         q.metadata.setdefault("created", now)
         q.metadata["calibrated"] = now
     else:
@@ -403,6 +440,8 @@ def main() -> None:
         "measured_like_unseen_hosts_without_projected_dos": metrics_measured_no_sites,
         "neutron_like_unseen_hosts": metrics_neutron,
         "n_neutron_like_test": len(neutron_test),
+        "neutron_like_unseen_dominated_hosts": metrics_neutron_dominated,
+        "n_neutron_like_test_dominated": len(dominated_test),
     }
     results.write_text(json.dumps(summary, indent=1))
     print(json.dumps({"model": name, "f1": metrics["f1"], "mae": metrics.get("mae_at_percent")}))

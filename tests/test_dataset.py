@@ -96,6 +96,15 @@ def test_compact_export_and_datasheet(si_docs, tmp_path):
     text = datasheet(small, tmp_path / "x.json.gz")
     assert "Spectra: 3" in text and "CC-BY-4.0" in text
     assert "Sylvester" not in text  # direct spectra: their own force constants each
+    # how each doped cell relaxed (format v7)
+    assert small[0]["relaxation"] == {
+        "n_steps": 18,
+        "converged": True,
+        "max_force": round(si_docs[0]["relaxation"]["max_force"], 5),
+    }
+    assert "3 spectra record how their doped cell relaxed; 0 stopped" in text
+    small[1]["relaxation"].update(converged=False, max_force=0.3)
+    assert "1 stopped at the step limit, 1 of them" in datasheet(small, tmp_path / "x.json.gz")
 
 
 def test_datasheet_counts_cells_whose_mass_defect_spectra_disagree_on_imaginary_modes(
@@ -124,6 +133,7 @@ def test_export_round_trip_keeps_what_the_model_needs(si_docs, tmp_path):
             assert np.allclose(small[key]["total"], doc[key]["total"], rtol=1e-3, atol=1e-6)
         assert small["dopants"] == doc["dopants"]
         assert small["settings"]["engine"] == doc["settings"]["engine"]
+        assert small["relaxation"]["converged"] == doc["relaxation"]["converged"]
         # the host's projected pristine DOS (for the model's candidate-site inputs)
         projected = small["pristine_pdos"]["projected"]
         assert set(projected) == set(doc["pristine_pdos"]["projected"])

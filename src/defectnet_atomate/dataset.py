@@ -191,6 +191,7 @@ def compact(doc: dict) -> dict:
         "calculator": doc["calculator"],
         "imaginary_fraction": doc["imaginary_fraction"],
         "min_frequency": doc["min_frequency"],
+        **({"relaxation": _relaxation(doc["relaxation"])} if doc.get("relaxation") else {}),
         "pdos": spectrum(doc["pdos"], projected=direct, neutron=True),
         "pristine_pdos": spectrum(doc["pristine_pdos"], projected=True),
         **(
@@ -203,6 +204,14 @@ def compact(doc: dict) -> dict:
             else {}
         ),
     }
+
+
+def _relaxation(info: dict) -> dict:
+    """How the doped cell relaxed, as an export keeps it (steps, converged, residual force)."""
+    out = {k: info.get(k) for k in ("n_steps", "converged")}
+    if info.get("max_force") is not None:
+        out["max_force"] = float(f"{info['max_force']:.3g}")
+    return out
 
 
 def neutron_form(pdos: dict) -> list[float] | None:
@@ -223,16 +232,18 @@ def neutron_form(pdos: dict) -> list[float] | None:
         return None
 
 
-EXPORT_FORMAT = "defectnet-atomate/compact-v6"
+EXPORT_FORMAT = "defectnet-atomate/compact-v7"
 """Format of :func:`export_dataset` files (v3 adds each spectrum's cell reference, v4 the
 element-projected DOS of each host's pristine spectrum, v5 the neutron-weighted DOS of
 doped spectra and cell references, v6 the element-projected DOS of direct-engine doped
-spectra and their cell references)."""
+spectra and their cell references, v7 how each relaxed doped cell relaxed: steps, whether
+it converged, its largest residual force)."""
 _READABLE_FORMATS = (
     "defectnet-atomate/compact-v2",
     "defectnet-atomate/compact-v3",
     "defectnet-atomate/compact-v4",
     "defectnet-atomate/compact-v5",
+    "defectnet-atomate/compact-v6",
     EXPORT_FORMAT,
 )
 
@@ -576,6 +587,8 @@ def datasheet(docs: list[dict], out: Path) -> str:
     hist, _ = np.histogram(conc, bins=edges)
     n_dop = collections.Counter(d["n_dopants"] for d in docs)
     flagged = sum(d["imaginary_fraction"] > 0.02 for d in docs)
+    relaxed = [d["relaxation"] for d in docs if d.get("relaxation")]
+    unrelaxed = sum((r.get("max_force") or 0.0) > MAX_RESIDUAL_FORCE for r in relaxed)
     crystals = {d["host"].get("host_id") or d["host"]["formula"] for d in docs}
     heavy = sum(any(Element(el).Z > MAX_DOPANT_Z for el in d["dopant_elements"]) for d in docs)
     # mass-defect spectra of one host and supercell share the host's force constants
@@ -630,6 +643,17 @@ def datasheet(docs: list[dict], out: Path) -> str:
         "they are kept and flagged (`imaginary_fraction`), and training leaves them out.",
         *(
             [
+                f"- Relaxation (format v7): {len(relaxed)} spectra record how their doped cell "
+                f"relaxed; {sum(not r.get('converged') for r in relaxed)} stopped at the step "
+                f"limit, {unrelaxed} of them with a residual force above "
+                f"{MAX_RESIDUAL_FORCE} eV/A (kept; training leaves them out unless flagged "
+                "anyway, see `benchmarks/relaxation_tolerance.py`)."
+            ]
+            if relaxed
+            else []
+        ),
+        *(
+            [
                 "- Mass-defect spectra keep their host's force constants, and dopant masses "
                 "cannot change how many modes are unstable (M^-1/2 Phi M^-1/2 has the inertia "
                 "of Phi: Sylvester's law), so the flag belongs to the host in that supercell, "
@@ -674,6 +698,13 @@ def _version(package: str) -> str:
 
 
 ENGINES = ("direct", "mass-defect", "embedding")
+
+MAX_RESIDUAL_FORCE = 0.02
+"""Largest residual force (eV/A) of a relaxed doped cell whose spectrum is trained on
+(:func:`defectnet_atomate.ml.training.examples_from_docs`): four times the direct engine's
+tolerance. A doped cell stopped at the step limit above it is not at its minimum, and
+``benchmarks/relaxation_tolerance.py`` found the DOS of cells stopped at this force up to
+half the dopants' own effect away from that of the relaxed cell."""
 
 MAX_HOST_IMAGINARY = 0.02
 """Hosts whose own spectrum has a larger share of imaginary modes are refused by every level

@@ -770,3 +770,65 @@ def test_hydrogen_called_present_in_a_neutron_spectrum_gets_a_note(trained, si_d
     assert NEUTRON_HYDROGEN_NOTE not in q.predict(doc, candidates=["Ge"], kind="neutron").warnings
     q.gates = {"threshold_measured_neutron": 1.01}  # nothing called present
     assert NEUTRON_HYDROGEN_NOTE not in q.predict(doc, candidates=["H"], kind="neutron").warnings
+
+
+def test_hosts_whose_neutron_weight_one_element_holds_get_a_rule_of_their_own(
+    trained, si_docs, tmp_path, monkeypatch
+):
+    """Neutron measurements of hydrogen-dominated hosts are judged by a rule set on such hosts."""
+    import copy
+    from dataclasses import replace
+
+    from defectnet_atomate.dataset import compact
+    from defectnet_atomate.ml import quantifier as module
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    q0, _, _ = trained
+    q = copy.deepcopy(q0)
+    with_neutron = examples_from_docs([compact(d) for d in si_docs])
+    q.threshold_measured_neutron = None
+    with pytest.raises(ValueError, match="no rule for neutron measurements"):
+        q.calibrate_neutron_dominated(with_neutron)
+    # Si holds all of silicon's neutron weight, but a one-element host is not "dominated"
+    q.calibrate(with_neutron, measured=True)
+    assert q.threshold_measured_neutron is not None
+    assert q.threshold_measured_neutron_dominated is None
+    assert q.metadata["neutron_dominated_calibration"]["n_hosts"] == 0
+    # the same spectra as if of a hydride: H holds nearly all of the neutron weight
+    hydride = [replace(e, composition={"H": 0.5, "Si": 0.5}, _features=None) for e in with_neutron]
+    assert module._neutron_dominance(hydride[0].composition)
+    kept = (q.threshold, q.threshold_measured, q.threshold_measured_neutron, dict(q.gates))
+    q.calibrate_neutron_dominated(hydride)  # one host: fewer than MIN_DOMINATED_HOSTS
+    assert q.threshold_measured_neutron_dominated is None
+    assert not q.metadata["neutron_dominated_calibration"]["calibrated"]
+    monkeypatch.setattr(module, "MIN_DOMINATED_HOSTS", 1)
+    q.calibrate_neutron_dominated(hydride)
+    assert q.threshold_measured_neutron_dominated is not None
+    key = "threshold_measured_neutron_dominated"
+    assert q.gates[key] >= q.threshold_measured_neutron_dominated
+    # the other rules are untouched
+    assert (q.threshold, q.threshold_measured, q.threshold_measured_neutron) == kept[:3]
+    assert {k: v for k, v in q.gates.items() if k != key} == kept[3]
+    assert q.metadata["neutron_dominated_calibration"]["calibrated"]
+    assert q.metadata["neutron_dominated_calibration"]["pristine_fpr_budget"] == 0.01
+
+    q.threshold_measured_neutron, q.threshold_measured_neutron_dominated = 0.85, 0.7
+    q.gates = {"threshold_measured_neutron": 0.9, key: 0.97}
+    # (these one-element examples carry no site inputs: a neutron rule calibrated without them)
+    q.metadata["neutron_calibration"]["site_inputs"] = False
+    neutron = replace(hydride[0], kind="neutron")
+    assert q.decision_for(neutron, measured=True) == (0.7, 0.97)
+    assert q.decision_for(replace(with_neutron[0], kind="neutron"), measured=True) == (0.85, 0.9)
+    assert q.decision_for(hydride[0], measured=True)[0] == q.threshold_measured  # a PDoS
+    assert q.decision_for(neutron, measured=False) == (
+        q.threshold,
+        q.gates.get("threshold", q.threshold),
+    )
+    # the Si document itself is no hydride: its neutron rule is the general one
+    assert q.predict(si_docs[2], candidates=["Ge"], kind="neutron").gate == 0.9
+    again = DefectQuantifier.from_pretrained(q.save_pretrained(tmp_path / "d"))
+    assert again.threshold_measured_neutron_dominated == 0.7
+    assert DefectQuantifier.from_dict(q.as_dict()).threshold_measured_neutron_dominated == 0.7
+    assert "0.7 for measured neutron-weighted ones of hosts whose neutron weight one element" in (
+        tmp_path / "d" / "README.md"
+    ).read_text().replace("\n", " ")

@@ -143,3 +143,21 @@ def test_examples_carry_their_neutron_form_where_the_document_has_one(si_docs, m
         for x in docs
     ]
     assert all(x.neutron is None for x in examples_from_docs(old) if x.truth)
+
+
+def test_cells_stopped_far_from_their_minimum_are_left_out(si_docs):
+    """A doped cell that stopped relaxing above MAX_RESIDUAL_FORCE is not trained on."""
+    import copy
+
+    from defectnet_atomate.dataset import MAX_RESIDUAL_FORCE, compact
+
+    docs = [compact(d) for d in copy.deepcopy(si_docs)]
+    assert all(d["relaxation"]["converged"] for d in docs)
+    assert len(examples_from_docs(docs, include_pristine=False)) == 3
+    docs[0]["relaxation"].update(converged=False, max_force=5 * MAX_RESIDUAL_FORCE)
+    kept = examples_from_docs(docs, include_pristine=False)
+    assert len(kept) == 2
+    assert set(docs[0]["dopant_elements"]) not in [set(e.truth) for e in kept]
+    assert len(examples_from_docs(docs, include_pristine=False, max_residual_force=None)) == 3
+    del docs[0]["relaxation"]  # exports before format v7 do not record it: kept
+    assert len(examples_from_docs(docs, include_pristine=False)) == 3

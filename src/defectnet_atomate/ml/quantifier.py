@@ -87,7 +87,11 @@ NEUTRON_HYDROGEN_NOTE = (
 NEUTRON_DOMINANCE = 0.9
 """Above this share of a multi-element host's neutron weight held by one element (hydrogen,
 in practice), a neutron-weighted prediction carries a warning
-(:func:`~defectnet_atomate.measurement.neutron_weight_shares`)."""
+(:func:`~defectnet_atomate.measurement.neutron_weight_shares`) and is judged with
+``threshold_measured_neutron_dominated`` where the model has one."""
+
+MIN_DOMINATED_HOSTS = 5
+"""Fewest validation hosts whose neutron weight one element holds that get a rule of their own."""
 
 KINDS = ("pdos", "neutron", "partial:<element>")
 """Spectrum kinds :meth:`DefectQuantifier.predict` understands."""
@@ -238,6 +242,13 @@ class DefectQuantifier(MSONable):
         cross-section weighting moves weight between a host's elements, and pristine
         neutron measurements judged at the PDoS threshold come back doped more often
         (``benchmarks/neutron_spectra.py``). ``None`` uses ``threshold_measured``.
+    threshold_measured_neutron_dominated
+        The same for measured neutron-weighted spectra of hosts whose neutron weight one
+        element holds (more than ``NEUTRON_DOMINANCE``, e.g. hydrogen in a hydroxide): set
+        on such validation hosts, when there are at least ``MIN_DOMINATED_HOSTS``; their
+        spectra show mostly that element, and at the rule of other hosts a third of
+        pristine ones came back doped (model of 0.15). ``None`` uses
+        ``threshold_measured_neutron``.
     measured_site_inputs
         Whether measured spectra get the candidate-site inputs (set by :meth:`calibrate`:
         off when, at the thresholds that keep measured pristine samples undoped, the model
@@ -245,7 +256,8 @@ class DefectQuantifier(MSONable):
     gates
         Detection gates, keyed by the threshold they go with (``"threshold"``,
         ``"threshold_measured"``, ``"threshold_measured_no_sites"``,
-        ``"threshold_measured_neutron"``): a spectrum counts as
+        ``"threshold_measured_neutron"``, ``"threshold_measured_neutron_dominated"``): a
+        spectrum counts as
         doped only when its most probable candidate reaches the gate, and then every
         candidate that reaches the threshold is present. The gate keeps pristine samples
         undoped, the lower threshold keeps the recall (set by :meth:`calibrate`; a missing
@@ -276,6 +288,7 @@ class DefectQuantifier(MSONable):
         align_measured: bool = False,
         gates: Mapping[str, float] | None = None,
         threshold_measured_neutron: float | None = None,
+        threshold_measured_neutron_dominated: float | None = None,
     ) -> None:
         self.network_config = {**NetworkConfig().to_dict(), **(network_config or {})}
         torch.manual_seed(seed)
@@ -291,6 +304,11 @@ class DefectQuantifier(MSONable):
         )
         self.threshold_measured_neutron = (
             None if threshold_measured_neutron is None else float(threshold_measured_neutron)
+        )
+        self.threshold_measured_neutron_dominated = (
+            None
+            if threshold_measured_neutron_dominated is None
+            else float(threshold_measured_neutron_dominated)
         )
         self.measured_site_inputs = bool(measured_site_inputs)
         self.align_measured = bool(align_measured)
@@ -320,6 +338,7 @@ class DefectQuantifier(MSONable):
             "threshold_measured": self.threshold_measured,
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
             "threshold_measured_neutron": self.threshold_measured_neutron,
+            "threshold_measured_neutron_dominated": self.threshold_measured_neutron_dominated,
             "measured_site_inputs": self.measured_site_inputs,
             "align_measured": self.align_measured,
             "gates": self.gates,
@@ -344,6 +363,7 @@ class DefectQuantifier(MSONable):
             d.get("align_measured", False),
             d.get("gates"),
             d.get("threshold_measured_neutron"),
+            d.get("threshold_measured_neutron_dominated"),
         )
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -369,6 +389,7 @@ class DefectQuantifier(MSONable):
             "threshold_measured": self.threshold_measured,
             "threshold_measured_no_sites": self.threshold_measured_no_sites,
             "threshold_measured_neutron": self.threshold_measured_neutron,
+            "threshold_measured_neutron_dominated": self.threshold_measured_neutron_dominated,
             "measured_site_inputs": self.measured_site_inputs,
             "align_measured": self.align_measured,
             "gates": self.gates,
@@ -538,6 +559,12 @@ class DefectQuantifier(MSONable):
                 if self.threshold_measured_neutron is not None
                 else ""
             )
+            + (
+                f", {self.threshold_measured_neutron_dominated} for measured neutron-weighted "
+                "ones of hosts whose neutron weight one element holds"
+                if self.threshold_measured_neutron_dominated is not None
+                else ""
+            )
             + "".join(
                 f"; a spectrum judged with `{key}` counts as doped only when its most probable "
                 f"candidate reaches {gate}"
@@ -635,6 +662,7 @@ class DefectQuantifier(MSONable):
             align_measured=config.get("align_measured", False),
             gates=config.get("gates"),
             threshold_measured_neutron=config.get("threshold_measured_neutron"),
+            threshold_measured_neutron_dominated=config.get("threshold_measured_neutron_dominated"),
         )
         if cache_dir is not None:
             model.cache_dir = Path(cache_dir)
@@ -934,7 +962,12 @@ class DefectQuantifier(MSONable):
                             "the neutron-weighted DOS): read the result as indicative"
                         )
                     is_measured = flags[start + i]
-                    threshold, gate = self._decision(is_measured, bool(f.pair_mask.any()), kind)
+                    threshold, gate = self._decision(
+                        is_measured,
+                        bool(f.pair_mask.any()),
+                        kind,
+                        kind == "neutron" and bool(_neutron_dominance(resolved[start + i][2])),
+                    )
                     n_cand = len(f.candidates)
                     if (
                         kind == "neutron"
@@ -1102,7 +1135,7 @@ class DefectQuantifier(MSONable):
             self.network, val_ex, plausible_pristine=plausible_pristine
         )
         self.threshold_measured = self.threshold_measured_no_sites = None
-        self.threshold_measured_neutron = None
+        self.threshold_measured_neutron = self.threshold_measured_neutron_dominated = None
         self.align_measured = False
         if not measured:
             return
@@ -1169,6 +1202,67 @@ class DefectQuantifier(MSONable):
                 ),
                 "site_inputs": self.measured_site_inputs,
             }
+            self.calibrate_neutron_dominated(
+                val_ex, seed=seed, align=align, plausible_pristine=plausible_pristine
+            )
+
+    def calibrate_neutron_dominated(
+        self,
+        validation: Any,
+        seed: int = 0,
+        align: bool = True,
+        plausible_pristine: bool = True,
+        max_pristine_fpr: float | None = None,
+    ) -> None:
+        """Set ``threshold_measured_neutron_dominated`` (part of :meth:`calibrate`).
+
+        The rule for neutron measurements of hosts whose neutron weight one element holds
+        (``NEUTRON_DOMINANCE``), on neutron measurement-like copies of the validation
+        spectra of such hosts that have a neutron-weighted form, read as :meth:`predict`
+        reads measured spectra, when they come from at least ``MIN_DOMINATED_HOSTS`` hosts
+        (otherwise the rule stays unset and those spectra are judged with
+        ``threshold_measured_neutron``). The other rules are not touched, so a calibrated
+        model can be given this one alone. ``max_pristine_fpr``: the share of their
+        pristine copies it may call doped (``None``: the budget of the neutron rule).
+        """
+        if self.threshold_measured_neutron is None:
+            raise ValueError(
+                "This model has no rule for neutron measurements (threshold_measured_neutron) "
+                "to refine; run calibrate(validation, neutron=True) on spectra with a "
+                "neutron-weighted form first."
+            )
+        budget = (
+            self.metadata.get("neutron_calibration", {}).get(
+                "pristine_fpr_budget", MEASURED_PRISTINE_FPR
+            )
+            if max_pristine_fpr is None
+            else max_pristine_fpr
+        )
+        dominated = [
+            e
+            for e in self._examples(validation)
+            if e.neutron is not None and _neutron_dominance(e.composition)
+        ]
+        n_hosts = len({e.host_id for e in dominated})
+        key = "threshold_measured_neutron_dominated"
+        self.threshold_measured_neutron_dominated = None
+        self.gates.pop(key, None)
+        if n_hosts >= MIN_DOMINATED_HOSTS:
+            like = self._measured_like(dominated, seed + 200, neutron=1.0)
+            if align:
+                like = [_aligned(e) for e in like]
+            if not self.measured_site_inputs:
+                like = [replace(e, projected=None, _features=None) for e in like]
+            self.threshold_measured_neutron_dominated, self.gates[key] = calibrate_decision(
+                self.network, like, max_pristine_fpr=budget, plausible_pristine=plausible_pristine
+            )
+        self.metadata["neutron_dominated_calibration"] = {
+            "n_spectra": len(dominated),
+            "n_pristine": sum(not e.truth for e in dominated),
+            "n_hosts": n_hosts,
+            "pristine_fpr_budget": budget,
+            "calibrated": n_hosts >= MIN_DOMINATED_HOSTS,
+        }
 
     @staticmethod
     def _measured_like(
@@ -1234,7 +1328,7 @@ class DefectQuantifier(MSONable):
             examples = [_aligned(e) for e in examples]
         if measured and not self.measured_site_inputs:  # as predict reads measured spectra
             examples = [replace(e, projected=None, _features=None) for e in examples]
-        rules = [self._decision(measured, e.has_sites(), e.kind) for e in examples]
+        rules = [self.decision_for(e, measured) for e in examples]
         return evaluate_network(
             self.network,
             examples,
@@ -1249,16 +1343,32 @@ class DefectQuantifier(MSONable):
         """Whether the training metadata list ``kind`` (``metadata["trained_kinds"]``)."""
         return kind in self.metadata.get("trained_kinds", ())
 
+    def decision_for(self, example: Example, measured: bool) -> tuple[float, float]:
+        """``(threshold, gate)`` with which :meth:`evaluate` judges one example.
+
+        As :meth:`predict` judges the spectrum: measured or not, with or without the
+        candidate-site inputs, of its kind, and for neutron-weighted spectra whether one
+        element holds the host's neutron weight.
+        """
+        dominated = example.kind == "neutron" and bool(_neutron_dominance(example.composition))
+        return self._decision(measured, example.has_sites(), example.kind, dominated)
+
     def _decision(
-        self, measured: bool, sites: bool = True, kind: str = "pdos"
+        self, measured: bool, sites: bool = True, kind: str = "pdos", dominated: bool = False
     ) -> tuple[float, float]:
         """``(threshold, gate)`` for a spectrum (see ``gates``)."""
-        key = self._decision_key(measured, sites, kind)
+        key = self._decision_key(measured, sites, kind, dominated)
         threshold = getattr(self, key)
         return threshold, max(threshold, self.gates.get(key, threshold))
 
-    def _decision_key(self, measured: bool, sites: bool = True, kind: str = "pdos") -> str:
-        """Return the attribute that holds the threshold for a spectrum (and names its gate)."""
+    def _decision_key(
+        self, measured: bool, sites: bool = True, kind: str = "pdos", dominated: bool = False
+    ) -> str:
+        """Return the attribute that holds the threshold for a spectrum (and names its gate).
+
+        ``dominated``: a neutron-weighted spectrum of a host whose neutron weight one
+        element holds (``NEUTRON_DOMINANCE``).
+        """
         # since 0.13 the neutron rule is calibrated as measured spectra are read (without
         # the site inputs where measured_site_inputs is false, recorded); a rule calibrated
         # with them (before 0.13) holds only for spectra read with them
@@ -1269,6 +1379,8 @@ class DefectQuantifier(MSONable):
             and self.threshold_measured_neutron is not None
             and (sites or neutron_bare)
         ):
+            if dominated and self.threshold_measured_neutron_dominated is not None:
+                return "threshold_measured_neutron_dominated"
             return "threshold_measured_neutron"
         if measured and not sites and self.threshold_measured_no_sites is not None:
             return "threshold_measured_no_sites"

@@ -21,6 +21,7 @@ import torch
 from pymatgen.core import Element
 from torch import nn
 
+from defectnet_atomate.dataset import MAX_RESIDUAL_FORCE
 from defectnet_atomate.ml.elements import MAX_Z, element_index, element_masses
 from defectnet_atomate.ml.featurize import (
     MAX_CANDIDATES,
@@ -136,6 +137,7 @@ def examples_from_docs(
     max_imaginary_fraction: float = 0.02,
     pools: dict[str, list[str]] | None = None,
     pristine_copies: int = 1,
+    max_residual_force: float | None = MAX_RESIDUAL_FORCE,
 ) -> list[Example]:
     """Turn documents into examples.
 
@@ -157,6 +159,11 @@ def examples_from_docs(
         Copies of each pristine example (with augmentation each copy is distorted anew):
         one per host is a few percent of a large training set, too few to keep false
         positives on pristine spectra down.
+    max_residual_force
+        Documents whose doped cell stopped relaxing with a larger residual force (eV/A;
+        recorded by the direct engine, and by exports from format v7) are left out: the
+        cell is not at its minimum (:data:`~defectnet_atomate.dataset.MAX_RESIDUAL_FORCE`).
+        Documents that do not record it are kept; ``None`` keeps all.
     """
     examples, pristine_done = [], set()
     docs = [d if isinstance(d, dict) else d.model_dump() for d in docs]
@@ -166,6 +173,9 @@ def examples_from_docs(
         by_host.setdefault(host_id, set()).update(d["dopant_elements"])
     for d in docs:
         if d.get("imaginary_fraction", 0.0) > max_imaginary_fraction:
+            continue
+        residual = (d.get("relaxation") or {}).get("max_force")
+        if max_residual_force is not None and (residual or 0.0) > max_residual_force:
             continue
         if any(Element(el).Z > MAX_Z for el in d["dopant_elements"]):
             continue
