@@ -26,3 +26,10 @@ def emit(result: dict, path: str | Path | None) -> dict:
         Path(path).write_text(json.dumps(result, indent=1))
     print(json.dumps(result))
     return result
+
+
+def checkpoint(result: dict, path: str | Path | None) -> None:
+    """Write ``result`` to ``path`` (if given) without printing: a long run stopped early
+    keeps what it has measured so far."""
+    if path:
+        Path(path).write_text(json.dumps(result, indent=1))

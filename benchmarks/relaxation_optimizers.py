@@ -15,12 +15,11 @@ evaluations do not depend on the load of the machine; wall times do (printed as 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
-from common import emit
+from common import checkpoint, emit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,8 +133,7 @@ def main() -> None:
             "summary": _summary(rows, args.optimizers),
             "rows": rows,
         }
-        if args.json:  # after every configuration: a long run stopped early keeps its rows
-            Path(args.json).write_text(json.dumps(result, indent=1))
+        checkpoint(result, args.json)  # after every cell
     emit(result, args.json)
 
 

@@ -24,12 +24,10 @@ force constants, modes and document. It then compares each against the reference
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import numpy as np
-from common import emit
+from common import checkpoint, emit
 from relaxation_optimizers import _requests
 
 
@@ -195,8 +193,7 @@ def main() -> None:
             "summary": summary,
             "rows": rows,
         }
-        if args.json:  # after every cell: a long run stopped early keeps its rows
-            Path(args.json).write_text(json.dumps(result, indent=1))
+        checkpoint(result, args.json)  # after every cell
     emit(result, args.json)
 
 
