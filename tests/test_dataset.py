@@ -285,3 +285,19 @@ def test_pool_size_limits_each_host_to_a_few_dopants(test_dir):
     for task in small:
         pool = set(candidate_dopants(next(h for h in hosts if h.host_id == task.host_id)))
         assert {(d.element, d.replaces) for d in task.dopings} <= pool
+
+
+def test_export_from_a_store_keeps_how_each_cell_relaxed(si_docs, tmp_path):
+    """The query of export_store asks for every field the compact format keeps."""
+    from defectnet_atomate.dataset import export_store
+    from defectnet_atomate.stores import default_store
+
+    store = default_store(tmp_path / "ds")
+    with store:
+        store.update(si_docs, key="config_id")
+    out = tmp_path / "part.json.gz"
+    assert export_store(str(tmp_path / "ds"), out, engine="direct")["spectra"] == 3
+    back = {d["config_id"]: d for d in load_dataset(out)}
+    for doc in si_docs:
+        assert back[doc["config_id"]]["relaxation"]["n_steps"] == doc["relaxation"]["n_steps"]
+    assert "3 spectra record how their doped cell relaxed" in out.with_name("part.md").read_text()

@@ -393,6 +393,7 @@ EXPORT_PROPERTIES = [
     "calculator",
     "imaginary_fraction",
     "min_frequency",
+    "relaxation",
     "pdos.frequencies",
     "pdos.total",
     "pdos.projected",
@@ -646,8 +647,8 @@ def datasheet(docs: list[dict], out: Path) -> str:
                 f"- Relaxation (format v7): {len(relaxed)} spectra record how their doped cell "
                 f"relaxed; {sum(not r.get('converged') for r in relaxed)} stopped at the step "
                 f"limit, {unrelaxed} of them with a residual force above "
-                f"{MAX_RESIDUAL_FORCE} eV/A (kept; training leaves them out unless flagged "
-                "anyway, see `benchmarks/relaxation_tolerance.py`)."
+                f"{MAX_RESIDUAL_FORCE} eV/A (kept in the file; training leaves them out, "
+                "see `benchmarks/relaxation_tolerance.py`)."
             ]
             if relaxed
             else []
