@@ -103,6 +103,9 @@ def main() -> None:
     parser.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS))
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # as the campaign's workers run
 
     engine = DirectEngine()
     settings = engine.settings
