@@ -145,6 +145,20 @@ def main() -> None:
         "default: the budget of the other measured rules)",
     )
     parser.add_argument(
+        "--pristine-draws",
+        type=int,
+        default=1,
+        help="rounds of measurement-like draws of each pristine validation spectrum for the "
+        "measured rules (calibrate(pristine_draws=); default 1, as before 0.17)",
+    )
+    parser.add_argument(
+        "--measured-budget",
+        type=float,
+        default=None,
+        help="share of measurement-like pristine validation spectra the rules for measured "
+        "spectra may call doped (calibrate(max_pristine_fpr_measured=); default 0.01)",
+    )
+    parser.add_argument(
         "--dominated-rule-only",
         action="store_true",
         help="with --from-model: keep its rules and only add the rule for neutron measurements "
@@ -185,6 +199,11 @@ def main() -> None:
     }
     sizes = {k: v for k, v in (("width", args.width), ("layers", args.layers)) if v}
     network = NetworkConfig(sites=not args.no_sites, **sizes).to_dict()
+    calibration: dict = {}
+    if args.pristine_draws != 1:
+        calibration["pristine_draws"] = args.pristine_draws
+    if args.measured_budget is not None:
+        calibration["max_pristine_fpr_measured"] = args.measured_budget
     if args.from_model:
         # a model trained by this script: only recalibrate its thresholds and report it
         q = DefectQuantifier.from_pretrained(args.from_model)
@@ -198,6 +217,7 @@ def main() -> None:
                 measured=augment is not None,
                 seed=0,
                 max_pristine_fpr_neutron=args.neutron_budget,
+                **calibration,
             )
     elif args.init_from:
         # warm start: the earlier model's weights, trained on the grown dataset
@@ -215,12 +235,15 @@ def main() -> None:
         history = q.fit(l_train, l_val, **fit)
         tuned = q.fit(h_train, h_val, **{**fit, "lr": fit["lr"] / 4})
         history = {k: history[k] + tuned[k] for k in history}
-    if args.neutron_budget is not None and not args.from_model:  # fit calibrated by default
+    if (
+        args.neutron_budget is not None or calibration
+    ) and not args.from_model:  # fit calibrated by default
         q.calibrate(
             h_val + l_val,
             measured=augment is not None,
             seed=0,
             max_pristine_fpr_neutron=args.neutron_budget,
+            **calibration,
         )
     metrics = q.evaluate(h_test)
     metrics_low = q.evaluate(l_test) if l_test else None
@@ -425,6 +448,8 @@ def main() -> None:
         "effect_probability": None if args.no_augment else args.effect_probability,
         "measured_reference": None if args.no_augment else args.measured_reference,
         "neutron_budget": args.neutron_budget,
+        "measured_budget": args.measured_budget,
+        "pristine_draws": args.pristine_draws,
         "cell_reference": not args.no_cell_reference,
         "site_inputs": not args.no_sites,
         "local_distractors": args.local_distractors,

@@ -752,6 +752,24 @@ def test_measured_calibration_draws_reduced_pristine_measurements(ml_docs):
         assert share[0] < share[1]
 
 
+def test_measured_calibration_more_pristine_draws(ml_docs):
+    """pristine_draws repeats the pristine draws on fresh seeds; its first round is the old one."""
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    examples = examples_from_docs(ml_docs[:8])
+    pristine = [e for e in examples if not e.truth]
+    one = DefectQuantifier._measured_like(examples, seed=0)
+    three = DefectQuantifier._measured_like(examples, seed=0, pristine_draws=3)
+    assert len(three) == len(examples) + 3 * 4 * len(pristine)
+    for a, b in zip(one, three, strict=False):
+        assert np.array_equal(a.doped.densities, b.doped.densities)
+    # the later rounds are draws of their own, not copies of the first
+    n = len(one)
+    assert not np.array_equal(three[n].doped.densities, three[len(examples)].doped.densities)
+    with pytest.raises(ValueError, match="pristine_draws=0"):
+        DefectQuantifier._measured_like(examples, seed=0, pristine_draws=0)
+
+
 def test_hydrogen_called_present_in_a_neutron_spectrum_gets_a_note(trained, si_docs):
     """H's neutron weight makes a multiphonon tail or background look like its local modes."""
     import copy

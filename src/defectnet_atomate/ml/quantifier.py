@@ -1095,6 +1095,7 @@ class DefectQuantifier(MSONable):
         max_pristine_fpr_measured: float = MEASURED_PRISTINE_FPR,
         plausible_pristine: bool = True,
         max_pristine_fpr_neutron: float | None = None,
+        pristine_draws: int = 1,
     ) -> None:
         """Set the decision thresholds on validation spectra (what :meth:`fit` does).
 
@@ -1125,6 +1126,10 @@ class DefectQuantifier(MSONable):
         offers the recommender's candidates (called present two to three times as often as
         the evaluation's mix of candidates, ``benchmarks/pristine_candidates.py``), so each
         budget holds for that use; ``False`` draws them as the evaluation does (before 0.13).
+        ``pristine_draws``: rounds of measurement-like draws of each pristine validation
+        spectrum for the measured rules (each round four or five draws; the rules rest on
+        the few most confident pristine spectra, so more rounds make them less dependent on
+        one draw, ``benchmarks/calibration_stability.py``).
         """
         val_ex = self._examples(validation)
         self.gates = {}
@@ -1143,11 +1148,12 @@ class DefectQuantifier(MSONable):
             "max_pristine_fpr": max_pristine_fpr_measured,
             "plausible_pristine": plausible_pristine,
         }
-        measured_like = self._measured_like(val_ex, seed)
+        measured_like = self._measured_like(val_ex, seed, pristine_draws=pristine_draws)
         if align:
             measured_like = [_aligned(e) for e in measured_like]
         self.align_measured = align
         self.metadata["measured_pristine_fpr_budget"] = max_pristine_fpr_measured
+        self.metadata["calibration_pristine_draws"] = pristine_draws
         self.threshold_measured, self.gates["threshold_measured"] = calibrate_decision(
             self.network, measured_like, **budget
         )
@@ -1176,7 +1182,9 @@ class DefectQuantifier(MSONable):
             e for e in val_ex if e.neutron is not None and not _neutron_dominance(e.composition)
         ]
         if neutron and with_neutron:
-            neutron_like = self._measured_like(with_neutron, seed + 100, neutron=1.0)
+            neutron_like = self._measured_like(
+                with_neutron, seed + 100, neutron=1.0, pristine_draws=pristine_draws
+            )
             if align:
                 neutron_like = [_aligned(e) for e in neutron_like]
             if not self.measured_site_inputs:
@@ -1203,7 +1211,11 @@ class DefectQuantifier(MSONable):
                 "site_inputs": self.measured_site_inputs,
             }
             self.calibrate_neutron_dominated(
-                val_ex, seed=seed, align=align, plausible_pristine=plausible_pristine
+                val_ex,
+                seed=seed,
+                align=align,
+                plausible_pristine=plausible_pristine,
+                pristine_draws=pristine_draws,
             )
 
     def calibrate_neutron_dominated(
@@ -1213,6 +1225,7 @@ class DefectQuantifier(MSONable):
         align: bool = True,
         plausible_pristine: bool = True,
         max_pristine_fpr: float | None = None,
+        pristine_draws: int = 1,
     ) -> None:
         """Set ``threshold_measured_neutron_dominated`` (part of :meth:`calibrate`).
 
@@ -1223,7 +1236,8 @@ class DefectQuantifier(MSONable):
         (otherwise the rule stays unset and those spectra are judged with
         ``threshold_measured_neutron``). The other rules are not touched, so a calibrated
         model can be given this one alone. ``max_pristine_fpr``: the share of their
-        pristine copies it may call doped (``None``: the budget of the neutron rule).
+        pristine copies it may call doped (``None``: the budget of the neutron rule);
+        ``pristine_draws`` as in :meth:`calibrate`.
         """
         if self.threshold_measured_neutron is None:
             raise ValueError(
@@ -1248,7 +1262,9 @@ class DefectQuantifier(MSONable):
         self.threshold_measured_neutron_dominated = None
         self.gates.pop(key, None)
         if n_hosts >= MIN_DOMINATED_HOSTS:
-            like = self._measured_like(dominated, seed + 200, neutron=1.0)
+            like = self._measured_like(
+                dominated, seed + 200, neutron=1.0, pristine_draws=pristine_draws
+            )
             if align:
                 like = [_aligned(e) for e in like]
             if not self.measured_site_inputs:
@@ -1271,12 +1287,14 @@ class DefectQuantifier(MSONable):
         neutron: float = 0.0,
         reduced: bool = True,
         measured_reference: bool = True,
+        pristine_draws: int = 1,
     ) -> list[Example]:
         """Measurement-like copies of the validation examples, for ``threshold_measured``.
 
         Four draws of each pristine example (five with ``measured_reference``), so that the
         false-positive rate on measured pristine samples is estimated on more than a handful
-        of spectra. With ``reduced``
+        of spectra; ``pristine_draws`` repeats all but the first of them on fresh draws
+        (``benchmarks/calibration_stability.py``). With ``reduced``
         two of them stand for measurements reduced with care: each effect other than the
         resolution and the energy scale present with chance 0.5, and none of them (see
         ``benchmarks/measurement_effects.py``), so that the rule keeps those undoped too.
@@ -1285,23 +1303,30 @@ class DefectQuantifier(MSONable):
         """
         from defectnet_atomate.ml.augment import MeasurementAugmentation, measured_like_examples
 
+        if pristine_draws < 1:
+            raise ValueError(
+                f"pristine_draws={pristine_draws}: each pristine validation spectrum needs at "
+                "least one round of measurement-like draws; give 1 or more."
+            )
         pristine = [e for e in val_ex if not e.truth]
         out = measured_like_examples(val_ex, seed=seed + 11, neutron=neutron)
         chances = (1.0, 0.5, 0.0) if reduced else (1.0, 1.0, 1.0)
-        for k, chance in enumerate(chances):
-            augmentation = MeasurementAugmentation(effect_probability=chance)
-            out += measured_like_examples(
-                pristine, seed=seed + 12 + k, neutron=neutron, augmentation=augmentation
-            )
-        if measured_reference:
-            augmentation = MeasurementAugmentation(effect_probability=0.5)
-            out += measured_like_examples(
-                pristine,
-                seed=seed + 15,
-                neutron=neutron,
-                augmentation=augmentation,
-                reference="measured",
-            )
+        for r in range(pristine_draws):
+            offset = seed + 12 + 1000 * r  # round 0 draws as before pristine_draws existed
+            for k, chance in enumerate(chances):
+                augmentation = MeasurementAugmentation(effect_probability=chance)
+                out += measured_like_examples(
+                    pristine, seed=offset + k, neutron=neutron, augmentation=augmentation
+                )
+            if measured_reference:
+                augmentation = MeasurementAugmentation(effect_probability=0.5)
+                out += measured_like_examples(
+                    pristine,
+                    seed=offset + 3,
+                    neutron=neutron,
+                    augmentation=augmentation,
+                    reference="measured",
+                )
         return out
 
     def evaluate(
