@@ -153,3 +153,30 @@ def test_job_errors_reach_the_user(tmp_path, capsys, si_structure, clean_dir):
     assert main([*args, "--store", str(tmp_path / "db")]) == 1
     err = capsys.readouterr().err
     assert "do not fit this supercell" in err and "lower concentration" in err
+
+
+def test_calibrate_writes_a_new_model_on_unseen_hosts(tmp_path, capsys, test_dir):
+    """Rules set anew on hosts the model has not seen; seen hosts left out; nothing overwritten."""
+    import json
+
+    from defectnet_atomate import DefectQuantifier
+
+    source = str(test_dir / "md_docs.json.gz")
+    out = tmp_path / "recal"
+    args = ["calibrate", source, "--out", str(out), "--measured-budget", "0.05"]
+    assert main([*args, "--pristine-draws", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    shipped = DefectQuantifier.from_pretrained()
+    assert 0 < report["n_hosts"] < 24 and report["left_out_seen_hosts"] > 0
+    q = DefectQuantifier.from_pretrained(out)
+    assert q.name == "recal" and "defectnet calibrate" in q.metadata["recalibration"]
+    assert q.threshold_measured is not None and q.metadata["calibration_pristine_draws"] == 2
+    for a, b in zip(q.network.parameters(), shipped.network.parameters(), strict=True):
+        assert a.equal(b)  # the weights are the shipped model's
+    # the folder is not overwritten
+    assert main(args) == 1
+    assert "is not empty" in capsys.readouterr().err
+    # the new model has seen these hosts now: nothing is left to calibrate on
+    again = ["calibrate", source, "--model", str(out), "--out", str(tmp_path / "again")]
+    assert main(again) == 1
+    assert "trained or was calibrated on" in capsys.readouterr().err

@@ -327,6 +327,86 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import datetime
+    import json
+
+    from defectnet_atomate import DefectQuantifier
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(
+            f"{out} exists and is not empty: calibrate writes a new model folder and does not "
+            "overwrite one. Give another --out."
+        )
+    model = DefectQuantifier.from_pretrained(args.model)
+    docs = _load_docs(args.sources)
+    seen = set(model.metadata.get("seen_hosts", []))
+    unseen = [d for d in docs if d["host"].get("host_id") not in seen]
+    if not unseen:
+        raise ValueError(
+            f"All {len(docs)} spectra are of hosts that {model.name} trained or was "
+            "calibrated on (metadata['seen_hosts']); their pristine spectra look cleaner to it "
+            "than a new sample's, so rules set on them would call too many undoped samples "
+            "doped. Calibrate on spectra of other hosts (e.g. `defectnet dataset build` on "
+            "hosts of your material family)."
+        )
+    n_hosts = len({d["host"].get("host_id") or d["host"]["formula"] for d in unseen})
+    model.calibrate(
+        unseen,
+        measured=not args.clean_only,
+        seed=args.seed,
+        max_pristine_fpr_measured=args.measured_budget,
+        max_pristine_fpr_neutron=args.neutron_budget,
+        pristine_draws=args.pristine_draws,
+    )
+    date = datetime.date.today().isoformat()
+    model.metadata["recalibration"] = (
+        (model.metadata["recalibration"] + " " if model.metadata.get("recalibration") else "")
+        + f"Recalibrated with `defectnet calibrate` ({date}) on {len(unseen)} spectra of "
+        f"{n_hosts} hosts it had not seen (budgets: {args.measured_budget} of measured "
+        "pristine spectra called doped, "
+        + (
+            f"{args.neutron_budget} of neutron ones"
+            if args.neutron_budget is not None
+            else "the same for neutron ones"
+        )
+        + f"; {args.pristine_draws} round(s) of pristine draws, seed {args.seed}); the "
+        "weights are unchanged."
+    )
+    model.metadata["seen_hosts"] = sorted(
+        seen | {d["host"]["host_id"] for d in unseen if d["host"].get("host_id")}
+    )
+    model.metadata["name"] = args.name or out.name
+    model.save_pretrained(out)
+    rules = {
+        key: [getattr(model, key), model.gates.get(key)]
+        for key in (
+            "threshold",
+            "threshold_measured",
+            "threshold_measured_no_sites",
+            "threshold_measured_neutron",
+            "threshold_measured_neutron_dominated",
+        )
+    }
+    left_out = len(docs) - len(unseen)
+    print(
+        json.dumps(
+            {
+                "model": model.name,
+                "out": str(out),
+                "n_spectra": len(unseen),
+                "n_hosts": n_hosts,
+                "left_out_seen_hosts": left_out,
+                "rules (threshold, gate)": rules,
+                "measured_site_inputs": model.measured_site_inputs,
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -539,6 +619,40 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--split", default="0.8,0.1,0.1", help="host fractions train,val,test")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(func=_cmd_train)
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="set a model's decision rules anew on spectra of hosts it has not seen "
+        "(e.g. fewer false alarms on undoped samples); weights unchanged",
+    )
+    calibrate.add_argument("sources", nargs="+", help=".json.gz exports or store folders")
+    calibrate.add_argument("--model", default=None, help="model name or folder")
+    calibrate.add_argument("--out", required=True, help="new folder for the recalibrated model")
+    calibrate.add_argument("--name", default=None, help="its version name (default: --out's)")
+    calibrate.add_argument(
+        "--measured-budget",
+        type=float,
+        default=0.01,
+        help="share of measurement-like pristine spectra the measured rules may call doped",
+    )
+    calibrate.add_argument(
+        "--neutron-budget",
+        type=float,
+        default=None,
+        help="the same for neutron measurements (default: --measured-budget)",
+    )
+    calibrate.add_argument(
+        "--pristine-draws",
+        type=int,
+        default=1,
+        help="rounds of measurement-like draws of each pristine spectrum (more: rules less "
+        "dependent on one draw)",
+    )
+    calibrate.add_argument("--seed", type=int, default=0)
+    calibrate.add_argument(
+        "--clean-only", action="store_true", help="only the rule for simulated spectra"
+    )
+    calibrate.set_defaults(func=_cmd_calibrate)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a model on spectra")
     evaluate.add_argument("sources", nargs="+", help=".json.gz exports or store folders")
