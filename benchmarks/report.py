@@ -128,15 +128,18 @@ EMBEDDING_GAP_NOTE = (
 )
 
 SHIPPED_NOTE = (
-    "0.15 continued the model of 0.13 for 4 epochs on the grown direct level (573 direct "
-    "spectra in the exports; 413 of them in training against 279 before), with the same "
-    "augmentation and rule calibration. On the same unseen hosts it reads clean spectra as its "
-    "parent did (direct AUC 0.75, mass-defect 0.88: 134 more direct training spectra did not "
-    "move the direct level), and measurements better: measurement-like PDoS AUC 0.76 -> 0.81, "
-    "MAE 2.47 -> 2.04 at.%, no pristine one called doped (1 % before); neutron measurement-like "
-    "F1 0.60 -> 0.69, AUC 0.75 -> 0.79, with 2.2 % of pristine ones called doped by both (target "
-    "2 %). The measured rule now reads the candidate-site inputs (chosen on validation spectra). "
-    "Trained in 50 minutes on one core beside a dataset worker and the test suite."
+    "0.17 ships the weights of 0.15 with stricter rules for measured spectra, set anew on the "
+    "validation hosts of today's exports with four rounds of pristine draws "
+    "(`--pristine-draws 4`) and half the 2 % aim for neutron measurements (`--neutron-budget "
+    "0.01`); the clean rule is unchanged. Why: on unseen hosts 0.15's rules called 2.5 % of "
+    "pristine PDoS measurements and 5.2 % of pristine neutron measurements reduced with care "
+    "doped (budgets 1 % and 2 % on validation hosts), and recalibrated on today's validation "
+    "hosts with its own budgets the rules moved with each draw (see the calibration section "
+    "below). The price is recall: measurement-like PDoS F1 0.66 -> 0.58 (the calibration on "
+    "today's validation hosts reads measured spectra without the candidate-site inputs, as 0.13 "
+    "did, so their AUC falls too, 0.81 -> 0.76), neutron measurement-like F1 0.69 -> 0.55; "
+    "pristine ones called doped 1.0 % -> 0 % (PDoS) and 2.2 % -> 0 % (neutron) on this test "
+    "set, 2.5 % -> 0.5 % and 5.2 % -> 0 % on measurements reduced with care (calibration section)."
 )
 
 RELAXATION_NOTE = (
@@ -1082,17 +1085,16 @@ DETECTION_SETS = (
 def _against_previous(lines: list[str]) -> None:
     """The shipped model and the one before it, recalibrated on the same split, same tests."""
     shipped = _load("pretrained_metrics.json")
-    previous = _load("pretrained_metrics_candidate_r1now.json")
+    previous = _load("pretrained_metrics_candidate_015now.json")
     if shipped is None or previous is None or previous["model"] == shipped["model"]:
         return
     lines += [
         "### Against the model shipped before, on the same test hosts",
         "",
         "Script: `python scripts/train_pretrained.py --from-model "
-        f"{previous['model']} --tag _r1now --neutron 0.5 --effect-probability 0.5 "
-        "--measured-reference 0.3 --neutron-budget 0.02` (its weights, its decision rules "
-        "recalibrated on the validation hosts of today's exports, tested on the same unseen hosts "
-        "as the shipped model).",
+        f"{previous['model']} --keep-rules --tag _015now --neutron 0.5 --effect-probability 0.5 "
+        "--measured-reference 0.3 --neutron-budget 0.02` (its weights and its own decision "
+        "rules, tested on the same unseen hosts of today's exports as the shipped model).",
         "",
         *METRIC_HEADER,
         *_test_set_rows(f"`{previous['model']}` (before)", previous, "clean "),
@@ -1302,6 +1304,154 @@ def _decision_rule(lines: list[str]) -> None:
         *rows,
         "",
     ]
+
+
+CALIBRATION_ROWS = (
+    "pdos, all effects",
+    "pdos, no tail, no background",
+    "neutron, all effects",
+    "neutron, no tail, no background",
+)
+
+
+def _rule_text(rules: dict) -> str:
+    """A model's rules for measured spectra, as ``gate/threshold`` pairs."""
+    sites = rules["measured_site_inputs"]
+    measured = rules["threshold_measured" if sites else "threshold_measured_no_sites"]
+    neutron = rules["threshold_measured_neutron"]
+    return (
+        f"{'with' if sites else 'without'} sites, {measured[1]}/{measured[0]} | "
+        f"{neutron[1]}/{neutron[0]}"
+    )
+
+
+CALIBRATION_NOTE = (
+    "The rules for measured spectra rest on a handful of validation spectra. On the split as "
+    "it was when 0.15 was trained, the calibration gives its rules back exactly; five more "
+    "direct validation spectra of two hosts (parts 2026.12g and 2026.12h) raise the gate of "
+    "the PDoS rule read with site inputs from 0.8 to 0.875 (validation F1 0.67 -> 0.57), and "
+    "every recalibration on today's validation hosts then reads measured spectra without "
+    "them. Over four seeds of the measurement-like draw, one round of pristine draws sets the "
+    "PDoS gate at 0.725-0.775 (test F1 0.52-0.63), four rounds at 0.725-0.75 (0.58-0.63); the "
+    "neutron rule moves as much with four rounds as with one (gates 0.675-0.75, test F1 "
+    "0.54-0.66, 0-3.8 % of pristine neutron measurements reduced with care called doped): its "
+    "F1 is nearly flat over many rules, and a few spectra decide which wins. The pristine "
+    "false alarms are not a few bad hosts: on validation and test hosts alike the most "
+    "confident pristine spectra come from many hosts, one to five of each host's 17 draws "
+    "(`benchmarks/pristine_false_alarms.py`, below). Unseen hosts overshoot the budget (0.15's own "
+    "rules, budgets 1 % and 2 %: 2.5 % and 5.2 % on the rows reduced with care), so the model "
+    "of 0.17 keeps 0.15's weights with rules set with four rounds and a neutron budget of 1 % "
+    "(the row `4 round(s), seed 0, neutron budget 0.01`): at most 0.5 % of pristine "
+    "measurements called doped in every row, at PDoS F1 0.58-0.60 and neutron F1 0.55-0.56 "
+    "(0.15's rules: 0.66-0.72 and 0.70-0.72). `defectnet calibrate` sets rules anew on "
+    "spectra a user supplies, with budgets of their choice."
+)
+
+
+def _calibration_stability(lines: list[str]) -> None:
+    r = _load("calibration_stability.json")
+    if r is None:
+        return
+    header = " | ".join(f"{x} F1 | FPR" for x in CALIBRATION_ROWS)
+
+    def row(label: str, rules: dict, test: dict) -> str:
+        cells = " | ".join(
+            f"{_fmt(test[x]['f1'])} | {_fmt(test[x]['pristine_false_positive_rate'])}"
+            for x in CALIBRATION_ROWS
+        )
+        return f"| {label} | {_rule_text(rules)} | {cells} |"
+
+    rows = [row("its own rules", r["shipped_rules"], r["shipped"])]
+    commands = []
+    for name in ("calibration_stability.json", "calibration_stability_neutron01.json"):
+        res = _load(name)
+        if res is None:
+            continue
+        main_run = name == "calibration_stability.json"
+        budget = "" if main_run else f", neutron budget {res['neutron_budget']}"
+        runs = [run for run in res["runs"] if "test" in run]
+        rows += [
+            row(
+                f"{run['pristine_draws']} round(s), seed {run['seed']}{budget}",
+                run["rules"],
+                run["test"],
+            )
+            for run in runs
+        ]
+        commands.append(
+            "`python benchmarks/calibration_stability.py --seeds "
+            + " ".join(str(x) for x in sorted({run["seed"] for run in runs}))
+            + " --draws "
+            + " ".join(str(x) for x in sorted({run["pristine_draws"] for run in runs}))
+            + ("" if main_run else f" --neutron-budget {res['neutron_budget']}")
+            + "".join(f" --without {w}" for run in res["runs"] for w in run.get("without", []))
+            + f" --json benchmarks/results/{name}`"
+        )
+    lines += [
+        "### How much the measured rules depend on the calibration's draw",
+        "",
+        "Script: " + "; ".join(commands),
+        "",
+        f"Model `{r['model']}`, its weights unchanged, its rules for measured spectra set anew on "
+        "the validation hosts of today's exports with other seeds of the measurement-like draw "
+        "(`calibrate(seed=)`) and with more rounds of pristine draws (`calibrate(pristine_draws=)`, "
+        f"four or five draws of each pristine host a round), budgets {r['measured_budget']} "
+        f"(PDoS measurements) and {r['neutron_budget']} (neutron measurements) unless noted, "
+        f"then read on the measurement-like test spectra of {r['n_test_hosts']} unseen hosts "
+        f"({r['n_test_pristine']} pristine PDoS and {r['n_test_pristine_neutron']} pristine "
+        "neutron measurements; the draws of `measurement_effects.py`, hosts whose neutron weight "
+        "one element holds left out of the neutron rows). Rules as gate/threshold, and whether "
+        "measured spectra are read with the candidate-site inputs; FPR: share of the pristine "
+        "test spectra called doped.",
+        "",
+        f"| calibration | measured rule | neutron rule | {header} |",
+        "|---|---|---|" + "---|---|" * len(CALIBRATION_ROWS),
+        *rows,
+        "",
+    ]
+    for run in r["runs"]:
+        if "without" in run:
+            mc = run["measured_calibration"]
+            lines += [
+                f"Without the documents of {', '.join(f'`{Path(w).name}`' for w in run['without'])} "
+                f"({run['n_validation']} validation spectra; seed 0, one round) the calibration "
+                + (
+                    "gives the model's own rules back exactly"
+                    if run["same_rules_as_model"]
+                    else "gives other rules than the model's own"
+                )
+                + f": {_rule_text(run['rules'])} (measured | neutron), validation F1 with site "
+                f"inputs {_fmt(mc['validation_f1_with_site_inputs'])}, without "
+                f"{_fmt(mc['validation_f1_without_site_inputs'])}.",
+                "",
+            ]
+    lines += [CALIBRATION_NOTE, ""]
+    alarms = _load("pristine_false_alarms.json")
+    if alarms:
+        lines += [
+            "Script: `python benchmarks/pristine_false_alarms.py --json "
+            "benchmarks/results/pristine_false_alarms.json` (weights of "
+            f"`{alarms['model']}`; the rules do not enter). Each pristine host of the "
+            "validation and test splits drawn as the calibration draws it (four rounds, 17 "
+            "draws a host), offered its plausible dopants: where a gate must sit to keep 98 % "
+            "or 99 % of them undoped, and how many hosts have a draw at or above "
+            f"{alarms['high']}:",
+            "",
+            "| pristine spectra | spectra | hosts | 98th pct. | 99th pct. | hosts with a draw "
+            f">= {alarms['high']} | most confident hosts (max; draws >= {alarms['high']}) |",
+            "|---|---|---|---|---|---|---|",
+            *(
+                f"| {label} | {x['n_spectra']} | {x['n_hosts']} | {x['p98']} | {x['p99']} | "
+                f"{x['hosts_with_a_confident_draw']} | "
+                + ", ".join(
+                    f"{h['host']} ({h['max']}; {h['confident_draws']}/{h['draws']})"
+                    for h in x["worst_hosts"][:3]
+                )
+                + " |"
+                for label, x in alarms["sets"].items()
+            ),
+            "",
+        ]
 
 
 def _retrained(lines: list[str]) -> None:
@@ -1770,6 +1920,7 @@ def main() -> None:
     _neutron(lines)
     _measurement_effects(lines)
     _decision_rule(lines)
+    _calibration_stability(lines)
     _retrained(lines)
     _sites(lines)
     _wide(lines)

@@ -159,6 +159,12 @@ def main() -> None:
         "spectra may call doped (calibrate(max_pristine_fpr_measured=); default 0.01)",
     )
     parser.add_argument(
+        "--keep-rules",
+        action="store_true",
+        help="with --from-model: keep its rules as they are (no recalibration) and only test "
+        "it on the current exports' test hosts",
+    )
+    parser.add_argument(
         "--dominated-rule-only",
         action="store_true",
         help="with --from-model: keep its rules and only add the rule for neutron measurements "
@@ -209,7 +215,9 @@ def main() -> None:
         q = DefectQuantifier.from_pretrained(args.from_model)
         kept = dict(q.metadata)
         history = q.metadata["history"]
-        if args.dominated_rule_only:
+        if args.keep_rules:
+            pass  # tested as it is, e.g. the shipped model on today's test hosts
+        elif args.dominated_rule_only:
             q.calibrate_neutron_dominated(h_val + l_val, seed=0)
         else:
             q.calibrate(
@@ -368,7 +376,9 @@ def main() -> None:
         if args.name:
             q.metadata["name"] = args.name
         name = q.metadata["name"]
-        if args.dominated_rule_only:
+        if args.keep_rules:
+            pass  # its rules and their record as they were
+        elif args.dominated_rule_only:
             n_dom = q.metadata["neutron_dominated_calibration"]["n_hosts"]
             q.metadata["recalibration"] = (
                 (kept["recalibration"] + " " if kept.get("recalibration") else "")
