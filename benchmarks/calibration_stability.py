@@ -33,19 +33,22 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common import checkpoint, emit, model_parser
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.dataset import load_dataset
 from defectnet_atomate.ml.augment import MeasurementAugmentation, measured_like_examples
-from defectnet_atomate.ml.quantifier import MEASURED_PRISTINE_FPR, _neutron_dominance
-from defectnet_atomate.ml.training import Example, examples_from_docs
+from defectnet_atomate.ml.quantifier import MEASURED_PRISTINE_FPR
+
+if TYPE_CHECKING:
+    from defectnet_atomate.ml.training import Example
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from measurement_effects import EFFECTS  # noqa: E402
+from measurement_effects import EFFECTS, unseen_examples  # noqa: E402
 from training_recipes import load_levels, split_levels  # noqa: E402
 
 ROWS = ("all effects", "no tail, no background")
@@ -60,11 +63,8 @@ RULES = (
 def data(seed: int = 7) -> tuple[list[dict], dict[str, list[Example]]]:
     """Validation documents and the measurement-like test sets (as measurement_effects)."""
     high, low = load_levels()
-    (_, h_val, h_test), (_, l_val, l_test) = split_levels(high, low)
-    examples = examples_from_docs(h_test + l_test, pristine_copies=8)
-    neutron = [
-        e for e in examples if e.neutron is not None and not _neutron_dominance(e.composition)
-    ]
+    (_, h_val, _), (_, l_val, _) = split_levels(high, low)
+    examples, neutron = unseen_examples((high, low))
     sets = {}
     for label in ROWS:
         augmentation = MeasurementAugmentation(**EFFECTS[label])

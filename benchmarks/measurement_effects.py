@@ -62,14 +62,24 @@ ALIKE = ", reference measured alike"
 MATCHED = ", matched to the instrument"
 
 
-def test_sets(seed: int = 7) -> dict[str, list[Example]]:
-    """The measurement-like test sets, one per row of the table (same seed, same draws)."""
-    high, low = load_levels()
+def unseen_examples(
+    levels: tuple[list[dict], list[dict]] | None = None,
+) -> tuple[list[Example], list[Example]]:
+    """Test-host examples (8 copies of each pristine host) and those with a neutron-weighted
+    form (hosts whose neutron weight one element holds left out); ``levels``: the documents
+    of :func:`training_recipes.load_levels`, loaded when not given."""
+    high, low = levels or load_levels()
     (_, _, h_test), (_, _, l_test) = split_levels(high, low)
     examples = examples_from_docs(h_test + l_test, pristine_copies=8)
     neutron = [
         e for e in examples if e.neutron is not None and not _neutron_dominance(e.composition)
     ]
+    return examples, neutron
+
+
+def test_sets(seed: int = 7) -> dict[str, list[Example]]:
+    """The measurement-like test sets, one per row of the table (same seed, same draws)."""
+    examples, neutron = unseen_examples()
     sets = {}
     for label, off in EFFECTS.items():
         augmentation = MeasurementAugmentation(**off)
