@@ -412,6 +412,11 @@ def main() -> None:
                     else ""
                 )
                 + (
+                    f", drawn as measurements in {args.pristine_draws} rounds"
+                    if args.pristine_draws != 1
+                    else ""
+                )
+                + (
                     f"; a rule of its own for neutron measurements of the "
                     f"{q.metadata['neutron_dominated_calibration']['n_hosts']} validation hosts whose "
                     "neutron weight one element holds"
