@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common import checkpoint, emit, model_parser
+from common import checkpoint, emit, model_parser, model_rules
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.dataset import load_dataset
@@ -52,12 +52,6 @@ from measurement_effects import EFFECTS, unseen_examples  # noqa: E402
 from training_recipes import load_levels, split_levels  # noqa: E402
 
 ROWS = ("all effects", "no tail, no background")
-RULES = (
-    "threshold_measured",
-    "threshold_measured_no_sites",
-    "threshold_measured_neutron",
-    "threshold_measured_neutron_dominated",
-)
 
 
 def data(seed: int = 7) -> tuple[list[dict], dict[str, list[Example]]]:
@@ -111,7 +105,7 @@ def main() -> dict:
         "n_test_hosts": len({e.host_id for e in first}),
         "n_test_pristine": sum(not e.truth for e in first),
         "n_test_pristine_neutron": sum(not e.truth for e in sets["neutron, all effects"]),
-        "shipped_rules": _rules(base),
+        "shipped_rules": model_rules(base),
         "runs": [],
     }
     # a run of the same model and budgets written before: keep what it measured
@@ -152,11 +146,11 @@ def main() -> dict:
             "seed": seed,
             "calibration_s": round(time.perf_counter() - start, 1),
             "n_validation": len(val),
-            "rules": _rules(q),
+            "rules": model_rules(q),
             "measured_calibration": q.metadata.get("measured_calibration"),
         }
         if without:  # its rules are all it is for: compared with the model's own
-            own = _rules(base)  # the rules the model has (one added since it was made aside)
+            own = model_rules(base)  # the rules the model has (one added since it was made aside)
             same = all(run["rules"][k] == v for k, v in own.items() if v != [None, None])
             run |= {"without": list(without), "same_rules_as_model": same}
         else:
@@ -165,12 +159,6 @@ def main() -> dict:
         print(draws, seed, without, run["rules"], run.get("test"), flush=True)
         checkpoint(result, args.json)
     return emit(result, args.json)
-
-
-def _rules(q: DefectQuantifier) -> dict:
-    """Thresholds, gates and the choice of site inputs of a model's measured rules."""
-    out = {key: [getattr(q, key), q.gates.get(key)] for key in RULES}
-    return out | {"measured_site_inputs": q.measured_site_inputs}
 
 
 def _read(q: DefectQuantifier, sets: dict[str, list[Example]]) -> dict:

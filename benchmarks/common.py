@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
+
+MEASURED_RULES = (
+    "threshold_measured",
+    "threshold_measured_no_sites",
+    "threshold_measured_neutron",
+    "threshold_measured_neutron_dominated",
+)
 
 
 def model_parser(description: str) -> argparse.ArgumentParser:
@@ -33,3 +41,10 @@ def checkpoint(result: dict, path: str | Path | None) -> None:
     keeps what it has measured so far."""
     if path:
         Path(path).write_text(json.dumps(result, indent=1))
+
+
+def model_rules(q: Any) -> dict:
+    """Thresholds, gates and the choice of site inputs of a model's rules for measured
+    spectra (``[threshold, gate]`` each), as the report's rule text reads them."""
+    out = {key: [getattr(q, key), q.gates.get(key)] for key in MEASURED_RULES}
+    return out | {"measured_site_inputs": q.measured_site_inputs}

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from common import emit, model_parser
+from common import emit, model_parser, model_rules
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.ml.quantifier import _aligned, _neutron_dominance
@@ -45,7 +45,13 @@ def main() -> dict:
     q = DefectQuantifier.from_pretrained((args.model or [None])[0])
     high, low = load_levels()
     (_, h_val, h_test), (_, l_val, l_test) = split_levels(high, low)
-    result: dict = {"model": q.name, "high": HIGH, "sets": {}}
+    result: dict = {
+        "model": q.name,
+        "rules": model_rules(q),
+        "measured_calibration": q.metadata.get("measured_calibration"),
+        "high": HIGH,
+        "sets": {},
+    }
     for split, docs in (("validation", h_val + l_val), ("test", h_test + l_test)):
         pristine = [e for e in examples_from_docs(docs) if not e.truth]
         for kind, neutron in (("pdos", 0.0), ("neutron", 1.0)):

@@ -123,6 +123,13 @@ def main() -> None:
         help="chance that a training distractor is the element closest in mass to a dopant",
     )
     parser.add_argument(
+        "--pristine-top-loss",
+        type=float,
+        default=0.0,
+        help="weight of a loss on the most confident candidate of each pristine training "
+        "example (fit(pristine_top_weight=); 0: off, as before 0.18)",
+    )
+    parser.add_argument(
         "--direct-copies",
         type=int,
         default=1,
@@ -203,6 +210,8 @@ def main() -> None:
         "local_distractors": args.local_distractors,
         "similar_mass_distractors": args.similar_mass_distractors,
     }
+    if args.pristine_top_loss:
+        fit["pristine_top_weight"] = args.pristine_top_loss
     sizes = {k: v for k, v in (("width", args.width), ("layers", args.layers)) if v}
     network = NetworkConfig(sites=not args.no_sites, **sizes).to_dict()
     calibration: dict = {}
@@ -309,7 +318,9 @@ def main() -> None:
                 f"by host over both levels: {len(h_train)}+{len(l_train)} train, "
                 f"{len(h_val)}+{len(l_val)} validation, {len(h_test)}+{len(l_test)} test "
                 "spectra (direct+mass-defect). Pristine spectra of every host are added as "
-                f"negatives ({args.pristine_copies} copies each). Recipe: {recipe}; "
+                f"negatives ({args.pristine_copies} copies each"
+                f"{f', a loss of weight {args.pristine_top_loss:g} on the most confident candidate of each' if args.pristine_top_loss else ''}"
+                f"). Recipe: {recipe}; "
                 f"{f'each direct training spectrum {args.direct_copies} times per epoch; ' if args.direct_copies > 1 else ''}"
                 f"training distractors from the host's pool with chance "
                 f"{args.local_distractors}, closest in mass to a dopant with chance "
@@ -456,6 +467,7 @@ def main() -> None:
         "direct_copies": args.direct_copies,
         "augmentation": augment is not None,
         "pristine_copies": args.pristine_copies,
+        "pristine_top_loss": args.pristine_top_loss,
         "epochs": args.epochs,
         "lr": args.lr,
         "augment_probability": None if args.no_augment else args.augment_probability,

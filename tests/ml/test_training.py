@@ -161,3 +161,33 @@ def test_cells_stopped_far_from_their_minimum_are_left_out(si_docs):
     assert len(examples_from_docs(docs, include_pristine=False, max_residual_force=None)) == 3
     del docs[0]["relaxation"]  # exports before format v7 do not record it: kept
     assert len(examples_from_docs(docs, include_pristine=False)) == 3
+
+
+def test_pristine_top_loss_adds_the_softplus_of_each_pristine_top_logit(ml_docs):
+    """pristine_top_weight adds, per pristine example, softplus of its most confident
+    candidate's logit (averaged over the batch); doped examples are untouched."""
+    import torch
+
+    from defectnet_atomate.ml.network import DefectNet, NetworkConfig
+    from defectnet_atomate.ml.training import _batch, _forward, _loss
+
+    examples = examples_from_docs(ml_docs[:12])
+    assert any(not e.truth for e in examples) and any(e.truth for e in examples)
+    rng = np.random.default_rng(0)
+    pool = sorted({el for e in examples for el in e.truth})
+    sets = [_candidates(e, rng, pool, 4) for e in examples]
+    batch = _batch(examples, sets)
+    torch.manual_seed(0)
+    network = DefectNet(NetworkConfig()).eval()
+    with torch.no_grad():
+        base = float(_loss(network, batch))
+        weighted = float(_loss(network, batch, pristine_top_weight=2.0))
+        logits = _forward(network, batch)[0].numpy()
+    expected = 0.0
+    for row, (e, cands) in enumerate(zip(examples, sets, strict=True)):
+        if not e.truth:
+            top = max(logits[row, : len(cands)])
+            expected += np.log1p(np.exp(top))
+    expected *= 2.0 / len(examples)
+    assert expected > 0
+    assert weighted - base == pytest.approx(expected, rel=1e-4)

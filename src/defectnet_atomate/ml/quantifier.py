@@ -1027,6 +1027,7 @@ class DefectQuantifier(MSONable):
         calibrate: bool = True,
         local_distractors: float = 0.6,
         similar_mass_distractors: float = 0.0,
+        pristine_top_weight: float = 0.0,
     ) -> dict[str, list[float]]:
         """Train on documents (a maggma store, ``DefectPhononDoc``s or dicts) or examples.
 
@@ -1037,7 +1038,9 @@ class DefectQuantifier(MSONable):
         pristine spectrum among the training examples (see
         :func:`~defectnet_atomate.ml.training.examples_from_docs`). ``local_distractors``
         and ``similar_mass_distractors`` set how hard the training distractors are
-        (:class:`~defectnet_atomate.ml.training.TrainingConfig`). With ``calibrate`` the
+        (:class:`~defectnet_atomate.ml.training.TrainingConfig`); ``pristine_top_weight``
+        adds a loss on the most confident candidate of each pristine example (a pristine
+        spectrum is called doped when any candidate passes). With ``calibrate`` the
         decision threshold is set on ``validation`` to the best F1 at most 2 % false
         positives on pristine spectra
         (:func:`~defectnet_atomate.ml.training.calibrate_decision`); with ``augment``, a
@@ -1069,6 +1072,7 @@ class DefectQuantifier(MSONable):
             augment=augment,
             local_distractors=local_distractors,
             similar_mass_distractors=similar_mass_distractors,
+            pristine_top_weight=pristine_top_weight,
         )
         history = train_network(self.network, train_ex, val_ex or None, config)
         if val_ex:

@@ -307,12 +307,22 @@ def _forward(network: DefectNet, batch: dict[str, torch.Tensor]) -> tuple[torch.
     return network(**{k: v for k, v in batch.items() if k not in ("present", "log_conc")})
 
 
-def _loss(network: DefectNet, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def _loss(
+    network: DefectNet, batch: dict[str, torch.Tensor], pristine_top_weight: float = 0.0
+) -> torch.Tensor:
     logits, mu, log_var = _forward(network, batch)
     mask = batch["cand_z"] >= 0
     present = batch["present"]
     bce = nn.functional.binary_cross_entropy_with_logits(logits, present, reduction="none")
     bce = (bce * mask).sum() / mask.sum()
+    if pristine_top_weight > 0:
+        # a pristine spectrum is called doped when ANY candidate passes the threshold: the
+        # per-candidate loss spreads over its candidates, this one pushes its most
+        # confident candidate down (averaged over the batch, so it scales with their share)
+        pristine = ~(present > 0).any(dim=1) & mask.any(dim=1)
+        if pristine.any():
+            top = logits.masked_fill(~mask, -torch.inf)[pristine].amax(dim=1)
+            bce = bce + pristine_top_weight * nn.functional.softplus(top).sum() / len(logits)
     has = present > 0
     if has.any():
         target = batch["log_conc"][has]
@@ -346,6 +356,10 @@ class TrainingConfig:
     similar_mass_distractors: float = 0.0
     """Chance that a training distractor is the element closest in mass to a true dopant
     (a hard negative: the mass-defect part of the spectrum cannot tell them apart)."""
+    pristine_top_weight: float = 0.0
+    """Weight of an extra loss on the most confident candidate of each pristine example
+    (softplus of its logit): a pristine spectrum is called doped when any of its candidates
+    passes, which the per-candidate loss does not target (0: off, as before 0.18)."""
 
 
 def train_network(
@@ -409,7 +423,11 @@ def train_network(
                 )
                 for e in chunk
             ]
-            loss = _loss(network, _batch(chunk, sets, config.augment, rng, config.site_dropout))
+            loss = _loss(
+                network,
+                _batch(chunk, sets, config.augment, rng, config.site_dropout),
+                config.pristine_top_weight,
+            )
             optimiser.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(params, 5.0)
