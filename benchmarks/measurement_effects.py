@@ -1,6 +1,6 @@
 """Which measurement effects a model needs to see: measured-like spectra reduced with care.
 
-python benchmarks/measurement_effects.py [--model NAME_OR_FOLDER ...] [--json benchmarks/results/measurement_effects.json]
+python benchmarks/measurement_effects.py [--model NAME_OR_FOLDER ...] [--json benchmarks/results/measurement_effects.json] [--keep]
 
 The measurement-like test spectra of the other benchmarks carry every effect of
 :class:`~defectnet_atomate.ml.augment.MeasurementAugmentation` at once: resolution,
@@ -31,6 +31,7 @@ The last line printed is a JSON object.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -102,7 +103,15 @@ def test_sets(seed: int = 7) -> dict[str, list[Example]]:
 
 
 def main() -> dict:
-    args = model_parser(__doc__.splitlines()[0]).parse_args()
+    parser = model_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the models already in --json when its test set is the same (same counts): "
+        "models read in separate runs, e.g. side by side on two cores; a model read again "
+        "replaces its entry",
+    )
+    args = parser.parse_args()
     sets = test_sets()
     first = next(iter(sets.values()))
     result: dict = {
@@ -112,11 +121,22 @@ def main() -> dict:
         "n_neutron_spectra": len(sets["neutron, all effects"]),
         "models": {},
     }
+    if args.keep and args.json and Path(args.json).exists():
+        earlier = json.loads(Path(args.json).read_text())
+        counts = ("n_spectra", "n_pristine", "n_hosts", "n_neutron_spectra")
+        if any(earlier.get(k) != result[k] for k in counts):
+            raise SystemExit(
+                f"{args.json} holds another test set ({ {k: earlier.get(k) for k in counts} }); "
+                "run without --keep, or write to another file."
+            )
+        result["models"] = earlier["models"]
+    read: set[str] = set()
     for model in args.model or [None]:
         q = DefectQuantifier.from_pretrained(model)
         name = q.metadata.get("name", str(model))
-        if name in result["models"]:  # the same name, other weights: name it by its folder
+        if name in read:  # the same name, other weights: name it by its folder
             name = Path(str(model)).name
+        read.add(name)  # a model kept from an earlier run is replaced when read again
         rows = {}
         # a measured reference: as predict reads it (not matched), and matched to the instrument
         runs = [(x, e, False if x.endswith(ALIKE) else None) for x, e in sets.items()]

@@ -42,6 +42,50 @@ def _host(doc: dict) -> str:
     return doc["host"]["host_id"]
 
 
+def _rules_note(
+    q: DefectQuantifier, args: argparse.Namespace, n_val: str, date: str, recalibrated: bool
+) -> str:
+    """How the model's rules were set, for its card's "Decision rules" section."""
+    return (
+        f"Thresholds and gates {'recalibrated' if recalibrated else 'calibrated'} on {n_val} "
+        f"validation spectra (direct+mass-defect) of the exports of {date}"
+        + (
+            ", a threshold of its own for neutron measurements on neutron-weighted "
+            "measurement-like copies of the validation spectra that have that form"
+            + (
+                ", read as measured spectra are read (without site inputs)"
+                if not q.measured_site_inputs
+                else ""
+            )
+            + (
+                f" (at most {100 * args.neutron_budget:g} % of its pristine ones called doped)"
+                if args.neutron_budget is not None
+                else ""
+            )
+            if q.threshold_measured_neutron is not None
+            else ""
+        )
+        + (
+            "; pristine validation spectra offered only their host's plausible dopants"
+            if q.metadata.get("calibration_pristine_candidates") == "host pool"
+            else ""
+        )
+        + (
+            f", drawn as measurements in {args.pristine_draws} rounds"
+            if args.pristine_draws != 1
+            else ""
+        )
+        + (
+            f"; a rule of its own for neutron measurements of the "
+            f"{q.metadata['neutron_dominated_calibration']['n_hosts']} validation hosts whose "
+            "neutron weight one element holds"
+            if q.threshold_measured_neutron_dominated is not None
+            else ""
+        )
+        + ("; the weights are unchanged." if recalibrated else ".")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default="joint", choices=["joint", "pretrain+finetune"])
@@ -398,48 +442,17 @@ def main() -> None:
                 f"the spectra of {n_dom} such validation hosts; the weights are unchanged."
             )
         else:
-            q.metadata["recalibration"] = (
-                f"Thresholds and gates recalibrated on {len(h_val)}+{len(l_val)} validation spectra "
-                f"(direct+mass-defect) of the exports of {date}"
-                + (
-                    ", a threshold of its own for neutron measurements on neutron-weighted "
-                    "measurement-like copies of the validation spectra that have that form"
-                    + (
-                        ", read as measured spectra are read (without site inputs)"
-                        if not q.measured_site_inputs
-                        else ""
-                    )
-                    + (
-                        f" (at most {100 * args.neutron_budget:g} % of its pristine ones called doped)"
-                        if args.neutron_budget is not None
-                        else ""
-                    )
-                    if q.threshold_measured_neutron is not None
-                    else ""
-                )
-                + (
-                    "; pristine validation spectra offered only their host's plausible dopants"
-                    if q.metadata.get("calibration_pristine_candidates") == "host pool"
-                    else ""
-                )
-                + (
-                    f", drawn as measurements in {args.pristine_draws} rounds"
-                    if args.pristine_draws != 1
-                    else ""
-                )
-                + (
-                    f"; a rule of its own for neutron measurements of the "
-                    f"{q.metadata['neutron_dominated_calibration']['n_hosts']} validation hosts whose "
-                    "neutron weight one element holds"
-                    if q.threshold_measured_neutron_dominated is not None
-                    else ""
-                )
-                + "; the weights are unchanged."
+            q.metadata["recalibration"] = _rules_note(
+                q, args, f"{len(h_val)}+{len(l_val)}", date, recalibrated=True
             )
         q.metadata.setdefault("created", now)
         q.metadata["calibrated"] = now
     else:
         q.metadata["created"] = now
+        if args.neutron_budget is not None or calibration:  # calibrated with options: say how
+            q.metadata["recalibration"] = _rules_note(
+                q, args, f"{len(h_val)}+{len(l_val)}", date, recalibrated=False
+            )
     if args.ship:
         folder = ROOT / "src" / "defectnet_atomate" / "pretrained" / name
         q.save_pretrained(folder)
