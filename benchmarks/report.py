@@ -174,24 +174,7 @@ RELAXATION_TOLERANCE_NOTE = (
 )
 
 
-EFFECTS_NOTE = "PLACEHOLDER"
-
-EFFECTS_013_017_NOTE = (
-    "The models of 0.13 (`defectnet-chgnet-md21414-direct391-2026.12r1`), 0.15 "
-    "(`defectnet-chgnet-md21414-direct573-2026.12`) and 0.17 (the weights of 0.15, "
-    "`...2026.12r1`, with stricter rules). 0.15 finds the most dopants (PDoS F1 0.67-0.76, "
-    "neutron 0.68-0.73) but calls up to 2.7 % of pristine PDoS measurements and 3.5-5.2 % of "
-    "pristine neutron measurements reduced with care or read against a measured reference "
-    "doped, above the 2 % aimed at. The rules of 0.17 keep every row at or below 1.3 % "
-    "(neutron: 0-0.8 %) at F1 0.52-0.66 (neutron 0.48-0.56), below 0.13 in every row. It reads "
-    "measured spectra without the candidate-site inputs, as 0.13 did, and ranks like 0.13 (AUC "
-    "0.80-0.83; 0.15 with them: 0.84-0.89), and the site inputs that rank better also make "
-    "pristine spectra look doped (`benchmarks/pristine_false_alarms.py`). The run of 0.13 and "
-    "0.15 on the exports before parts 2026.12g-i is in git history "
-    "(`benchmarks/results/measurement_effects.json` at revision 9f6de2a)."
-)
-
-EARLIER_EFFECTS_NOTE = (
+EFFECTS_NOTE = (
     "The model of 0.18 (`defectnet-chgnet-md21414-direct713-2026.12`, trained with a loss on "
     "pristine spectra's most confident candidate) against 0.17 (`...direct573-2026.12r1`) on "
     "the unseen hosts of today's exports. 0.18 finds more dopants in every form (PDoS F1 "
@@ -1209,6 +1192,27 @@ def _detection(lines: list[str]) -> None:
     lines += [DETECTION_NOTE, ""]
 
 
+PRISTINE_CANDIDATES_NOTE = (
+    "Plausible candidates are called present in pristine measurement-like spectra more often "
+    "than the evaluation's mix suggests, never in the clean simulated spectra. 0.17 "
+    "(`defectnet-chgnet-md21414-direct573-2026.12r1`, read from a copy of its folder) and 0.18 "
+    "(`defectnet-chgnet-md21414-direct713-2026.12`) on the same 96 hosts neither saw: PDoS "
+    "measurements offered plausible candidates 0.3 % -> 0.0 % called doped; neutron "
+    "measurements 1.5 % -> 2.3 %, and over the three candidate draws (`false_alarms` in the "
+    "JSON) 6, 3 and 3 of the 392 neutron spectra for 0.17 against 9, 4 and 5 for 0.18 (0.8-1.5 % "
+    "against 1.0-2.3 %): 0.18 buys its better neutron F1 (0.54 -> 0.72 on the model card's test "
+    "set) with a few more of these, around the 2 % target. The false alarms of 0.18 come from "
+    "a few hosts: hydrogen offered for LiBr (mp-976280) in every draw and the most confident "
+    "(0.47-0.96; hydrogen's cross-section over its mass is about 80 times that of Br, so a "
+    "multiphonon tail or background at high energy reads as its local modes, and few "
+    "neutron-form training spectra carry hydrogen as a dopant; `predict` warns when it calls H "
+    "present in a neutron spectrum), and halide or chalcogen candidates for oxyhalides and "
+    "nitride halides (mp-23056, mp-552120, mp-27702) and a few others near its low neutron gate (0.33-0.56). The "
+    "run of 0.13 and 0.15 is in git history (`benchmarks/results/pristine_candidates.json` at "
+    "revision 96becd6)."
+)
+
+
 def _pristine_candidates(lines: list[str]) -> None:
     r = _load("pristine_candidates.json")
     if r is None:
@@ -1237,25 +1241,7 @@ def _pristine_candidates(lines: list[str]) -> None:
             )
     lines += [
         "",
-        "Plausible candidates are called present in pristine measurement-like spectra more "
-        "often than the evaluation's mix suggests, never in the clean simulated spectra. "
-        "`defectnet-chgnet-md21414-direct391-2026.12r1` (0.13) reads measured spectra without "
-        "the candidate-site inputs, its neutron rule calibrated on spectra read that way "
-        "(`--neutron-budget 0.02`, pristine validation spectra offered only their host's "
-        "plausible dopants); `defectnet-chgnet-md21414-direct573-2026.12` (0.15) continued it "
-        "for 4 epochs and reads them with site inputs (chosen on validation spectra), with the "
-        "same calibration. Both on the same 96 hosts neither saw: PDoS measurements 1.3 % -> "
-        "0.9 % called doped with plausible candidates; neutron measurements 2.2 % for both, "
-        "and over the three candidate draws (`false_alarms` in the JSON) 8, 6 and 4 of the 360 "
-        "neutron spectra for 0.13 against 8, 8 and 6 for 0.15 (1.1-2.2 % against 1.7-2.2 %): "
-        "around the 2 % target, not safely below it, and 0.15 buys its better neutron F1 (0.60 "
-        "-> 0.69 on the model card's test set) with a few more of these. The false alarms come "
-        "from a few hosts in every draw: hydrogen offered for LiBr (mp-976280), the most "
-        "confident (0.9-0.96; hydrogen's cross-section over its mass is about 80 times that of "
-        "Br, so a multiphonon tail or background at high energy reads as its local modes, and "
-        "few neutron-form training spectra carry hydrogen as a dopant; `predict` warns when it "
-        "calls H present in a neutron spectrum), F offered for PON (0.86-0.87), and about six "
-        "others near the gate (0.70-0.79).",
+        PRISTINE_CANDIDATES_NOTE,
         "",
     ]
 
