@@ -1692,36 +1692,34 @@ def _measurement_effects(lines: list[str]) -> None:
     ]
     _model_rows(lines, r)
     lines += [EFFECTS_NOTE, ""]
-    before = _load("measurement_effects_0.13-0.17.json")
-    if before:
+    for name, title, exports, notes in (
+        (
+            "measurement_effects_0.13-0.17.json",
+            "The models of 0.13, 0.15 and 0.17 (the run of 0.17)",
+            "the exports before part 2026.12i",
+            [EFFECTS_013_017_NOTE],
+        ),
+        (
+            "measurement_effects_0.9-0.13.json",
+            "Earlier models (the run of 0.13)",
+            "the exports then",
+            [EARLIER_EFFECTS_NOTE, MEASURED_REFERENCE_NOTE],
+        ),
+    ):
+        earlier = _load(name)
+        if not earlier:
+            continue
         lines += [
-            "#### The models of 0.13, 0.15 and 0.17 (the run of 0.17)",
+            f"#### {title}",
             "",
-            "The same script on the unseen hosts of the exports before part 2026.12i "
-            f"({before['n_spectra']} doped and {before['n_pristine']} pristine spectra of "
-            f"{before['n_hosts']} hosts; `benchmarks/results/measurement_effects_0.13-0.17.json`):",
-            "",
-        ]
-        _model_rows(lines, before)
-        lines += [EFFECTS_013_017_NOTE, ""]
-    earlier = _load("measurement_effects_0.9-0.13.json")
-    if earlier:
-        lines += [
-            "#### Earlier models (the run of 0.13)",
-            "",
-            "The same script with the models of 0.9-0.13, on the unseen hosts of the exports "
-            f"then ({earlier['n_spectra']} doped and {earlier['n_pristine']} pristine spectra of "
-            f"{earlier['n_hosts']} hosts; "
-            "`benchmarks/results/measurement_effects_0.9-0.13.json`):",
+            f"The same script on the unseen hosts of {exports} ({earlier['n_spectra']} doped and "
+            f"{earlier['n_pristine']} pristine spectra of {earlier['n_hosts']} hosts; "
+            f"`benchmarks/results/{name}`):",
             "",
         ]
         _model_rows(lines, earlier)
-        lines += [
-            EARLIER_EFFECTS_NOTE,
-            "",
-            MEASURED_REFERENCE_NOTE,
-            "",
-        ]
+        for note in notes:
+            lines += [note, ""]
 
 
 def _neutron(lines: list[str]) -> None:
