@@ -77,6 +77,13 @@ def main() -> None:
         help="match each reference to the instrument first (predict/fine_tune align=True); "
         "default: as the model does for measured spectra (align_measured)",
     )
+    parser.add_argument(
+        "--pristine-top-weight",
+        type=float,
+        default=None,
+        help="fine_tune's loss on the undoped examples' most confident candidate (default: the "
+        "weight the model was trained with; 0 tunes without it)",
+    )
     args = parser.parse_args()
     high, low = load_levels()
     (_, _, h_test), (_, _, l_test) = split_levels(high, low)
@@ -108,6 +115,7 @@ def main() -> None:
             candidates=pool,
             seed=0,
             align=args.align,
+            pristine_top_weight=args.pristine_top_weight,
         )
         after = summary(q.evaluate(held, measured=True, align=args.align))
         results["hosts"][host] = {"n_held_out": len(held), "before": before, "after": after}
@@ -125,9 +133,15 @@ def main() -> None:
     results["align"] = bool(args.align or (args.align is None and q.align_measured))
     key = f"scale {args.scale:g}, FWHM {args.fwhm:g} f_max"
     key += f", {args.n_undoped} undoped tuning" if args.n_undoped else ""
-    runs["runs"][key + (", reference matched to the instrument" if results["align"] else "")] = (
-        results
-    )
+    trained = q.metadata.get("training", {}).get("pristine_top_weight") or 0.0
+    used = trained if args.pristine_top_weight is None else args.pristine_top_weight
+    results["pristine_top_weight"] = used
+    key += ", reference matched to the instrument" if results["align"] else ""
+    if used != trained:  # not the model's own: a separate row
+        key += (
+            f", tuned with pristine loss {used:g}" if used else ", tuned without the pristine loss"
+        )
+    runs["runs"][key] = results
     out.write_text(json.dumps(runs, indent=1))
 
 

@@ -320,6 +320,31 @@ def test_fine_tune_moves_only_the_heads(trained, ml_docs):
     )
 
 
+def test_fine_tune_keeps_the_pristine_loss_the_model_was_trained_with(
+    trained, ml_docs, monkeypatch
+):
+    import copy
+
+    from defectnet_atomate.ml import quantifier
+
+    q0, _, _ = trained
+    assert q0.metadata["training"]["pristine_top_weight"] == 0.0  # fit records it
+    seen = []
+
+    def record(network, examples, validation, config, parameters=None):
+        seen.append(config.pristine_top_weight)
+        return {"train_loss": [0.0]}
+
+    monkeypatch.setattr(quantifier, "train_network", record)
+    q = copy.deepcopy(q0)
+    q.metadata["training"]["pristine_top_weight"] = 30.0
+    docs = ml_docs[:2]
+    truths = [{x["element"]: x["atomic_percent"] for x in d["dopants"]} for d in docs]
+    q.fine_tune(docs, truths, host=None, epochs=1, recalibrate=False)
+    q.fine_tune(docs, truths, host=None, epochs=1, recalibrate=False, pristine_top_weight=0)
+    assert seen == [30.0, 0]
+
+
 def torch_equal(a, b):
     import torch
 

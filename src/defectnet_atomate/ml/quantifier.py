@@ -1085,6 +1085,8 @@ class DefectQuantifier(MSONable):
                 "n_train": len(train_ex),
                 "n_validation": len(val_ex),
                 "epochs_run": len(history["train_loss"]),
+                # fine_tune keeps it by default
+                "pristine_top_weight": pristine_top_weight,
             }
         )
         return history
@@ -1432,6 +1434,7 @@ class DefectQuantifier(MSONable):
         include_reference: bool = True,
         recalibrate: bool | None = None,
         align: bool | None = None,
+        pristine_top_weight: float | None = None,
     ) -> dict[str, list[float]]:
         """Adapt the model to a few labelled spectra of one material (e.g. measurements).
 
@@ -1472,6 +1475,12 @@ class DefectQuantifier(MSONable):
             Match the reference to each spectrum's instrument first, as :meth:`predict`
             does (``None``: for measured spectra when ``align_measured``, unless the
             reference is passed as a measurement).
+        pristine_top_weight
+            Weight of the loss on the most confident candidate of each undoped example (see
+            :meth:`fit`). ``None`` (the default): the weight the model was trained with
+            (``metadata["training"]["pristine_top_weight"]``, 0 if not recorded). Tuned
+            without it, a model trained with it lets its undoped spectra drift back up
+            towards its gate (``benchmarks/finetune_measured.py``).
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
@@ -1532,6 +1541,11 @@ class DefectQuantifier(MSONable):
             seed=seed,
             progress=False,
             max_distractors=3,
+            pristine_top_weight=(
+                self.metadata.get("training", {}).get("pristine_top_weight", 0.0)
+                if pristine_top_weight is None
+                else pristine_top_weight
+            ),
         )
         try:
             history = train_network(self.network, examples, None, config, parameters=trainable)
