@@ -84,6 +84,13 @@ def main() -> None:
         help="fine_tune's loss on the undoped examples' most confident candidate (default: the "
         "weight the model was trained with; 0 tunes without it)",
     )
+    parser.add_argument(
+        "--measured-reference-copies",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fine_tune's undoped copies of the reference made measurement-like (default: as "
+        "fine_tune does for measured spectra, since 0.19)",
+    )
     args = parser.parse_args()
     high, low = load_levels()
     (_, _, h_test), (_, _, l_test) = split_levels(high, low)
@@ -116,6 +123,7 @@ def main() -> None:
             seed=0,
             align=args.align,
             pristine_top_weight=args.pristine_top_weight,
+            measured_reference_copies=args.measured_reference_copies,
         )
         after = summary(q.evaluate(held, measured=True, align=args.align))
         results["hosts"][host] = {"n_held_out": len(held), "before": before, "after": after}
@@ -136,11 +144,15 @@ def main() -> None:
     trained = q.metadata.get("training", {}).get("pristine_top_weight") or 0.0
     used = trained if args.pristine_top_weight is None else args.pristine_top_weight
     results["pristine_top_weight"] = used
+    # the tuning spectra here are measured, so fine_tune's default makes the copies measured
+    results["measured_reference_copies"] = args.measured_reference_copies is not False
     key += ", reference matched to the instrument" if results["align"] else ""
     if used != trained:  # not the model's own: a separate row
         key += (
             f", tuned with pristine loss {used:g}" if used else ", tuned without the pristine loss"
         )
+    if not results["measured_reference_copies"]:
+        key += ", clean undoped copies of the reference"
     runs["runs"][key] = results
     out.write_text(json.dumps(runs, indent=1))
 

@@ -25,6 +25,18 @@ def test_batch_is_resumable_and_records_failures(tmp_path, si_structure):
     assert (again.done, again.failed, again.skipped) == (0, 0, 2)
     retry = run_batch([impossible], store, retry_failed=True, **kwargs)
     assert retry.failed == 1
+    # requests streamed from a generator into worker processes (a campaign's one pool)
+    seen = []
+    streamed = run_batch(
+        (t for t in (good, impossible)),
+        store,
+        retry_failed=True,
+        n_workers=2,
+        on_result=lambda s: seen.append((s.done, s.failed, s.skipped)),
+        **kwargs,
+    )
+    assert (streamed.done, streamed.failed, streamed.skipped) == (0, 1, 1)
+    assert seen == [(0, 1, 1)]
 
 
 def test_task_id_depends_on_request(si_structure):

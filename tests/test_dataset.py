@@ -301,3 +301,18 @@ def test_export_from_a_store_keeps_how_each_cell_relaxed(si_docs, tmp_path):
     for doc in si_docs:
         assert back[doc["config_id"]]["relaxation"]["n_steps"] == doc["relaxation"]["n_steps"]
     assert "3 spectra record how their doped cell relaxed" in out.with_name("part.md").read_text()
+
+
+def test_campaign_streams_its_chunks_into_one_batch(test_dir, tmp_path, capsys):
+    """A rerun skips what is done; every chunk is drawn and reported, one summary at the end."""
+    import defectnet_atomate.dataset as dataset
+
+    hosts = str(test_dir / "hosts-subset.jsonl.gz")
+    campaign = dataset.Campaign(hosts_file=hosts, n_hosts=2, per_host=2, chunk=1, max_atoms=64)
+    settings = DirectSettings(max_host_imaginary=dataset.MAX_HOST_IMAGINARY)
+    tasks = [t for _, chunk in campaign.chunks() for t in chunk]
+    done = {t.task_id("CHGNet", settings, max_atoms=64) for t in tasks}
+    campaign.run(str(tmp_path / "store"), workers=1, skip_ids=done)
+    out = capsys.readouterr().out
+    assert "hosts 0-1: " in out and "hosts 1-2: " in out
+    assert out.strip().splitlines()[-1].startswith(f"0 done, {len(tasks)} skipped, 0 failed")

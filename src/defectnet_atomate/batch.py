@@ -21,6 +21,7 @@ import multiprocessing as mp
 import time
 import traceback
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
 from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Iterator
 
     from maggma.core import Store
     from pymatgen.core import Structure
@@ -221,13 +222,16 @@ def run_batch(
     cache_dir: str | None = None,
     keep_modes: bool = True,
     skip_ids: Collection[str] = (),
+    on_result: Callable[[BatchSummary], None] | None = None,
 ) -> BatchSummary:
     """Compute the documents of many requests into ``store``; skip what it already holds.
 
     Parameters
     ----------
     tasks
-        The requests.
+        The requests: a sequence, or any iterable (e.g. a generator that draws them while
+        the workers run: drawn lazily, so one pool serves a whole campaign with no pause
+        between its parts).
     store
         Target store of documents (key ``config_id``); opened and closed here.
     force_field
@@ -257,6 +261,9 @@ def run_batch(
     skip_ids
         Ids of requests done elsewhere (e.g. in committed dataset files): skipped like
         those in the store.
+    on_result
+        Called with the summary so far after each computed request (done or failed),
+        e.g. to log progress where no progress bar shows.
 
     Returns
     -------
@@ -278,14 +285,19 @@ def run_batch(
         done = set(store.distinct("config_id")) | set(skip_ids)
         if failures is not None and not retry_failed:
             done |= set(failures.distinct("config_id"))
-        todo = []
-        for task in tasks:
-            ids = task.task_ids(force_field, settings, **supercell_kwargs)
-            if done.intersection(ids):
-                summary.skipped += 1
-            else:
-                todo.append((ids[0], task, supercell_kwargs))
-        bar = tqdm(total=len(todo), disable=not progress, desc="spectra", unit="spectrum")
+
+        def pending() -> Iterator[tuple[str, DopingTask, dict]]:
+            for task in tasks:
+                ids = task.task_ids(force_field, settings, **supercell_kwargs)
+                if done.intersection(ids):
+                    summary.skipped += 1
+                else:
+                    yield ids[0], task, supercell_kwargs
+
+        # a sequence is checked up front (a bar with a total); anything else streams
+        todo = list(pending()) if isinstance(tasks, Sequence) else pending()
+        total = len(todo) if isinstance(todo, list) else None
+        bar = tqdm(total=total, disable=not progress, desc="spectra", unit="spectrum")
         init = (
             force_field,
             settings,
@@ -307,6 +319,9 @@ def run_batch(
                 if failures is not None:
                     failures.update([record], key="config_id")
             bar.update()
+            if on_result is not None:
+                summary.seconds = time.perf_counter() - t0
+                on_result(summary)
         bar.close()
     finally:
         store.close()
@@ -317,11 +332,11 @@ def run_batch(
 
 
 def _results(
-    todo: Sequence[tuple[str, DopingTask, dict]],
+    todo: Iterable[tuple[str, DopingTask, dict]],
     init: tuple,
     n_workers: int,
 ) -> Iterable[tuple[str, dict | None, str | None]]:
-    if not todo:
+    if isinstance(todo, list) and not todo:
         return
     if n_workers <= 1:
         _init_worker(*init)

@@ -36,11 +36,12 @@ from defectnet_atomate.doping import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from pathlib import Path
 
     from jobflow import Flow
 
+    from defectnet_atomate.batch import BatchSummary
     from defectnet_atomate.hosts import HostEntry
 
 logger = logging.getLogger(__name__)
@@ -718,6 +719,20 @@ def _within_model(task: DopingTask) -> bool:
     return all(Element(d.element).Z <= MAX_DOPANT_Z for d in task.dopings)
 
 
+def _report_every(n: int) -> Callable[[BatchSummary], None]:
+    """Print a batch's counts after every ``n`` computed requests."""
+
+    def report(summary: BatchSummary) -> None:
+        if (summary.done + summary.failed) % n == 0:
+            print(
+                f"{summary.done} done, {summary.failed} failed, {summary.skipped} skipped so "
+                f"far ({summary.seconds:.0f} s)",
+                flush=True,
+            )
+
+    return report
+
+
 @dataclass
 class Campaign(MSONable):
     """A seeded training-set campaign over the host library, run locally or as flows.
@@ -819,25 +834,35 @@ class Campaign(MSONable):
         if self.search_range != 2:
             supercell_kwargs["search_range"] = self.search_range
         print(f"hosts {self.first_host}-{self.first_host + self.n_hosts} ({self.engine})")
-        for start, tasks in self.chunks():
-            summary = run_batch(
-                tasks,
-                default_store(store_location),
-                force_field=self.force_field,
-                settings=settings,
-                n_workers=workers,
-                failures=open_store(store_location, "failed_requests", key="config_id"),
-                supercell_kwargs=supercell_kwargs,
-                progress=False,
-                cache_dir=self.cache_dir,
-                keep_modes=self.engine == "direct",
-                skip_ids=skip_ids,
-            )
-            print(
-                f"hosts {start}-{start + self.chunk}: {summary.done} done, {summary.skipped} "
-                f"skipped, {summary.failed} failed in {summary.seconds:.0f} s",
-                flush=True,
-            )
+
+        def requests() -> Iterator[DopingTask]:
+            # drawn chunk by chunk while the workers run (a few seconds a host): one pool
+            # for the whole campaign, no worker idle at the end of a chunk
+            for start, tasks in self.chunks():
+                print(
+                    f"hosts {start}-{start + self.chunk}: {len(tasks)} requests drawn", flush=True
+                )
+                yield from tasks
+
+        summary = run_batch(
+            requests(),
+            default_store(store_location),
+            force_field=self.force_field,
+            settings=settings,
+            n_workers=workers,
+            failures=open_store(store_location, "failed_requests", key="config_id"),
+            supercell_kwargs=supercell_kwargs,
+            progress=False,
+            cache_dir=self.cache_dir,
+            keep_modes=self.engine == "direct",
+            skip_ids=skip_ids,
+            on_result=_report_every(10),
+        )
+        print(
+            f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed in "
+            f"{summary.seconds:.0f} s",
+            flush=True,
+        )
 
     def flows(self) -> list[Flow]:
         """Return the same requests (seeds, supercells) as jobflow flows, one per host.

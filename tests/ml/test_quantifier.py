@@ -345,6 +345,39 @@ def test_fine_tune_keeps_the_pristine_loss_the_model_was_trained_with(
     assert seen == [30.0, 0]
 
 
+def test_fine_tune_on_measurements_gives_measured_undoped_copies_of_the_reference(
+    trained, ml_docs, monkeypatch
+):
+    """Measured tuning spectra: the reference's undoped copies carry noise, background, tail."""
+    import copy
+
+    from defectnet_atomate.ml import quantifier
+
+    seen = []
+
+    def record(network, examples, validation, config, parameters=None):
+        seen.append([e for e in examples if not e.truth])
+        return {"train_loss": [0.0]}
+
+    monkeypatch.setattr(quantifier, "train_network", record)
+    q = copy.deepcopy(trained[0])
+    docs = [d for d in ml_docs if d["host"]["composition"] == ml_docs[0]["host"]["composition"]]
+    docs = [d for d in docs if d["dopants"]][:3]
+    pristine = docs[0]["pristine_pdos"]
+    host = (np.asarray(pristine["frequencies"]), np.asarray(pristine["total"]))
+    truths = [{x["element"]: x["atomic_percent"] for x in d["dopants"]} for d in docs]
+    kwargs = {"host": host, "composition": docs[0]["host"]["composition"], "unit": "THz"}
+    kwargs |= {"epochs": 1, "recalibrate": False, "align": False}
+    q.fine_tune([_pdos(d) for d in docs], truths, **kwargs)  # arrays: measured
+    q.fine_tune(docs, truths, host=None, epochs=1, recalibrate=False)  # documents: simulated
+    measured, simulated = seen
+    assert measured and simulated
+    for e in measured:
+        ref = np.interp(e.doped.frequencies, e.pristine.frequencies, e.pristine.densities)
+        assert np.abs(e.doped.densities - ref).max() > 1e-3 * ref.max()
+    assert all(e.doped is e.pristine for e in simulated)
+
+
 def torch_equal(a, b):
     import torch
 

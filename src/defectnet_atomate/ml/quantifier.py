@@ -156,6 +156,22 @@ def _neutron_dominance(composition: Mapping[str, float]) -> list[str]:
     ]
 
 
+def _undoped_copy(reference: Spectrum, seed: int) -> Spectrum:
+    """Return the reference as an undoped sample measured on its instrument.
+
+    Counting noise, a background and a multiphonon tail are drawn as the training
+    augmentation draws them; the reference already carries the instrument's resolution and
+    energy scale.
+    """
+    from defectnet_atomate.ml.augment import MeasurementAugmentation
+
+    augment = MeasurementAugmentation()  # every effect present, at a level of its own
+    rng = np.random.default_rng(seed)
+    f_max = reference.quantile_frequency(0.999)
+    draw = augment.draw(f_max, rng) | {"fwhm": None, "scale": 1.0}
+    return augment.distort(reference, f_max, rng=rng, **draw)
+
+
 def _looks_measured(item: Any, kind: str, resolution: Any) -> bool:
     """Whether ``predict`` treats an input as a measurement (see its ``measured``)."""
     if kind != "pdos" or resolution is not None:
@@ -1435,6 +1451,7 @@ class DefectQuantifier(MSONable):
         recalibrate: bool | None = None,
         align: bool | None = None,
         pristine_top_weight: float | None = None,
+        measured_reference_copies: bool | None = None,
     ) -> dict[str, list[float]]:
         """Adapt the model to a few labelled spectra of one material (e.g. measurements).
 
@@ -1481,6 +1498,12 @@ class DefectQuantifier(MSONable):
             (``metadata["training"]["pristine_top_weight"]``, 0 if not recorded). Tuned
             without it, a model trained with it lets its undoped spectra drift back up
             towards its gate (``benchmarks/finetune_measured.py``).
+        measured_reference_copies
+            Make the reference's undoped copies (``include_reference``) look measured:
+            counting noise, a background and a multiphonon tail drawn as the training
+            augmentation draws them, on the reference as matched to the instrument. Tuned on
+            measurements against clean undoped copies, the heads learn that any difference
+            from the reference is a dopant. ``None``: when the tuning spectra are measured.
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
@@ -1512,9 +1535,13 @@ class DefectQuantifier(MSONable):
             )
         if include_reference:  # the undoped reference as negatives, so presence is not inflated
             ref = examples[0]
+            if measured_reference_copies is None:
+                measured_reference_copies = all(_looks_measured(x, "pdos", None) for x in spectra)
             examples += [
                 Example(
-                    ref.pristine,
+                    _undoped_copy(ref.pristine, seed + i)
+                    if measured_reference_copies
+                    else ref.pristine,
                     ref.pristine,
                     ref.composition,
                     {},
@@ -1522,7 +1549,7 @@ class DefectQuantifier(MSONable):
                     ref.pool,
                     projected=ref.projected,
                 )
-                for _ in range(max(1, len(spectra) // 3))
+                for i in range(max(1, len(spectra) // 3))
             ]
         for p in self.network.parameters():
             p.requires_grad_(False)
