@@ -6,7 +6,7 @@ Unseen hosts are all hosts of the committed dataset that are not in the model's
 ``metadata["seen_hosts"]`` (the hosts it was trained or calibrated on, recorded by
 ``scripts/train_pretrained.py``); with several models, the hosts that none of them saw. Direct-engine campaigns go on after a model is trained,
 so the direct spectra of hosts a model never saw outnumber the direct test split that
-its model card reports: this script reads all of them. Four sets, with the model's own
+its model card reports: this script reads all of them. Five sets, with the model's own
 rules and seeded distractor candidates (as ``DefectQuantifier.evaluate``):
 
 - ``direct``: every direct-engine spectrum (and pristine reference) of an unseen host;
@@ -15,6 +15,9 @@ rules and seeded distractor candidates (as ``DefectQuantifier.evaluate``):
   card, :func:`defectnet_atomate.ml.augment.measured_like_examples`; rules for measured
   spectra);
 - ``neutron_measured_like``: those with a neutron-weighted form, as neutron measurements.
+- ``direct_measured_like``: the direct-engine spectra alone, distorted like a measurement
+  (a real sample changes its bonds as the direct level does; the measured rules are
+  calibrated on validation spectra that are mostly mass-defect ones).
 
 For each: the headline numbers and the detection rate (recall of the dopants present)
 in the concentration bins of
@@ -83,6 +86,7 @@ def main() -> dict:
                 measured_like_examples([e for e in clean if e.neutron is not None], neutron=1.0),
                 True,
             ),
+            "direct_measured_like": (measured_like_examples(examples_from_docs(direct)), True),
         }
         rows: dict = {
             "n_unseen_hosts": {
