@@ -196,6 +196,14 @@ def main() -> None:
         "default: the budget of the other measured rules)",
     )
     parser.add_argument(
+        "--partial",
+        type=float,
+        default=0.0,
+        help="chance that a training spectrum whose document keeps partial DOS (the direct "
+        "parts since 2026.12) is read as one host element's partial DOS instead "
+        "(fit(partial=); for predict(kind='partial:X'); 0: off, as before 0.20)",
+    )
+    parser.add_argument(
         "--pristine-draws",
         type=int,
         default=1,
@@ -256,6 +264,8 @@ def main() -> None:
     }
     if args.pristine_top_loss:
         fit["pristine_top_weight"] = args.pristine_top_loss
+    if args.partial:
+        fit["partial"] = args.partial
     sizes = {k: v for k, v in (("width", args.width), ("layers", args.layers)) if v}
     network = NetworkConfig(sites=not args.no_sites, **sizes).to_dict()
     calibration: dict = {}
@@ -373,7 +383,8 @@ def main() -> None:
                 f"{f'probability {args.augment_probability}' if augment else 'off'}"
                 f"{f', a share {args.neutron} of it as neutron measurements' if augment and args.neutron else ''}"
                 f"{f', each of its tail, background, noise and resolution slope present with chance {args.effect_probability}' if augment and args.effect_probability < 1 else ''}"
-                f"{f', its reference measured on the same instrument with chance {args.measured_reference}' if augment and args.measured_reference else ''}; at most "
+                f"{f', its reference measured on the same instrument with chance {args.measured_reference}' if augment and args.measured_reference else ''}; "
+                f"{f'a spectrum that keeps partial DOS read as the partial DOS of one host element with chance {args.partial}; ' if args.partial else ''}at most "
                 f"{args.epochs} epochs (AdamW, peak learning rate {args.lr}), early stopping "
                 f"after {patience}."
             ),
@@ -404,7 +415,13 @@ def main() -> None:
                 + (
                     f"Neutron measurements (a share {args.neutron} of the distorted spectra) "
                     f"come only from the {n_neutron_train:,} training spectra whose export "
-                    "keeps their neutron-weighted form; not trained on partial DOS. "
+                    "keeps their neutron-weighted form"
+                    + (
+                        f"; partial DOS (a share {args.partial}) only from the direct training "
+                        "spectra that keep them. "
+                        if args.partial
+                        else "; not trained on partial DOS. "
+                    )
                     if augment and args.neutron
                     else "Not trained on neutron-weighted or partial DOS. "
                 )
@@ -413,7 +430,8 @@ def main() -> None:
             ),
             "history": {k: [round(x, 4) for x in v] for k, v in history.items()},
             # what predict(kind=...) was trained on; other kinds get a note
-            "trained_kinds": ["pdos", "neutron"] if augment and args.neutron else ["pdos"],
+            "trained_kinds": (["pdos", "neutron"] if augment and args.neutron else ["pdos"])
+            + (["partial"] if args.partial else []),
             # hosts it trained or calibrated on: every other host is unseen for benchmarks
             "seen_hosts": sorted({_host(d) for d in h_train + h_val + l_train + l_val}),
         }
@@ -481,6 +499,7 @@ def main() -> None:
         "augmentation": augment is not None,
         "pristine_copies": args.pristine_copies,
         "pristine_top_loss": args.pristine_top_loss,
+        "partial": args.partial,
         "epochs": args.epochs,
         "lr": args.lr,
         "augment_probability": None if args.no_augment else args.augment_probability,

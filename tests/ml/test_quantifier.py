@@ -755,6 +755,10 @@ def test_neutron_measurements_get_a_threshold_of_their_own(trained, split, si_do
     assert not any(
         "not trained" in n for n in q.predict(doc, candidates=["Ge"], kind="partial:Si").warnings
     )
+    q.metadata["trained_kinds"] = ["pdos", "neutron", "partial"]  # fit(partial=...): any element
+    assert not any(
+        "not trained" in n for n in q.predict(doc, candidates=["Ge"], kind="partial:Si").warnings
+    )
     assert q.predict(doc, candidates=["Ge", "Sn"]).threshold == 0.3
     # evaluate judges the neutron copies (marked kind="neutron") by the same rule
     copies = measured_like_examples(with_neutron, neutron=1.0)

@@ -191,3 +191,45 @@ def test_pristine_top_loss_adds_the_softplus_of_each_pristine_top_logit(ml_docs)
     expected *= 2.0 / len(examples)
     assert expected > 0
     assert weighted - base == pytest.approx(expected, rel=1e-4)
+
+
+def test_examples_carry_each_host_elements_partial_dos(si_docs, ml_docs):
+    """Documents that keep projected DOS give partial-DOS pairs; older ones give none."""
+    from defectnet_atomate.dataset import compact
+    from defectnet_atomate.ml.training import partial_forms
+
+    docs = [compact(d) for d in si_docs]
+    examples = examples_from_docs(docs, pristine_copies=2)
+    doped = [e for e in examples if e.truth]
+    # Si hosts: the Si partial only (the dopants are not host elements)
+    assert doped and all(sorted(e.partials) == ["Si"] for e in doped)
+    e, d = doped[0], docs[0]  # no cell reference in these documents: the doped DOS as kept
+    assert np.allclose(e.partials["Si"][0].densities, d["pdos"]["projected"]["Si"])
+    assert np.allclose(e.partials["Si"][1].densities, d["pristine_pdos"]["projected"]["Si"])
+    forms = partial_forms(examples)
+    assert len(forms) == len(examples)  # one host element each
+    assert {f.kind for f in forms} == {"partial:Si"}
+    assert all(f.partials is None and f.neutron is None for f in forms)
+    assert [f.truth for f in forms] == [x.truth for x in examples]
+    pristine = [f for f in forms if not f.truth]
+    assert pristine and all(f.doped is f.pristine for f in pristine)
+    # exports that keep no doped projections (the mass-defect and early direct parts)
+    assert not any(x.partials for x in examples_from_docs(ml_docs))
+    assert partial_forms(examples_from_docs(ml_docs)) == []
+
+
+def test_partial_training_draw_reads_an_example_as_its_partial_dos(si_docs):
+    """TrainingConfig.partial swaps in a partial-DOS pair; at 0 it draws no random number."""
+    from defectnet_atomate.dataset import compact
+    from defectnet_atomate.ml.training import _batch, partial_forms
+
+    examples = [e for e in examples_from_docs([compact(d) for d in si_docs]) if e.truth]
+    sets = [sorted(e.truth) for e in examples]
+    plain = _batch(examples, sets, None, np.random.default_rng(0), 0.0, 0.0)
+    rng = np.random.default_rng(0)
+    _batch(examples, sets, None, rng, 0.0, 0.0)
+    assert rng.random() == np.random.default_rng(0).random()  # nothing drawn at 0
+    swapped = _batch(examples, sets, None, np.random.default_rng(0), 0.0, 1.0)
+    partial = _batch(partial_forms(examples), sets, None, None, 0.0)
+    assert not np.allclose(swapped["spectra"].numpy(), plain["spectra"].numpy())
+    assert np.allclose(swapped["spectra"].numpy(), partial["spectra"].numpy())

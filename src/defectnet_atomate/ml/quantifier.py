@@ -975,7 +975,10 @@ class DefectQuantifier(MSONable):
                         notes.append(
                             f"this model was not trained on partial DOS ({kind!r}) and its "
                             "rules were not calibrated on them (it was on the phonon DOS and "
-                            "the neutron-weighted DOS): read the result as indicative"
+                            "the neutron-weighted DOS): read the result as indicative (on "
+                            "unseen hosts it finds fewer dopants in partial DOS than in the "
+                            "phonon DOS and calls more undoped ones doped, "
+                            "benchmarks/partial_dos.py)"
                         )
                     is_measured = flags[start + i]
                     threshold, gate = self._decision(
@@ -1044,6 +1047,7 @@ class DefectQuantifier(MSONable):
         local_distractors: float = 0.6,
         similar_mass_distractors: float = 0.0,
         pristine_top_weight: float = 0.0,
+        partial: float = 0.0,
     ) -> dict[str, list[float]]:
         """Train on documents (a maggma store, ``DefectPhononDoc``s or dicts) or examples.
 
@@ -1056,7 +1060,10 @@ class DefectQuantifier(MSONable):
         and ``similar_mass_distractors`` set how hard the training distractors are
         (:class:`~defectnet_atomate.ml.training.TrainingConfig`); ``pristine_top_weight``
         adds a loss on the most confident candidate of each pristine example (a pristine
-        spectrum is called doped when any candidate passes). With ``calibrate`` the
+        spectrum is called doped when any candidate passes). ``partial``: the chance that
+        a training example whose document keeps partial DOS is read as one host element's
+        partial DOS instead (for ``predict(kind="partial:X")``; record it in
+        ``metadata["trained_kinds"]`` as ``"partial"``). With ``calibrate`` the
         decision threshold is set on ``validation`` to the best F1 at most 2 % false
         positives on pristine spectra
         (:func:`~defectnet_atomate.ml.training.calibrate_decision`); with ``augment``, a
@@ -1089,6 +1096,7 @@ class DefectQuantifier(MSONable):
             local_distractors=local_distractors,
             similar_mass_distractors=similar_mass_distractors,
             pristine_top_weight=pristine_top_weight,
+            partial=partial,
         )
         history = train_network(self.network, train_ex, val_ex or None, config)
         if val_ex:
@@ -1103,6 +1111,7 @@ class DefectQuantifier(MSONable):
                 "epochs_run": len(history["train_loss"]),
                 # fine_tune keeps it by default
                 "pristine_top_weight": pristine_top_weight,
+                "partial": partial,
             }
         )
         return history
@@ -1387,8 +1396,12 @@ class DefectQuantifier(MSONable):
         )
 
     def _trained_on(self, kind: str) -> bool:
-        """Whether the training metadata list ``kind`` (``metadata["trained_kinds"]``)."""
-        return kind in self.metadata.get("trained_kinds", ())
+        """Whether the training metadata list ``kind`` (``metadata["trained_kinds"]``).
+
+        ``"partial"`` there stands for every ``"partial:X"``.
+        """
+        kinds = self.metadata.get("trained_kinds", ())
+        return kind in kinds or (kind.startswith("partial:") and "partial" in kinds)
 
     def decision_for(self, example: Example, measured: bool) -> tuple[float, float]:
         """``(threshold, gate)`` with which :meth:`evaluate` judges one example.

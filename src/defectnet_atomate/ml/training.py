@@ -76,6 +76,11 @@ class Example:
     # what ``doped`` is: "pdos", or "neutron" for a neutron-weighted copy (judged with the
     # quantifier's threshold for neutron measurements)
     kind: str = "pdos"
+    # element -> (doped, pristine) partial DOS of that host element, sampling-corrected
+    # alike, where the document keeps the projected DOS of all three spectra (direct parts
+    # since 2026.12): what nuclear resonant scattering measures (training on them:
+    # TrainingConfig.partial; partial_forms)
+    partials: dict[str, tuple[Spectrum, Spectrum]] | None = field(default=None, repr=False)
     _features: Features | None = field(default=None, repr=False, compare=False)
 
     def has_sites(self) -> bool:
@@ -129,6 +134,51 @@ def _neutron_pair(d: dict) -> tuple[Spectrum, Spectrum] | None:
         _spectrum(doped, "doped spectrum (neutron-weighted)"),
         _spectrum(pristine, "pristine spectrum (neutron-weighted)"),
     )
+
+
+def _partial_pairs(d: dict, doped: dict) -> dict[str, tuple[Spectrum, Spectrum]] | None:
+    """Each host element's (doped, pristine) partial DOS of a document (``None`` if not kept).
+
+    ``doped`` is the document's doped DOS as training reads it (sampling-corrected where the
+    document has a cell reference, which carries the projections only where all three
+    spectra have them).
+    """
+    if d.get("cell_pristine_pdos") and not d["cell_pristine_pdos"].get("projected"):
+        return None
+    doped_parts, pristine_parts = doped.get("projected"), d["pristine_pdos"].get("projected")
+    if not doped_parts or not pristine_parts:
+        return None
+    f_doped, f_pristine = doped["frequencies"], d["pristine_pdos"]["frequencies"]
+    return {
+        el: (
+            Spectrum(f_doped, doped_parts[el], "THz", f"doped spectrum ({el} partial)"),
+            Spectrum(f_pristine, values, "THz", f"pristine spectrum ({el} partial)"),
+        )
+        for el, values in pristine_parts.items()
+        if el in doped_parts  # an element all of whose atoms were replaced has none
+    }
+
+
+def partial_forms(examples: Iterable[Example]) -> list[Example]:
+    """Every example as the partial DOS of each host element it keeps (``kind="partial:X"``).
+
+    What ``predict(kind="partial:X")`` reads: one element's partial DOS against the pristine
+    host's partial DOS of that element, with the host's projected DOS for the site inputs.
+    Examples without :attr:`Example.partials` give none.
+    """
+    return [
+        replace(
+            e,
+            doped=doped,
+            pristine=pristine,
+            kind=f"partial:{el}",
+            neutron=None,
+            partials=None,
+            _features=None,
+        )
+        for e in examples
+        for el, (doped, pristine) in sorted((e.partials or {}).items())
+    ]
 
 
 def examples_from_docs(
@@ -190,6 +240,7 @@ def examples_from_docs(
         if d.get("cell_pristine_pdos"):
             doped = sampling_corrected(doped, d["cell_pristine_pdos"], d["pristine_pdos"])
         neutron = _neutron_pair(d)
+        partials = _partial_pairs(d, doped)
         examples.append(
             Example(
                 doped=_spectrum(doped, "doped spectrum"),
@@ -201,11 +252,15 @@ def examples_from_docs(
                 engine=d["settings"]["engine"],
                 projected=projected,
                 neutron=neutron,
+                partials=partials,
             )
         )
         if include_pristine and host_id not in pristine_done:
             pristine_done.add(host_id)
             pristine_neutron = (neutron[1], neutron[1]) if neutron is not None else None
+            pristine_partials = (
+                {el: (p, p) for el, (_, p) in partials.items()} if partials else None
+            )
             examples += [
                 Example(
                     pristine,
@@ -217,6 +272,7 @@ def examples_from_docs(
                     d["settings"]["engine"],
                     projected,
                     pristine_neutron,
+                    partials=pristine_partials,
                 )
                 for _ in range(pristine_copies)
             ]
@@ -274,10 +330,16 @@ def _batch(
     augment: MeasurementAugmentation | None = None,
     rng: np.random.Generator | None = None,
     site_dropout: float = 0.0,
+    partial: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     feats = []
     for e, c in zip(examples, candidate_sets, strict=True):
         sites = rng is None or site_dropout <= 0 or rng.random() >= site_dropout
+        if rng is not None and partial > 0 and e.partials and rng.random() < partial:
+            # one host element's partial DOS instead (nuclear resonant scattering)
+            el = sorted(e.partials)[int(rng.integers(len(e.partials)))]
+            e = replace(e, doped=e.partials[el][0], pristine=e.partials[el][1], neutron=None)
+            e = replace(e, kind=f"partial:{el}", partials=None, _features=None)
         if augment is None or rng is None:
             feats.append(e.features(c, sites))
             continue
@@ -360,6 +422,11 @@ class TrainingConfig:
     """Weight of an extra loss on the most confident candidate of each pristine example
     (softplus of its logit): a pristine spectrum is called doped when any of its candidates
     passes, which the per-candidate loss does not target (0: off, as before 0.18)."""
+    partial: float = 0.0
+    """Chance that a training example that keeps partial DOS (:attr:`Example.partials`) is
+    read as one host element's partial DOS instead (drawn at random among them; then
+    distorted as ``augment`` says): training for ``predict(kind="partial:X")`` (0: off, and
+    no random number is drawn, as before 0.20)."""
 
 
 def train_network(
@@ -425,7 +492,7 @@ def train_network(
             ]
             loss = _loss(
                 network,
-                _batch(chunk, sets, config.augment, rng, config.site_dropout),
+                _batch(chunk, sets, config.augment, rng, config.site_dropout, config.partial),
                 config.pristine_top_weight,
             )
             optimiser.zero_grad()
