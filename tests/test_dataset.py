@@ -303,6 +303,38 @@ def test_export_from_a_store_keeps_how_each_cell_relaxed(si_docs, tmp_path):
     assert "3 spectra record how their doped cell relaxed" in out.with_name("part.md").read_text()
 
 
+def test_export_records_refused_hosts_for_a_resumed_campaign(si_docs, tmp_path):
+    """Host-screen refusals travel with the export; other failures are retried."""
+    from defectnet_atomate.dataset import dataset_ids, export_store
+    from defectnet_atomate.stores import default_store, open_store
+
+    with default_store(tmp_path / "ds") as store:
+        store.update(si_docs[:2], key="config_id")
+    refusal = "UnstableHostError: The relaxed host X is not a minimum of CHGNet\nTraceback ..."
+    with open_store(tmp_path / "ds", "failed_requests", key="config_id") as failures:
+        failures.update(
+            [
+                {"config_id": "dpd-refused", "error": refusal},
+                {"config_id": "dpd-crashed", "error": "RuntimeError: out of memory"},
+            ],
+            key="config_id",
+        )
+    part = tmp_path / "part1.json.gz"
+    result = export_store(str(tmp_path / "ds"), part, engine="direct")
+    assert result["spectra"] == 2 and result["refused"] == 1
+    ids = {d["config_id"] for d in si_docs[:2]}
+    assert dataset_ids([part]) == ids | {"dpd-refused"}
+    assert dataset_ids([part], refused=False) == ids
+    assert len(load_dataset(part)) == 2  # the refusals are not documents
+    # a later part records only refusals that earlier parts do not
+    with default_store(tmp_path / "ds") as store:
+        store.update(si_docs[2:], key="config_id")
+    later = tmp_path / "part2.json.gz"
+    result = export_store(str(tmp_path / "ds"), later, engine="direct", exclude=[part])
+    assert result["spectra"] == 1 and result["refused"] == 0
+    assert dataset_ids([later]) == {si_docs[2]["config_id"]}
+
+
 def test_campaign_streams_its_chunks_into_one_batch(test_dir, tmp_path, capsys):
     """A rerun skips what is done; every chunk is drawn and reported, one summary at the end."""
     import defectnet_atomate.dataset as dataset

@@ -302,7 +302,13 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
             exclude=args.exclude or (),
         )
         excluded = f" ({result['excluded']} left out: in earlier parts)" if args.exclude else ""
-        print(f"{result['spectra']} spectra -> {result['file']}{excluded}")
+        refused = (
+            f"; {result['refused']} requests of hosts refused by the host screen recorded "
+            "(a campaign resumed from the file skips them)"
+            if result["refused"]
+            else ""
+        )
+        print(f"{result['spectra']} spectra -> {result['file']}{excluded}{refused}")
     else:
         docs = [dataset.compact(d) if "modes" in d else d for d in _load_docs(args.sources)]
         print(dataset.datasheet(docs, Path(args.sources[0])))

@@ -20,7 +20,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from monty.json import MSONable
@@ -36,7 +36,7 @@ from defectnet_atomate.doping import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from jobflow import Flow
@@ -282,8 +282,18 @@ def _round(values: Iterable[float], digits: int = 4) -> list[float]:
     return [float(f"{x:.{digits}g}") for x in values]
 
 
+REFUSALS = ("UnstableHostError",)
+"""Failures a dataset export keeps (``"refused"``): a host refused by the engine's screen is
+refused again on any machine (same potential, same host), so a campaign resumed from the
+export skips those requests (``dataset_ids``); other failures may be transient and are
+retried."""
+
+
 def export_dataset(
-    docs: Iterable[dict], out: str | Path, exclude: Sequence[str | Path] = ()
+    docs: Iterable[dict],
+    out: str | Path,
+    exclude: Sequence[str | Path] = (),
+    refused: Iterable[Mapping[str, Any]] = (),
 ) -> dict:
     """Write documents as a compact dataset file (``.json.gz``) plus its datasheet (``.md``).
 
@@ -299,11 +309,16 @@ def export_dataset(
     dataset): documents they hold, by id or as the same simulation, are left out, so a
     growing dataset is committed as new parts beside the old ones, never rewritten.
 
+    ``refused``: failed-request records (``config_id``, ``error``; the store's
+    ``failed_requests``) of which those of :data:`REFUSALS` not in an excluded part are
+    kept in the file, with the first line of their error, so that a campaign resumed from
+    the file on another machine does not screen those hosts again.
+
     Returns
     -------
     dict
         ``{"spectra": n, "duplicates": n_left_out, "excluded": n_in_earlier_parts,
-        "file": path, "bytes": size}``.
+        "refused": n_refusals_kept, "file": path, "bytes": size}``.
     """
     from pathlib import Path
 
@@ -357,12 +372,29 @@ def export_dataset(
         spectra.append({**entry, "host_key": key})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    dumpfn({"format": EXPORT_FORMAT, "hosts": hosts, "spectra": spectra}, out)
-    out.with_name(out.name.replace(".json.gz", ".md")).write_text(datasheet(small, out))
+    earlier = dataset_ids(exclude) if exclude else set()
+    kept_refused = {
+        r["config_id"]: {"config_id": r["config_id"], "error": str(r["error"]).splitlines()[0]}
+        for r in refused
+        if str(r.get("error", "")).startswith(REFUSALS) and r["config_id"] not in earlier
+    }
+    content: dict[str, Any] = {"format": EXPORT_FORMAT, "hosts": hosts, "spectra": spectra}
+    if kept_refused:
+        content["refused"] = [kept_refused[k] for k in sorted(kept_refused)]
+    dumpfn(content, out)
+    sheet = datasheet(small, out)
+    if kept_refused:
+        sheet = sheet.rstrip("\n") + (
+            f"\n\nThe file also records {len(kept_refused)} requests refused by the host "
+            "screen (`refused`: the host is not a minimum of the potential), which a campaign "
+            "resumed from it skips (`--skip-dataset`).\n"
+        )
+    out.with_name(out.name.replace(".json.gz", ".md")).write_text(sheet)
     return {
         "spectra": len(small),
         "duplicates": len(every) - len(small),
         "excluded": excluded,
+        "refused": len(kept_refused),
         "file": str(out),
         "bytes": out.stat().st_size,
     }
@@ -499,9 +531,10 @@ def export_store(
     documents without a cell reference get one (:func:`add_cell_references`, host force
     constants from ``backfill_cache``); the stores themselves are not changed.
     ``exclude``: earlier parts of the dataset, whose documents are left out (see
-    :func:`export_dataset`).
+    :func:`export_dataset`). The stores' refused requests (:data:`REFUSALS`) go into the
+    file too.
     """
-    from defectnet_atomate.stores import default_store
+    from defectnet_atomate.stores import default_store, open_store
 
     locations = [locations] if isinstance(locations, str) else list(locations)
     criteria = {"settings.engine": engine} if engine else {}
@@ -522,14 +555,20 @@ def export_store(
         )
     if backfill:
         add_cell_references(docs.values(), backfill_cache)
-    return export_dataset(docs.values(), out, exclude=exclude)
+    refused: list[dict] = []
+    for location in locations:
+        with open_store(location, "failed_requests", key="config_id") as failures:
+            refused += list(failures.query({}, properties=["config_id", "error"]))
+    return export_dataset(docs.values(), out, exclude=exclude, refused=refused)
 
 
-def dataset_ids(paths: Iterable[str | Path]) -> set[str]:
+def dataset_ids(paths: Iterable[str | Path], refused: bool = True) -> set[str]:
     """Return the document ids (``config_id``) held by dataset files.
 
     A campaign resumed on a machine without its store (a fresh clone) skips these
     requests instead of simulating them again (``defectnet dataset build --skip-dataset``).
+    With ``refused`` the ids of the requests a file records as refused
+    (:data:`REFUSALS`, exports since 0.20) are included.
     """
     from monty.serialization import loadfn
 
@@ -538,6 +577,8 @@ def dataset_ids(paths: Iterable[str | Path]) -> set[str]:
         data = loadfn(path)
         if isinstance(data, dict) and data.get("format") in _READABLE_FORMATS:
             ids.update(s["config_id"] for s in data["spectra"])
+            if refused:
+                ids.update(r["config_id"] for r in data.get("refused", ()))
         elif isinstance(data, list):
             ids.update(d["config_id"] for d in data)
         else:
