@@ -1652,6 +1652,57 @@ def _top_loss(lines: list[str]) -> None:
     lines += [TOP_LOSS_NOTE, ""]
 
 
+def _direct826(lines: list[str]) -> None:
+    """Candidates continued on the exports with part 2026.12j, against 0.19 on those tests."""
+    now = _load("pretrained_metrics_candidate_019now.json")
+    more = _load("pretrained_metrics_candidate-direct826.json")
+    if now is None or more is None:
+        return
+    partial = _load("pretrained_metrics_candidate-partial.json")
+    lines += [
+        "### 113 more direct spectra, and partial DOS (candidates, not shipped)",
+        "",
+        "Script: `python scripts/train_pretrained.py --init-from "
+        "defectnet-chgnet-md21414-direct713-2026.12b --direct-copies 4 --epochs 4 --lr 2e-4 "
+        "--neutron 0.5 --effect-probability 0.5 --measured-reference 0.3 --neutron-budget 0.01 "
+        "--pristine-draws 4 --pristine-top-loss 30 --name "
+        "defectnet-chgnet-md21414-direct826-2026.12` (0.19's recipe, continued from its weights "
+        "for 4 epochs on the exports with part `campaign-chgnet-direct-2026.12j`: 826 direct "
+        "spectra against 713)"
+        + (
+            "; the same with `--partial 0.3 --name ...2026.12p --tag=-partial` (a direct "
+            "training spectrum that keeps partial DOS read as the partial DOS of one host "
+            "element with chance 0.3)"
+            if partial
+            else ""
+        )
+        + ". 0.19 on the same test hosts with its own rules: `train_pretrained.py --from-model "
+        "defectnet-chgnet-md21414-direct713-2026.12b --keep-rules --tag _019now`.",
+        "",
+        *METRIC_HEADER,
+        *_test_set_rows(f"`{now['model']}` (0.19, shipped)", now, "clean "),
+        _metric_row(
+            f"`{now['model']}` (0.19, shipped) / neutron measured-like",
+            now.get("neutron_like_unseen_hosts"),
+        ),
+    ]
+    for label, r in (("826 direct", more), ("826 direct, partial DOS", partial)):
+        if r:
+            lines += [
+                *_test_set_rows(label, r, "clean "),
+                _metric_row(f"{label} / neutron measured-like", r.get("neutron_like_unseen_hosts")),
+            ]
+    lines += ["", DIRECT826_NOTE, ""]
+
+
+DIRECT826_NOTE = (
+    "113 more direct spectra (16 % more) move nothing beyond one seed's noise: direct AUC "
+    "0.755 against 0.754, F1 0.665 against 0.667, mass-defect 0.803 against 0.802, "
+    "measurement-like F1 0.694 against 0.710, single dilute dopants 0.117 against 0.124 "
+    "at.% MAE. The direct level needs far more than this campaign's pace adds in a session."
+)
+
+
 def _retrained(lines: list[str]) -> None:
     """A model retrained on a larger export, not shipped: its own test hosts, and (with
     ``model_versions.py --previous-rev <rev of the shipped model>``) the hosts neither saw."""
@@ -2244,6 +2295,7 @@ def main() -> None:
     _decision_rule(lines)
     _calibration_stability(lines)
     _top_loss(lines)
+    _direct826(lines)
     _retrained(lines)
     _sites(lines)
     _wide(lines)
