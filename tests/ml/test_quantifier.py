@@ -912,3 +912,29 @@ def test_hosts_whose_neutron_weight_one_element_holds_get_a_rule_of_their_own(
     assert "0.7 for measured neutron-weighted ones of hosts whose neutron weight one element" in (
         tmp_path / "d" / "README.md"
     ).read_text().replace("\n", " ")
+
+
+def test_fine_tune_on_neutron_measurements_tunes_their_rule(trained, si_docs, monkeypatch):
+    """kind="neutron": tuned on neutron-weighted pairs, the neutron rule recalibrated alone."""
+    import copy
+
+    from defectnet_atomate.ml import quantifier
+
+    q0, _, _ = trained
+    seen = []
+
+    def record(network, examples, validation, config, parameters=None):
+        seen.extend(examples)
+        return {"train_loss": [0.0]}
+
+    monkeypatch.setattr(quantifier, "train_network", record)
+    q = copy.deepcopy(q0)
+    q.threshold, q.threshold_measured, q.threshold_measured_neutron = 0.4, 0.5, 0.99
+    docs = si_docs[:2]
+    truths = [{x["element"]: x["atomic_percent"] for x in d["dopants"]} for d in docs]
+    q.fine_tune(docs, truths, host=None, epochs=1, recalibrate=True, kind="neutron")
+    assert seen and {e.kind for e in seen} == {"neutron"}
+    assert q.threshold_measured_neutron != 0.99  # the rule predict judges neutron data by
+    assert (q.threshold, q.threshold_measured) == (0.4, 0.5)
+    with pytest.raises(SpectrumError, match="Unknown spectrum kind"):
+        q.fine_tune(docs, truths, host=None, kind="raman")

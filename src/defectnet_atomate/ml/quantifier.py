@@ -1465,6 +1465,8 @@ class DefectQuantifier(MSONable):
         align: bool | None = None,
         pristine_top_weight: float | None = None,
         measured_reference_copies: bool | None = None,
+        kind: str = "pdos",
+        resolution: Any = None,
     ) -> dict[str, list[float]]:
         """Adapt the model to a few labelled spectra of one material (e.g. measurements).
 
@@ -1517,23 +1519,29 @@ class DefectQuantifier(MSONable):
             augmentation draws them, on the reference as matched to the instrument. Tuned on
             measurements against clean undoped copies, the heads learn that any difference
             from the reference is a dopant. ``None``: when the tuning spectra are measured.
+        kind, resolution
+            What the tuning spectra are and the instrument's resolution, as in
+            :meth:`predict` (``kind="neutron"``: neutron measurements, tuned against the
+            host's neutron-weighted reference; recalibration then sets the rule for neutron
+            measurements, the one :meth:`predict` judges them by).
         """
         if len(spectra) != len(truths) or not spectra:
             raise ValueError("Give one truth dict per spectrum, and at least one spectrum.")
+        kind = _check_kind(kind)
         examples = []
         for s, truth in zip(spectra, truths, strict=True):
             pool = list(candidates) if candidates else None
             doped, pristine, comp, cands, _, projected = self._resolve(
-                s, host, pool or list(truth) or None, unit, composition
+                s, host, pool or list(truth) or None, unit, composition, kind, resolution
             )
             distractors = sorted(set(cands) - set(truth))
-            looks_measured = _looks_measured(s, "pdos", None)
+            looks_measured = _looks_measured(s, kind, resolution)
             own_reference = host is not None and _looks_measured(host, "pdos", None)
             if align or (
                 align is None and looks_measured and self.align_measured and not own_reference
             ):
                 pristine, projected, _ = _match_reference(doped, pristine, projected)
-            if not self.measured_site_inputs and _looks_measured(s, "pdos", None):
+            if not self.measured_site_inputs and looks_measured:
                 projected = None  # as predict reads measured spectra
             examples.append(
                 Example(
@@ -1544,12 +1552,15 @@ class DefectQuantifier(MSONable):
                     "fine-tune",
                     distractors,
                     projected=projected,
+                    kind=kind,
                 )
             )
         if include_reference:  # the undoped reference as negatives, so presence is not inflated
             ref = examples[0]
             if measured_reference_copies is None:
-                measured_reference_copies = all(_looks_measured(x, "pdos", None) for x in spectra)
+                measured_reference_copies = all(
+                    _looks_measured(x, kind, resolution) for x in spectra
+                )
             examples += [
                 Example(
                     _undoped_copy(ref.pristine, seed + i)
@@ -1561,6 +1572,7 @@ class DefectQuantifier(MSONable):
                     "fine-tune",
                     ref.pool,
                     projected=ref.projected,
+                    kind=kind,
                 )
                 for i in range(max(1, len(spectra) // 3))
             ]
@@ -1597,15 +1609,16 @@ class DefectQuantifier(MSONable):
             recalibrate = any(not truth for truth in truths)
         if recalibrate:
             measured = self.threshold_measured is not None and all(
-                _looks_measured(x, "pdos", None) for x in spectra
+                _looks_measured(x, kind, resolution) for x in spectra
             )
             sites = examples[0].has_sites()
-            key = self._decision_key(measured, sites)
+            rule = (kind, kind == "neutron" and bool(_neutron_dominance(examples[0].composition)))
+            key = self._decision_key(measured, sites, *rule)
             # a handful of spectra set the threshold and may raise the gate, never lower it
             # below the one calibrated on many validation hosts: two undoped tuning spectra
             # cannot show how rarely an undoped sample looks doped
             # (benchmarks/finetune_measured.py --n-undoped 2)
-            _, old_gate = self._decision(measured, sites)
+            _, old_gate = self._decision(measured, sites, *rule)
             threshold, gate = calibrate_decision(
                 self.network, examples, seed=seed, max_distractors=3, min_gate=old_gate
             )
