@@ -1,6 +1,6 @@
 """Fine-tuning on a few measurement-like spectra of one unseen material.
 
-python benchmarks/finetune_measured.py [--model NAME_OR_FOLDER] [--n-tune 6]
+python benchmarks/finetune_measured.py [--model NAME_OR_FOLDER] [--n-tune 6] [--kind neutron]
 
 For each of the test hosts of the shipped model's split (never seen in training) that has
 enough spectra, every spectrum is turned into what one instrument would give: the same
@@ -13,7 +13,9 @@ undoped) measure it before and after.
 
 Writes ``benchmarks/results/finetune_measured.json`` (one entry per instrument: the default
 lies inside the range of the training augmentation; ``--scale 1.06 --fwhm 0.08`` outside it;
-``--align`` matches each reference to the instrument first, as ``predict(align=True)`` does).
+``--align`` matches each reference to the instrument first, as ``predict(align=True)`` does;
+``--kind neutron`` measures neutron-weighted spectra of the hosts whose documents keep that
+form, tuned with ``fine_tune(kind="neutron")``).
 """
 
 from __future__ import annotations
@@ -91,10 +93,24 @@ def main() -> None:
         help="fine_tune's undoped copies of the reference made measurement-like (default: as "
         "fine_tune does for measured spectra, since 0.19)",
     )
+    parser.add_argument(
+        "--kind",
+        choices=("pdos", "neutron"),
+        default="pdos",
+        help="what the instrument measures: the phonon DOS, or the neutron-weighted DOS "
+        "(hosts whose spectra keep that form; fine_tune(kind='neutron'), judged by the rule "
+        "for neutron measurements)",
+    )
     args = parser.parse_args()
     high, low = load_levels()
     (_, _, h_test), (_, _, l_test) = split_levels(high, low)
     examples = [e for e in examples_from_docs(h_test + l_test) if e.truth]
+    if args.kind == "neutron":  # the neutron-weighted pair, where the document keeps it
+        examples = [
+            replace(e, doped=e.neutron[0], pristine=e.neutron[1], kind="neutron", _features=None)
+            for e in examples
+            if e.neutron is not None
+        ]
     by_host: dict[str, list] = {}
     for e in examples:
         by_host.setdefault(e.host_id, []).append(e)
@@ -108,6 +124,7 @@ def main() -> None:
         # held-out measurements must stay undoped; with --n-undoped, some tune the model too
         e = items[0]
         undoped = [replace(e, doped=e.pristine, truth={}, _features=None)] * (8 + args.n_undoped)
+        # (for neutron measurements e.pristine is already the neutron-weighted reference)
         undoped = instrument(undoped, seed=1000 + k, scale=args.scale, fwhm=args.fwhm)
         held += undoped[:8]
         tune += undoped[8:]
@@ -124,6 +141,7 @@ def main() -> None:
             align=args.align,
             pristine_top_weight=args.pristine_top_weight,
             measured_reference_copies=args.measured_reference_copies,
+            kind=args.kind,
         )
         after = summary(q.evaluate(held, measured=True, align=args.align))
         results["hosts"][host] = {"n_held_out": len(held), "before": before, "after": after}
@@ -153,6 +171,9 @@ def main() -> None:
         )
     if not results["measured_reference_copies"]:
         key += ", clean undoped copies of the reference"
+    results["kind"] = args.kind
+    if args.kind != "pdos":
+        key += f", {args.kind} measurements"
     runs["runs"][key] = results
     out.write_text(json.dumps(runs, indent=1))
 
