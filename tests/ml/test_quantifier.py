@@ -938,3 +938,16 @@ def test_fine_tune_on_neutron_measurements_tunes_their_rule(trained, si_docs, mo
     assert (q.threshold, q.threshold_measured) == (0.4, 0.5)
     with pytest.raises(SpectrumError, match="Unknown spectrum kind"):
         q.fine_tune(docs, truths, host=None, kind="raman")
+
+
+def test_fit_on_partial_dos_records_the_kind(si_docs):
+    """fit(partial=) reads partial DOS in training and says so: no 'never trained' note."""
+    q = DefectQuantifier(network_config=TINY, seed=0)
+    q.fit(si_docs, None, epochs=1, progress=False, partial=0.5)
+    assert q.metadata["training"]["partial"] == 0.5
+    assert q.metadata["trained_kinds"] == ["pdos", "partial"]
+    result = q.predict(si_docs[0], candidates=["Ge", "Sn"], kind="partial:Si")
+    assert not any("not trained on partial" in n for n in result.warnings)
+    plain = DefectQuantifier(network_config=TINY, seed=0)
+    plain.fit(si_docs, None, epochs=1, progress=False)
+    assert "trained_kinds" not in plain.metadata

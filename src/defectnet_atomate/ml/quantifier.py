@@ -1062,8 +1062,9 @@ class DefectQuantifier(MSONable):
         adds a loss on the most confident candidate of each pristine example (a pristine
         spectrum is called doped when any candidate passes). ``partial``: the chance that
         a training example whose document keeps partial DOS is read as one host element's
-        partial DOS instead (for ``predict(kind="partial:X")``; record it in
-        ``metadata["trained_kinds"]`` as ``"partial"``). With ``calibrate`` the
+        partial DOS instead (for ``predict(kind="partial:X")``; recorded in
+        ``metadata["trained_kinds"]`` as ``"partial"``, so that predictions of that kind
+        carry no note that the model never saw one). With ``calibrate`` the
         decision threshold is set on ``validation`` to the best F1 at most 2 % false
         positives on pristine spectra
         (:func:`~defectnet_atomate.ml.training.calibrate_decision`); with ``augment``, a
@@ -1114,6 +1115,10 @@ class DefectQuantifier(MSONable):
                 "partial": partial,
             }
         )
+        if partial > 0:
+            kinds = self.metadata.setdefault("trained_kinds", ["pdos"])
+            if "partial" not in kinds:
+                kinds.append("partial")
         return history
 
     def calibrate(
