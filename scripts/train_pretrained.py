@@ -28,7 +28,7 @@ from pathlib import Path
 
 from defectnet_atomate import DefectQuantifier
 from defectnet_atomate.ml.augment import MeasurementAugmentation, measured_like_examples
-from defectnet_atomate.ml.network import NetworkConfig
+from defectnet_atomate.ml.network import DefectNet, NetworkConfig
 from defectnet_atomate.ml.quantifier import _neutron_dominance
 from defectnet_atomate.ml.training import examples_from_docs
 
@@ -84,6 +84,18 @@ def _rules_note(
         )
         + ("; the weights are unchanged." if recalibrated else ".")
     )
+
+
+def _with_fidelity_input(q: DefectQuantifier) -> DefectQuantifier:
+    """``q`` with a fidelity input added to its network, at zero (the same function)."""
+    state = q.network.state_dict()
+    q.network_config = {**q.network_config, "fidelity": True}
+    q.network = DefectNet(NetworkConfig(**q.network_config))
+    missing, unexpected = q.network.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("fidelity.") for k in missing):
+        raise RuntimeError(f"weights do not fit: missing {missing}, unexpected {unexpected}")
+    q.network.eval()
+    return q
 
 
 def main() -> None:
@@ -229,6 +241,13 @@ def main() -> None:
         help="with --from-model: keep its rules and only add the rule for neutron measurements "
         "of hosts whose neutron weight one element holds (calibrate_neutron_dominated)",
     )
+    parser.add_argument(
+        "--fidelity-input",
+        action="store_true",
+        help="the network learns one vector per simulation fidelity of its training spectra "
+        "(NetworkConfig(fidelity=True); predict reads every spectrum as the direct level); "
+        "with --init-from, added to the earlier model's weights at zero",
+    )
     parser.add_argument("--ship", action="store_true", help="install as the package default")
     args = parser.parse_args()
     high, low = load_levels()
@@ -267,7 +286,9 @@ def main() -> None:
     if args.partial:
         fit["partial"] = args.partial
     sizes = {k: v for k, v in (("width", args.width), ("layers", args.layers)) if v}
-    network = NetworkConfig(sites=not args.no_sites, **sizes).to_dict()
+    network = NetworkConfig(
+        sites=not args.no_sites, fidelity=args.fidelity_input, **sizes
+    ).to_dict()
     calibration: dict = {}
     if args.pristine_draws != 1:
         calibration["pristine_draws"] = args.pristine_draws
@@ -296,6 +317,8 @@ def main() -> None:
         parent = {k: q.metadata.get(k) for k in ("name", "created", "history")}
         for key in ("recalibration", "calibrated", "measured_calibration", "training"):
             q.metadata.pop(key, None)
+        if args.fidelity_input and not q.network.config.fidelity:
+            q = _with_fidelity_input(q)
         network = q.network.config.to_dict()
         history = q.fit(h_train * args.direct_copies + l_train, h_val + l_val, **fit)
     elif args.recipe == "joint":
@@ -318,6 +341,13 @@ def main() -> None:
         )
     metrics = q.evaluate(h_test)
     metrics_low = q.evaluate(l_test) if l_test else None
+    # a network with a fidelity input reads them at their level above; predict reads a
+    # measurement at level 0, and so does this
+    metrics_low_level0 = (
+        q.evaluate([replace(e, engine="measured") for e in examples_from_docs(l_test)])
+        if l_test and q.network.config.fidelity
+        else None
+    )
     measured_test = measured_like_examples(examples_from_docs(h_test + l_test))
     metrics_measured = q.evaluate(measured_test, measured=True)
     # a measured reference given as a spectrum carries no projected DOS: no site inputs
@@ -384,12 +414,18 @@ def main() -> None:
                 f"{f', a share {args.neutron} of it as neutron measurements' if augment and args.neutron else ''}"
                 f"{f', each of its tail, background, noise and resolution slope present with chance {args.effect_probability}' if augment and args.effect_probability < 1 else ''}"
                 f"{f', its reference measured on the same instrument with chance {args.measured_reference}' if augment and args.measured_reference else ''}; "
-                f"{f'a spectrum that keeps partial DOS read as the partial DOS of one host element with chance {args.partial}; ' if args.partial else ''}at most "
+                f"{f'a spectrum that keeps partial DOS read as the partial DOS of one host element with chance {args.partial}; ' if args.partial else ''}"
+                f"{'the network reads each training spectrum with its fidelity level (direct or mass-defect) and every spectrum given to predict as the direct level; ' if network.get('fidelity') else ''}at most "
                 f"{args.epochs} epochs (AdamW, peak learning rate {args.lr}), early stopping "
                 f"after {patience}."
             ),
             "metrics": metrics,
             "metrics_mass_defect_test": metrics_low,
+            **(
+                {"metrics_mass_defect_test_read_as_measured": metrics_low_level0}
+                if metrics_low_level0
+                else {}
+            ),
             "metrics_measured_like_test": metrics_measured,
             "metrics_measured_like_test_without_projected_dos": metrics_measured_no_sites,
             "metrics_neutron_like_test": metrics_neutron,
@@ -520,6 +556,7 @@ def main() -> None:
         "test_hosts": sorted({d["host"]["formula"] for d in h_test + l_test}),
         "direct_unseen_hosts": metrics,
         "mass_defect_unseen_hosts": metrics_low,
+        "mass_defect_unseen_hosts_read_as_measured": metrics_low_level0,
         "measured_like_unseen_hosts": metrics_measured,
         "measured_like_unseen_hosts_without_projected_dos": metrics_measured_no_sites,
         "neutron_like_unseen_hosts": metrics_neutron,

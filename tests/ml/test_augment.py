@@ -187,3 +187,14 @@ def test_augmentation_draws_measured_references(ml_docs):
     _, broadened = MeasurementAugmentation(**loud)(*pair, np.random.default_rng(4))
     assert measured.densities.min() > 0.02 * measured.densities.max()
     assert broadened.densities.min() < 1e-3 * broadened.densities.max()
+
+
+def test_measurement_like_copies_are_read_as_measurements(si_docs):
+    """A fidelity-aware network reads measurement-like copies at level 0, as predict does."""
+    from dataclasses import replace
+
+    from defectnet_atomate.ml.augment import measured_like_examples
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    examples = [replace(e, engine="mass-defect") for e in examples_from_docs(si_docs)[:2]]
+    assert {e.engine for e in measured_like_examples(examples, seed=0)} == {"measured"}

@@ -70,3 +70,29 @@ def test_models_saved_before_site_pairs_load_without_them():
     loaded = DefectQuantifier.from_dict(old)
     assert loaded.network.pairs is None
     assert DefectQuantifier(network_config=small).network.pairs is not None  # new models have them
+
+
+def test_fidelity_input_starts_at_zero_and_reads_unset_as_the_direct_level():
+    """A fidelity vector per simulation level; ``None`` (predict, measurements) is level 0."""
+    from defectnet_atomate.ml.network import FIDELITY_LEVELS, fidelity_level
+
+    assert fidelity_level("direct") == 0 and fidelity_level("measured") == 0
+    assert FIDELITY_LEVELS[fidelity_level("mass-defect")] == "mass-defect"
+    torch.manual_seed(0)
+    small = NetworkConfig(width=32, heads=4, layers=1)
+    plain = DefectNet(small).eval()
+    net = DefectNet(NetworkConfig(**{**small.to_dict(), "fidelity": True})).eval()
+    missing, _ = net.load_state_dict(plain.state_dict(), strict=False)
+    assert missing == ["fidelity.weight"]
+    args = (torch.rand(2, 4, 256), torch.tensor([2.7, 2.0]), torch.tensor([[13], [14]]))
+    args += (torch.tensor([[1.0], [1.0]]), torch.tensor([[31, 5], [6, -1]]))
+    levels = torch.tensor([0, 1])
+    # at zero the network is the one it was continued from, whatever the level
+    assert torch.allclose(plain(*args)[0], net(*args, fidelity=levels)[0])
+    with torch.no_grad():
+        net.fidelity.weight.normal_()
+    unset = net(*args)[0]
+    assert torch.allclose(unset, net(*args, fidelity=torch.zeros(2, dtype=torch.long))[0])
+    assert not torch.allclose(unset[1], net(*args, fidelity=levels)[0][1])
+    # networks without the input ignore it
+    assert torch.allclose(plain(*args)[0], plain(*args, fidelity=levels)[0])

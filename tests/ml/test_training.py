@@ -233,3 +233,18 @@ def test_partial_training_draw_reads_an_example_as_its_partial_dos(si_docs):
     partial = _batch(partial_forms(examples), sets, None, None, 0.0)
     assert not np.allclose(swapped["spectra"].numpy(), plain["spectra"].numpy())
     assert np.allclose(swapped["spectra"].numpy(), partial["spectra"].numpy())
+
+
+def test_batches_carry_each_examples_fidelity_level(ml_docs):
+    """The network's fidelity input comes from each example's engine."""
+    from dataclasses import replace
+
+    from defectnet_atomate.ml.network import fidelity_level
+    from defectnet_atomate.ml.training import _batch
+
+    examples = examples_from_docs(ml_docs[:4])
+    examples[1] = replace(examples[1], engine="mass-defect")
+    sets = [list(e.truth) or ["Ge"] for e in examples]
+    levels = _batch(examples, sets)["fidelity"].tolist()
+    assert levels == [fidelity_level(e.engine) for e in examples]
+    assert levels[1] == 1 and levels[0] == 0

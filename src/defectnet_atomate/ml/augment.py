@@ -230,8 +230,10 @@ def measured_like_examples(
     chance ``neutron`` an example with a neutron-weighted form
     (:attr:`~defectnet_atomate.ml.training.Example.neutron`) becomes a neutron measurement
     against a neutron-weighted reference (``neutron=1.0`` on examples that all have one: a
-    neutron test set), marked ``kind="neutron"``. Used to measure robustness on held-out
-    hosts.
+    neutron test set), marked ``kind="neutron"``. Every copy is marked
+    ``engine="measured"``: a network with a fidelity input (``NetworkConfig.fidelity``)
+    reads it at level 0, as ``DefectQuantifier.predict`` reads a measurement. Used to
+    measure robustness on held-out hosts.
     """
     from dataclasses import replace
 
@@ -252,7 +254,9 @@ def measured_like_examples(
             doped, pristine = augment(*pair, rng)
             if not e.truth:
                 pristine = pair[1]
-        out.append(replace(e, doped=doped, pristine=pristine, kind=kind, _features=None))
+        # a measurement: read at fidelity level 0, as predict reads one (NetworkConfig.fidelity)
+        copy = replace(e, doped=doped, pristine=pristine, kind=kind, engine="measured")
+        out.append(replace(copy, _features=None))
     return out
 
 

@@ -12,6 +12,12 @@ Since 0.3 (``NetworkConfig.sites``) each candidate also reads its candidate-site
 pair's mass-defect signature with the observed difference, a learned site affinity
 weighs the host elements the candidate could replace, and the result joins the
 candidate's query. Models saved without it load and run as before.
+
+Since 0.21 (``NetworkConfig.fidelity``) the network may also learn one vector per
+simulation fidelity of its training spectra (:data:`FIDELITY_LEVELS`), added to the host
+vector: the cheap mass-defect spectra then need not be read like spectra with the full
+physics. Without ``fidelity`` given, a spectrum is read at level 0 (the direct engine, and
+every measured spectrum).
 """
 
 from __future__ import annotations
@@ -24,7 +30,16 @@ from torch import nn
 from defectnet_atomate.ml.elements import MAX_Z, N_FEATURES, element_features
 from defectnet_atomate.ml.featurize import N_PAIR_SCALARS
 
-__all__ = ["DefectNet", "NetworkConfig"]
+__all__ = ["FIDELITY_LEVELS", "DefectNet", "NetworkConfig", "fidelity_level"]
+
+FIDELITY_LEVELS = ("direct", "mass-defect", "embedding")
+"""Simulation fidelity of a spectrum, by engine; level 0 (``"direct"``, the whole doped cell
+displaced) is also how measured spectra are read."""
+
+
+def fidelity_level(engine: str) -> int:
+    """Index of ``engine`` in :data:`FIDELITY_LEVELS` (0 for any other, e.g. a measurement)."""
+    return FIDELITY_LEVELS.index(engine) if engine in FIDELITY_LEVELS else 0
 
 
 @dataclass
@@ -39,6 +54,7 @@ class NetworkConfig:
     dropout: float = 0.1
     element_dropout: float = 0.2
     sites: bool = True
+    fidelity: bool = False
 
     def to_dict(self) -> dict:
         """Return the configuration as a plain dict."""
@@ -146,6 +162,10 @@ class DefectNet(nn.Module):
         self.norm = nn.LayerNorm(w)
         self.presence = nn.Linear(w, 1)
         self.concentration = nn.Linear(w, 2)
+        # zero at first: a model continued from one without it starts as that model
+        self.fidelity = nn.Embedding(len(FIDELITY_LEVELS), w) if config.fidelity else None
+        if self.fidelity is not None:
+            nn.init.zeros_(self.fidelity.weight)
 
     def _queries_and_tokens(
         self,
@@ -157,6 +177,7 @@ class DefectNet(nn.Module):
         pair_signals: torch.Tensor | None = None,
         pair_scalars: torch.Tensor | None = None,
         pair_mask: torch.Tensor | None = None,
+        fidelity: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         full = spectra
         spectra = spectra[:, : self.config.channels]  # 0.1 models read the first three
@@ -165,6 +186,10 @@ class DefectNet(nn.Module):
         tokens = self.encoder(torch.cat([spectra, grid], dim=1)).transpose(1, 2)
         tokens = tokens + self.position
         host = (self.elements(host_z) * host_frac.unsqueeze(-1)).sum(1)
+        if self.fidelity is not None:
+            if fidelity is None:  # read as the full physics (a measurement)
+                fidelity = torch.zeros(b, dtype=torch.long, device=spectra.device)
+            host = host + self.fidelity(fidelity)
         film = self.host_mlp(torch.cat([host, (log_scale - 2.5).unsqueeze(-1)], dim=-1))
         gamma, beta = film.chunk(2, dim=-1)
         tokens = tokens * (1 + gamma.unsqueeze(1)) + beta.unsqueeze(1)
@@ -191,13 +216,22 @@ class DefectNet(nn.Module):
         pair_signals: torch.Tensor | None = None,
         pair_scalars: torch.Tensor | None = None,
         pair_mask: torch.Tensor | None = None,
+        fidelity: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Where each candidate looked: last decoder layer's cross-attention, ``(B, K, T)``.
 
         Averaged over heads; token ``t`` covers bins ``2t`` and ``2t + 1`` of the input.
         """
         queries, tokens = self._queries_and_tokens(
-            spectra, log_scale, host_z, host_frac, cand_z, pair_signals, pair_scalars, pair_mask
+            spectra,
+            log_scale,
+            host_z,
+            host_frac,
+            cand_z,
+            pair_signals,
+            pair_scalars,
+            pair_mask,
+            fidelity,
         )
         pad = cand_z < 0
         x = queries
@@ -221,6 +255,7 @@ class DefectNet(nn.Module):
         pair_signals: torch.Tensor | None = None,
         pair_scalars: torch.Tensor | None = None,
         pair_mask: torch.Tensor | None = None,
+        fidelity: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the network.
 
@@ -244,7 +279,15 @@ class DefectNet(nn.Module):
             Presence logits, means of ln(at.%) and their log-variances, each ``(B, K)``.
         """
         queries, tokens = self._queries_and_tokens(
-            spectra, log_scale, host_z, host_frac, cand_z, pair_signals, pair_scalars, pair_mask
+            spectra,
+            log_scale,
+            host_z,
+            host_frac,
+            cand_z,
+            pair_signals,
+            pair_scalars,
+            pair_mask,
+            fidelity,
         )
         pad = cand_z < 0
         out = self.norm(self.decoder(queries, tokens, tgt_key_padding_mask=pad))

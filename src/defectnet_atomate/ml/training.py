@@ -30,6 +30,7 @@ from defectnet_atomate.ml.featurize import (
     featurize_spectra,
     with_candidates,
 )
+from defectnet_atomate.ml.network import fidelity_level
 from defectnet_atomate.spectra import Spectrum, projected_spectra, sampling_corrected
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ class Example:
     truth: dict[str, float]  # element -> at.% (empty for a pristine example)
     host_id: str
     pool: list[str] = field(default_factory=list)  # host-specific distractors
+    # the engine that simulated it; "measured" for a measurement-like copy (a network with a
+    # fidelity input reads it at level 0, as predict reads a measurement)
     engine: str = "direct"
     projected: dict[str, Spectrum] | None = None  # the pristine host's projected DOS
     # (doped, pristine) as neutron-weighted DOS, where the document allows (training on
@@ -360,6 +363,8 @@ def _batch(
                 log_conc[i, j] = math.log(e.truth[el])
     return {
         **collate(feats),
+        # each spectrum's simulation fidelity (read by networks with NetworkConfig.fidelity)
+        "fidelity": torch.as_tensor([fidelity_level(e.engine) for e in examples]),
         "present": torch.as_tensor(present),
         "log_conc": torch.as_tensor(log_conc),
     }
