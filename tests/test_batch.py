@@ -151,3 +151,22 @@ def test_workers_warn_as_the_parent_does(monkeypatch):
         with warnings.catch_warnings(record=True) as caught:
             warnings.warn("logm result may be inaccurate", RuntimeWarning, stacklevel=1)
         assert caught == []
+
+
+def test_requests_of_one_host_go_to_one_worker(tmp_path, si_structure):
+    """Embedding requests are handed out per host: one worker computes a host's patches."""
+    from defectnet_atomate.batch import _by_host
+
+    a = DopingTask(si_structure, ["Ge:Si:3"], seed=0, host_id="mp-149")
+    b = DopingTask(si_structure, ["C:Si:3"], seed=1, host_id="mp-149")
+    c = DopingTask(si_structure, ["Ge:Si:3"], seed=0, host_id="other")
+    groups = list(_by_host((str(i), t, {}) for i, t in enumerate([a, b, c, a])))
+    assert [[item[0] for item in g] for g in groups] == [["0", "1"], ["2"], ["3"]]
+
+    settings = EmbeddingSettings(patch_atoms=16, patches=False)
+    store = default_store(tmp_path / "ds")
+    kwargs = {"progress": False, "supercell_kwargs": {"max_atoms": 128}, "settings": settings}
+    summary = run_batch((t for t in (a, b)), store, n_workers=2, **kwargs)
+    assert (summary.done, summary.failed) == (2, 0), summary.failures
+    with store:
+        assert sorted(store.distinct("dopant_elements")) == ["C", "Ge"]

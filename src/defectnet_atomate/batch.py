@@ -207,6 +207,30 @@ def _work(args: tuple[str, DopingTask, dict]) -> tuple[str, dict | None, str | N
         return task_id, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
 
 
+def _work_group(
+    items: list[tuple[str, DopingTask, dict]],
+) -> list[tuple[str, dict | None, str | None]]:
+    return [_work(item) for item in items]
+
+
+def _host_key(task: DopingTask) -> str:
+    return task.host_id or f"{task.host.composition.reduced_formula} {task.host.lattice.abc}"
+
+
+def _by_host(
+    items: Iterable[tuple[str, DopingTask, dict]],
+) -> Iterator[list[tuple[str, DopingTask, dict]]]:
+    """Group consecutive requests of the same host (one work item per host)."""
+    group: list[tuple[str, DopingTask, dict]] = []
+    for item in items:
+        if group and _host_key(item[1]) != _host_key(group[-1][1]):
+            yield group
+            group = []
+        group.append(item)
+    if group:
+        yield group
+
+
 def run_batch(
     tasks: Iterable[DopingTask],
     store: Store,
@@ -223,6 +247,7 @@ def run_batch(
     keep_modes: bool = True,
     skip_ids: Collection[str] = (),
     on_result: Callable[[BatchSummary], None] | None = None,
+    by_host: bool | None = None,
 ) -> BatchSummary:
     """Compute the documents of many requests into ``store``; skip what it already holds.
 
@@ -264,6 +289,12 @@ def run_batch(
     on_result
         Called with the summary so far after each computed request (done or failed),
         e.g. to log progress where no progress bar shows.
+    by_host
+        Hand each worker all consecutive requests of one host at once, so that a host's
+        relaxation, force constants and patches are computed by one worker only (two
+        workers starting the same host would each compute them). ``None``: on for the
+        embedding engines with several workers. A host's documents then reach the store
+        when all its requests are done.
 
     Returns
     -------
@@ -306,7 +337,9 @@ def run_batch(
             keep_modes,
             _portable_warning_filters(),
         )
-        results = _results(todo, init, n_workers)
+        if by_host is None:
+            by_host = isinstance(settings, EmbeddingSettings) and n_workers > 1
+        results = _results(todo, init, n_workers, by_host)
         for task_id, doc, error in results:
             if doc is not None:
                 insert_new(store, [doc])  # its id is not in the store (checked above)
@@ -335,6 +368,7 @@ def _results(
     todo: Iterable[tuple[str, DopingTask, dict]],
     init: tuple,
     n_workers: int,
+    by_host: bool = False,
 ) -> Iterable[tuple[str, dict | None, str | None]]:
     if isinstance(todo, list) and not todo:
         return
@@ -345,4 +379,8 @@ def _results(
         return
     context = mp.get_context("spawn")  # torch and fork do not mix
     with context.Pool(n_workers, initializer=_init_worker, initargs=init) as pool:
-        yield from pool.imap_unordered(_work, todo, chunksize=1)
+        if by_host:
+            for group in pool.imap_unordered(_work_group, _by_host(todo), chunksize=1):
+                yield from group
+        else:
+            yield from pool.imap_unordered(_work, todo, chunksize=1)
