@@ -11,9 +11,14 @@ least 7 A apart) carries that bonding, as a measured sample does. This evaluates
 ``scripts/train_pretrained.py``, every level together), on those of every host (most were
 seen at the other levels, never at this one), and, for comparison, on the mass-defect
 spectra of the unseen hosts whose dopants all lie in the same band (at most ``--band``
-at.% each). Each set is also read as measurement-like spectra (``measured_like_examples``,
-the model's measured rule). Fresh distractor candidates as in every evaluation. The last
-line printed is a JSON object.
+at.% each). ``--twins`` also simulates, for every usable embedding spectrum, its masses-only
+twin: the same host, the same dopant counts in a supercell of the same size, with the
+mass-defect level (``EmbeddingSettings(patches=False)``, dopant sites drawn anew: at these
+separations the masses-only DOS hardly depends on them; host force constants cached in
+``--cache-dir``). The model's reading of the twins against that of the embedding spectra
+separates what the dopants' bonding does from what the hosts and cells do. Each set is also
+read as measurement-like spectra (``measured_like_examples``, the model's measured rule).
+Fresh distractor candidates as in every evaluation. The last line printed is a JSON object.
 """
 
 from __future__ import annotations
@@ -52,14 +57,39 @@ def load_embedding(paths: list[str] | None = None) -> list[dict]:
     return [d for d in docs.values() if d["settings"]["engine"] == "embedding"]
 
 
+def masses_only_twins(docs: list[dict], cache_dir: str | None = None) -> list[dict]:
+    """The mass-defect spectrum of each document's host, dopant counts and cell size."""
+    from pymatgen.core import Structure
+
+    from defectnet_atomate.builders import doc_to_store_dict
+    from defectnet_atomate.doping import Doping, DopingError
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+
+    engine = EmbeddingEngine(settings=EmbeddingSettings(patches=False), cache_dir=cache_dir)
+    twins = []
+    for d in docs:
+        dopings = [
+            Doping(p["element"], p["replaces"], round(p["atomic_percent"], 4)) for p in d["dopants"]
+        ]
+        n = d["num_sites"]
+        host = d["host"]["structure"]
+        host = host if isinstance(host, Structure) else Structure.from_dict(host)
+        try:
+            twin = engine.run(host, dopings, host_id=d["host"]["host_id"], max_atoms=n, min_atoms=n)
+        except DopingError as exc:  # no cell of that size realises the counts: no twin
+            print(f"no twin for {d['config_id']}: {exc}", file=sys.stderr)
+            continue
+        twin.config_id = f"{d['config_id']}-masses-only"
+        twins.append(doc_to_store_dict(twin))
+    return twins
+
+
 def _metrics(q: DefectQuantifier, docs: list[dict], measured: bool = False) -> dict:
     examples = examples_from_docs(docs)  # flagged spectra (imaginary modes) left out
     n_doped = sum(bool(e.truth) for e in examples)
     if not n_doped:
         return {"n_spectra": 0}
-    if measured:
-        examples = measured_like_examples(examples)
-    m = q.evaluate(examples, measured=measured)
+    m = q.evaluate(measured_like_examples(examples) if measured else examples, measured=measured)
     out = {k: None if m.get(k) is None else round(m[k], 3) for k in KEYS}
     dilute = (m.get("by_concentration") or {}).get("0.2-1.0") or {}
     out["recall_below_1"] = None if dilute.get("recall") is None else round(dilute["recall"], 3)
@@ -67,7 +97,7 @@ def _metrics(q: DefectQuantifier, docs: list[dict], measured: bool = False) -> d
         None if dilute.get("mae_at_percent") is None else round(dilute["mae_at_percent"], 3)
     )
     out["n_dilute_dopants"] = dilute.get("n", 0)
-    hosts = {d["host"]["host_id"] for d in docs}
+    hosts = {e.host_id for e in examples}
     return out | {"n_spectra": n_doped, "n_hosts": len(hosts)}
 
 
@@ -76,6 +106,8 @@ def main() -> dict:
     parser.add_argument("--model", default=None)
     parser.add_argument("--dataset", action="append", default=None, help="embedding export(s)")
     parser.add_argument("--band", type=float, default=1.0, help="largest at.%% per dopant")
+    parser.add_argument("--twins", action="store_true", help="masses-only twins too")
+    parser.add_argument("--cache-dir", default=None, help="host force constants (twins)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     q = DefectQuantifier.from_pretrained(args.model)
@@ -100,6 +132,15 @@ def main() -> dict:
         "mass_defect_band_unseen_hosts": md_band,
     }
     result: dict = {"model": q.metadata.get("name"), "band_at_percent": args.band}
+    if args.twins:
+        usable = [d for d in embedded if d["imaginary_fraction"] <= 0.02]
+        twins = masses_only_twins(usable, args.cache_dir)
+        unseen_twins = [t for t in twins if t["host"]["host_id"] in test_hosts]
+        sets["masses_only_twins_unseen_hosts"] = unseen_twins
+        sets["masses_only_twins_all_hosts"] = twins
+        sets["embedding_with_twins_all_hosts"] = [
+            d for d in usable if f"{d['config_id']}-masses-only" in {t["config_id"] for t in twins}
+        ]
     for name, docs in sets.items():
         result[name] = _metrics(q, docs)
         result[f"{name}_measured_like"] = _metrics(q, docs, measured=True)

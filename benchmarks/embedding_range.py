@@ -1,7 +1,7 @@
 """How far one dopant's force-constant change reaches, and why (the embedding engine's patch reach).
 
 python benchmarks/embedding_range.py [--case mp-149 C ...] [--displacement 0.01]
-    [--json benchmarks/results/embedding_range.json] [--append]
+    [--force-field CHGNet] [--json benchmarks/results/embedding_range.json] [--append]
 
 For each case (host id, dopant element on the host's first primitive site), in the host's
 ~216-atom patch cell:
@@ -23,7 +23,8 @@ For each case (host id, dopant element on the host's first primitive site), in t
   checks the bookkeeping).
 
 Overlap = 1 - half the L1 distance of unit-area total DOS. The last line printed is a JSON
-object.
+object. ``--force-field SevenNet`` (extra ``sevennet``) runs the same analysis with another
+potential: is the far reach physics of the dopant, or of the potential?
 """
 
 from __future__ import annotations
@@ -106,11 +107,14 @@ def _decay(patch: object) -> dict:
     }
 
 
-def reach(host_id: str, element: str, displacement: float) -> dict:
+def reach(host_id: str, element: str, displacement: float, force_field: str = "CHGNet") -> dict:
     """Decay and reach of one dopant's patch (see the module docstring)."""
     settings = EmbeddingSettings(cutoff=None, displacement=displacement)
-    engine = EmbeddingEngine(settings=settings)
-    direct = DirectEngine(settings=DirectSettings(relax_cell=False, displacement=displacement))
+    engine = EmbeddingEngine(force_field=force_field, settings=settings)
+    direct = DirectEngine(
+        force_field=force_field,
+        settings=DirectSettings(relax_cell=False, displacement=displacement),
+    )
     host = direct.relax_host(_host(host_id))
     data = engine.host_data(host)
     t0 = time.perf_counter()
@@ -118,7 +122,7 @@ def reach(host_id: str, element: str, displacement: float) -> dict:
     patch_seconds = time.perf_counter() - t0
     with _no_relaxation():
         unrelaxed = engine._compute_patch(host, data, 0, element)
-    tighter = EmbeddingEngine(settings=replace(settings, fmax=1e-3))
+    tighter = EmbeddingEngine(force_field=force_field, settings=replace(settings, fmax=1e-3))
     tighter._hosts = engine._hosts  # the same host force constants
     relaxed_tighter = tighter._compute_patch(host, data, 0, element)
     structure = get_pmg_structure(data["phonon"].supercell)
@@ -154,6 +158,7 @@ def reach(host_id: str, element: str, displacement: float) -> dict:
     return {
         "host": host_id,
         "dopant": f"{element}:{host_element}",
+        "force_field": force_field,
         "n_atoms": len(structure),
         "displacement_angstrom": displacement,
         "stiffness": stiffness(engine, host, STEPS),
@@ -186,6 +191,7 @@ def main() -> dict:
         help="a host id and a dopant element for its first site (repeatable)",
     )
     parser.add_argument("--displacement", type=float, default=0.01)
+    parser.add_argument("--force-field", default="CHGNet")
     parser.add_argument("--json", default=None)
     parser.add_argument("--append", action="store_true", help="add to the cases in --json")
     args = parser.parse_args()
@@ -194,7 +200,7 @@ def main() -> dict:
     if args.append and args.json and Path(args.json).is_file():
         rows = json.loads(Path(args.json).read_text())["cases"]
     for host_id, element in args.case or CASES:
-        rows.append(reach(host_id, element, args.displacement))
+        rows.append(reach(host_id, element, args.displacement, args.force_field))
         print(json.dumps(rows[-1]), flush=True)
     return emit({"cases": rows}, args.json)
 
