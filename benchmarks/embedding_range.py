@@ -121,7 +121,10 @@ def reach(host_id: str, element: str, displacement: float, force_field: str = "C
     whole = engine.patch(host, 0, element)
     patch_seconds = time.perf_counter() - t0
     with _no_relaxation():
-        unrelaxed = engine._compute_patch(host, data, 0, element)
+        # an engine of its own: the first one keeps the relaxation it computed in memory
+        bare = EmbeddingEngine(force_field=force_field, settings=settings)
+        bare._hosts = engine._hosts  # the same host force constants
+        unrelaxed = bare._compute_patch(host, data, 0, element)
     tighter = EmbeddingEngine(force_field=force_field, settings=replace(settings, fmax=1e-3))
     tighter._hosts = engine._hosts  # the same host force constants
     relaxed_tighter = tighter._compute_patch(host, data, 0, element)

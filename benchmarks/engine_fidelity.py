@@ -258,6 +258,11 @@ def main() -> dict:
     )
     parser.add_argument("--patch-atoms", type=int, default=216)
     parser.add_argument(
+        "--force-field",
+        default="CHGNet",
+        help="potential of both engines (SevenNet: extra 'sevennet'; harmonic on the mA scale)",
+    )
+    parser.add_argument(
         "--max-atoms",
         type=int,
         default=None,
@@ -283,7 +288,10 @@ def main() -> dict:
     if args.hosts:
         cases = {h: c for h, c in cases.items() if h in args.hosts}
     cutoff = None if args.cutoff == "cell" else float(args.cutoff)
-    direct = DirectEngine(settings=DirectSettings(relax_cell=False, displacement=args.displacement))
+    direct = DirectEngine(
+        force_field=args.force_field,
+        settings=DirectSettings(relax_cell=False, displacement=args.displacement),
+    )
     # the DOS of every configuration, also of those the additivity check refuses (their rows
     # say so): max_extra_relaxation=None here, the engine's default limit is applied below
     limit = EmbeddingSettings().max_extra_relaxation
@@ -293,7 +301,7 @@ def main() -> dict:
         displacement=args.displacement,
         max_extra_relaxation=None,
     )
-    embedding = EmbeddingEngine(settings=emb_settings)
+    embedding = EmbeddingEngine(force_field=args.force_field, settings=emb_settings)
     rows = []
     for host_id, configs in cases.items():
         keys = [(host_id, i) for i in range(len(configs))]
@@ -381,6 +389,7 @@ def main() -> dict:
     result = {
         "n_configs": len(rows),
         "n_hosts": len(cases),
+        "force_field": args.force_field,
         "cutoff_angstrom": cutoff if cutoff is not None else "patch cell",
         "displacement_angstrom": args.displacement,
         "max_extra_relaxation_angstrom": limit,
