@@ -52,7 +52,7 @@ KEYS = (
 
 def load_embedding(paths: list[str] | None = None) -> list[dict]:
     """Embedding-level documents of the committed dataset files (or of ``paths``)."""
-    files = paths or sorted((ROOT / "data" / "dataset").glob("campaign-*-embedding-*.json.gz"))
+    files = paths or sorted((ROOT / "data" / "dataset").glob("campaign-chgnet-embedding-*.json.gz"))
     docs = {d["config_id"]: d for f in files for d in load_dataset(f)}
     return [d for d in docs.values() if d["settings"]["engine"] == "embedding"]
 

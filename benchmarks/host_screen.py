@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
 
     levels: dict[str, dict] = {}
-    for path in sorted((ROOT / "data" / "dataset").glob("*.json.gz")):
+    for path in sorted((ROOT / "data" / "dataset").glob("campaign-chgnet-*.json.gz")):
         for doc in load_dataset(path):
             level = levels.setdefault(
                 doc["settings"]["engine"], {"hosts": {}, "spectra": 0, "flagged": 0, "rows": []}

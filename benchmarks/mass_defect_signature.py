@@ -106,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     from defectnet_atomate.dataset import load_dataset
 
-    files = sorted((ROOT / "data" / "dataset").glob("*.json.gz"))
+    files = sorted((ROOT / "data" / "dataset").glob("campaign-chgnet-*.json.gz"))
     docs = [d for f in files for d in load_dataset(f)[: args.limit]]
     rows = _rows(docs)
     result: dict = {"documents": len(docs), "single_dopant_spectra": len(rows)}

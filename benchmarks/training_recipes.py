@@ -57,8 +57,12 @@ KEYS = (
 
 
 def load_levels(low_limit: int | None = None) -> tuple[list[dict], list[dict]]:
-    """Direct and mass-defect documents of the committed dataset files."""
-    files = sorted((ROOT / "data" / "dataset").glob("*.json.gz"))
+    """Direct and mass-defect documents of the committed CHGNet dataset files.
+
+    Parts of other potentials (``campaign-<potential>-...``) stay out: the shipped models and
+    their host split are CHGNet's.
+    """
+    files = sorted((ROOT / "data" / "dataset").glob("campaign-chgnet-*.json.gz"))
     docs = [d for f in files for d in load_dataset(f)]
     docs += load_dataset(ROOT / "tests" / "test_data" / "ml_docs.json.gz")
     unique = {d["config_id"]: d for d in docs}
