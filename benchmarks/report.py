@@ -142,7 +142,22 @@ HARMONICITY_NOTE = (
     "experiment here; that SevenNet is harmonic where real crystals are is what this shows."
 )
 
-EMBEDDING_LEVEL_NOTE = "(see below)"
+EMBEDDING_LEVEL_NOTE = (
+    "The models shipped so far learned dilute dopants (below 2 at.%) only from their masses. On "
+    "the same requests (the usable spectra of part `campaign-chgnet-embedding-2026.12`: one "
+    "dopant at 0.25-0.35 at.% in 288-408-atom cells of CaHBr and La2SeO2, hosts the model saw "
+    "at the mass-defect level) it reads the masses-only twins almost exactly and the spectra "
+    "that carry each dopant's patch and relaxation badly: it ranks their dopants barely above "
+    "the distractors and reads them 5-8 times too concentrated (median relative error near 6, "
+    "i.e. 600 %). With CHGNet one dopant moves its cell's DOS far further than its mass does, "
+    "and much of that is the potential's (the harmonicity section above): a model that learned "
+    "dilute dopants from masses has not seen it, and a measured sample would not show the "
+    "potential's part. Small: 13 spectra of 2 hosts, none of them unseen (the split puts the "
+    "four hosts of the part in training and validation). A CHGNet embedding campaign at 0.2-1 "
+    "at.% per dopant ran an hour in 0.22 without finishing a spectrum (a whole-cell patch takes "
+    "10-30 minutes on one core of this machine, and each host needs one per dopant and site); "
+    "it was stopped for the potential's question."
+)
 
 EMBEDDING_GAP_NOTE = (
     "The host part agrees exactly (1.0), so the gap is the dopant's own effect: in the direct "
@@ -2545,6 +2560,17 @@ def _model_card() -> None:
         "often it finds a dopant at each concentration, on every host it never saw (including "
         "hosts of direct campaigns that ran after it was trained), is in "
         "[benchmarks](benchmarks.md#every-host-it-never-saw-detection-by-concentration).\n\n"
+        "**Found after it was trained (0.22).** CHGNet, the potential of all its training "
+        "spectra, is not harmonic on the millangstrom scale on which finite displacements probe "
+        "it and dopants relax far atoms: with CHGNet a dopant changes force constants across "
+        "its whole cell and moves the cell's DOS 1.5-8 times as far as with SevenNet, which is "
+        "harmonic there, in Si and ZnS (alike in MgO). Its direct-level training spectra carry "
+        "that, and it reads dilute embedding-level spectra, which carry it too, 5-8 times too "
+        "concentrated while it reads their masses-only twins to 0.03 at.% (13 spectra of 2 "
+        "hosts). How much of its weakness on direct-engine spectra, and how much of what it has "
+        "learned about bonding, is CHGNet's rather than the crystals' is not yet measured; see "
+        "[benchmarks](benchmarks.md#is-the-potential-harmonic-on-the-scale-of-the-displacements"
+        "-chgnet-against-sevennet).\n\n"
     )
     body = card.replace(f"# {name}", "## The model", 1)
     (ROOT / "docs" / "model-card.md").write_text(header + body)
