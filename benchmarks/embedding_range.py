@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from common import emit
 from engine_fidelity import _host
+from potential_harmonicity import onsite_stiffness
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.phonopy import get_pmg_structure
 from scipy.spatial import cKDTree
@@ -82,18 +83,10 @@ def stiffness(engine: EmbeddingEngine, host: object, steps: list[float]) -> list
     atoms = AseAtomsAdaptor.get_atoms(cell)
     atoms.calc = engine.calculator
     start = atoms.get_positions().copy()
-    rows = []
-    for h in steps:
-        forces = []
-        for sign in (1, -1):
-            moved = start.copy()
-            moved[0, 0] += sign * h
-            atoms.set_positions(moved)
-            forces.append(atoms.get_forces()[0, 0])
-        rows.append(
-            {"step_angstrom": h, "onsite_xx": round(float(forces[1] - forces[0]) / (2 * h), 4)}
-        )
-    return rows
+    return [
+        {"step_angstrom": h, "onsite_xx": round(onsite_stiffness(atoms, start, h), 4)}
+        for h in steps
+    ]
 
 
 def _decay(patch: object) -> dict:

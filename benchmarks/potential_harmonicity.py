@@ -33,7 +33,8 @@ STEPS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03]
 SHIFTS = [0.002, 0.005, 0.01, 0.02]
 
 
-def _onsite(atoms: object, start: np.ndarray, h: float) -> float:
+def onsite_stiffness(atoms: object, start: np.ndarray, h: float) -> float:
+    """-dF_x/du_x of atom 0 by central differences of step ``h`` around ``start``."""
     forces = []
     for sign in (1, -1):
         moved = start.copy()
@@ -55,12 +56,12 @@ def harmonicity(host_id: str, force_field: str, min_atoms: int = 64) -> dict:
     t0 = time.perf_counter()
     residual = float(np.abs(atoms.get_forces()).max())
     seconds = time.perf_counter() - t0
-    by_step = {str(h): round(_onsite(atoms, start, h), 4) for h in STEPS}
+    by_step = {str(h): round(onsite_stiffness(atoms, start, h), 4) for h in STEPS}
     shifted = {}
     for s in SHIFTS:
         moved = start.copy()
         moved[0, 1] += s
-        shifted[str(s)] = round(_onsite(atoms, moved, 0.01), 4)
+        shifted[str(s)] = round(onsite_stiffness(atoms, moved, 0.01), 4)
     ref = by_step["0.01"]
 
     def spread(values: dict) -> float:
