@@ -114,7 +114,9 @@ def _direct(
             f"{d.element}{len(g)}" for d, g in zip(doped.dopants, doped.dopant_sites, strict=True)
         )
         step = engine.settings.displacement
-        file = Path(cache) / f"direct-{host_id}-{index}-{doped.num_sites}-{tag}-{step:g}.json"
+        # CHGNet's files keep the names of the runs before --force-field
+        ff = "" if engine.force_field == "CHGNet" else f"-{engine.force_field}"
+        file = Path(cache) / f"direct-{host_id}-{index}-{doped.num_sites}-{tag}-{step:g}{ff}.json"
         if file.is_file():
             stored = json.loads(file.read_text())
             if stored["dopant_sites"] == [list(map(int, g)) for g in doped.dopant_sites]:
