@@ -2588,17 +2588,6 @@ def _model_card() -> None:
         "often it finds a dopant at each concentration, on every host it never saw (including "
         "hosts of direct campaigns that ran after it was trained), is in "
         "[benchmarks](benchmarks.md#every-host-it-never-saw-detection-by-concentration).\n\n"
-        "**Found after it was trained (0.22).** CHGNet, the potential of all its training "
-        "spectra, is not harmonic on the millangstrom scale on which finite displacements probe "
-        "it and dopants relax far atoms: with CHGNet a dopant changes force constants across "
-        "its whole cell and moves the cell's DOS 1.5-8 times as far as with SevenNet, which is "
-        "harmonic there, in Si and ZnS (alike in MgO). Its direct-level training spectra carry "
-        "that, and it reads dilute embedding-level spectra, which carry it too, 5-8 times too "
-        "concentrated while it reads their masses-only twins to 0.03 at.% (13 spectra of 2 "
-        "hosts). How much of its weakness on direct-engine spectra, and how much of what it has "
-        "learned about bonding, is CHGNet's rather than the crystals' is not yet measured; see "
-        "[benchmarks](benchmarks.md#is-the-potential-harmonic-on-the-scale-of-the-displacements"
-        "-chgnet-against-sevennet).\n\n"
     )
     body = card.replace(f"# {name}", "## The model", 1)
     (ROOT / "docs" / "model-card.md").write_text(header + body)
