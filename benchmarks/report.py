@@ -584,6 +584,51 @@ def _harmonicity(lines: list[str]) -> None:
             )
         lines.append("")
     lines += [HARMONICITY_NOTE, ""]
+    _potential_pairs(lines)
+
+
+def _potential_pairs(lines: list[str]) -> None:
+    r = _load("potential_pairs.json")
+    if r is None:
+        return
+    other = r["other_potential"].lower()
+    lines += [
+        "The shipped model on the same direct requests with each potential: `python "
+        "benchmarks/potential_pairs.py --other data/dataset/campaign-sevennet-direct-2026.12.json.gz "
+        "--json benchmarks/results/potential_pairs.json` (requests paired by host, dopants and "
+        "target concentrations; fresh distractor candidates).",
+        "",
+        "| spectra | pairs | AUC | F1 | recall | MAE (at.%) | median rel. error |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, label, n in (
+        ("chgnet", "CHGNet, every pair", r["n_pairs"]),
+        (other, f"{r['other_potential']}, every pair", r["n_pairs"]),
+        ("chgnet_unseen_hosts", "CHGNet, hosts it never saw", r["n_pairs_unseen_hosts"]),
+        (
+            f"{other}_unseen_hosts",
+            f"{r['other_potential']}, hosts it never saw",
+            r["n_pairs_unseen_hosts"],
+        ),
+    ):
+        m = r.get(key)
+        if m:
+            lines.append(
+                f"| {label} | {n} | {_fmt(m['auc'])} | {_fmt(m['f1'])} | {_fmt(m['recall'])} | "
+                f"{_fmt(m['mae_at_percent'])} | {_fmt(m['median_relative_error'])} |"
+            )
+    lines += [
+        "",
+        f"{r['n_pairs']} pairs of {r['n_hosts']} hosts (2-25 at.%, 1-6 dopants). Median dopant "
+        f"effect {r['median_effect_chgnet']} with CHGNet and {r[f'median_effect_{other}']} with "
+        f"{r['other_potential']} (median ratio {r['median_effect_ratio']}): at these "
+        "concentrations the dopants' own effect dominates the potential's. The model trained "
+        "on the CHGNet spectra of most of these requests, so it reads them better than their "
+        "SevenNet twins; the few pairs of hosts it never saw are too few to tell the two "
+        "potentials apart. A model trained on SevenNet spectra is what would answer which "
+        "potential teaches the more readable, and the more physical, signatures.",
+        "",
+    ]
 
 
 def _cutoff(lines: list[str]) -> None:
