@@ -951,3 +951,53 @@ def test_fit_on_partial_dos_records_the_kind(si_docs):
     plain = DefectQuantifier(network_config=TINY, seed=0)
     plain.fit(si_docs, None, epochs=1, progress=False)
     assert "trained_kinds" not in plain.metadata
+
+
+def _relabelled(docs, name):
+    out = []
+    for d in docs:
+        d = dict(d)
+        d["calculator"] = {**d["calculator"], "name": name}
+        out.append(d)
+    return out
+
+
+def test_fit_records_the_potential_of_its_spectra(si_docs):
+    """The potential of the training spectra is recorded (and becomes the model's card and
+    host references); spectra of several potentials are flagged."""
+    assert si_docs[0]["calculator"]["name"] == "CHGNet"
+    q = DefectQuantifier(network_config=TINY, seed=0)
+    assert q.force_field == "CHGNet"  # models that record none trained on CHGNet spectra
+    q.fit(_relabelled(si_docs, "SevenNet"), None, epochs=1, progress=False)
+    assert q.metadata["force_field"] == q.force_field == "SevenNet"
+    mixed = si_docs[:2] + _relabelled(si_docs[2:], "SevenNet")
+    with pytest.warns(UserWarning, match="several potentials"):
+        q.fit(mixed, None, epochs=1, progress=False)
+    assert q.force_field == "CHGNet"
+    assert q.metadata["force_fields"] == {"CHGNet": 2, "SevenNet": 1}
+
+
+def test_host_references_are_simulated_with_the_models_potential(
+    trained, si_docs, si_structure, monkeypatch
+):
+    """predict(host=Structure) simulates the reference with the potential the model trained
+    on, and a document of another potential gets a note."""
+    import defectnet_atomate.phonons.direct as direct
+
+    q = DefectQuantifier.from_dict(trained[0].as_dict())
+    q.metadata["force_field"] = "SevenNet"
+    seen = []
+
+    class Recorder:
+        def __init__(self, force_field="CHGNet", **kwargs):
+            seen.append(force_field)
+            raise RuntimeError("recorded")
+
+    monkeypatch.setattr(direct, "DirectEngine", Recorder)
+    with pytest.raises(RuntimeError, match="recorded"):
+        q.pristine_dos(si_structure)
+    assert seen == ["SevenNet"]
+    noted = q.predict(si_docs[0], candidates=["Ge", "Sn"])
+    assert any("simulated with CHGNet" in n for n in noted.warnings)
+    plain = trained[0].predict(si_docs[0], candidates=["Ge", "Sn"])
+    assert not any("simulated with" in n for n in plain.warnings)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import json
 import warnings
@@ -32,6 +33,7 @@ from defectnet_atomate.ml.training import (
     calibrate_sigma,
     evaluate_network,
     examples_from_docs,
+    potential_of,
     train_network,
 )
 from defectnet_atomate.spectra import (
@@ -170,6 +172,14 @@ def _undoped_copy(reference: Spectrum, seed: int) -> Spectrum:
     f_max = reference.quantile_frequency(0.999)
     draw = augment.draw(f_max, rng) | {"fwhm": None, "scale": 1.0}
     return augment.distort(reference, f_max, rng=rng, **draw)
+
+
+def _document_potential(item: Any) -> str | None:
+    """Return the potential that simulated a document (``None`` for anything else)."""
+    if isinstance(item, dict) and "config_id" in item:
+        return potential_of(item)
+    calculator = getattr(item, "calculator", None) if hasattr(item, "config_id") else None
+    return getattr(calculator, "name", None)
 
 
 def _looks_measured(item: Any, kind: str, resolution: Any) -> bool:
@@ -341,6 +351,18 @@ class DefectQuantifier(MSONable):
     def name(self) -> str:
         """Model name (encodes data and date for shipped models)."""
         return str(self.metadata.get("name", "untrained"))
+
+    @property
+    def force_field(self) -> str:
+        """Potential that simulated the training spectra (``metadata["force_field"]``).
+
+        Set by :meth:`fit`; ``"CHGNet"`` for models that do not record it, all of which
+        trained on CHGNet spectra. :meth:`pristine_dos` simulates host references with it:
+        a dopant's effect on the DOS depends on the potential
+        (``benchmarks/potential_dopant_effect.py``), so a reference of another potential is
+        not what the model learned to compare against.
+        """
+        return str(self.metadata.get("force_field", "CHGNet"))
 
     def as_dict(self) -> dict[str, Any]:
         """Serialise, weights included (base64 safetensors)."""
@@ -519,6 +541,9 @@ class DefectQuantifier(MSONable):
             "",
             m.get("data", "Not recorded."),
             "",
+            f"Potential of the training spectra: {self.force_field} (host references that "
+            "`predict(host=Structure)` simulates use it too).",
+            "",
             *(
                 [
                     "## Decision rules",
@@ -687,16 +712,18 @@ class DefectQuantifier(MSONable):
     # ------------------------------------------------------------------ inputs
 
     def pristine_dos(self, host: Structure) -> PhononDosData:
-        """Simulate (once, then cache) a host's pristine DOS with the direct engine (CHGNet).
+        """Simulate (once, then cache) a host's pristine DOS with the model's potential.
 
-        Returns the total and element-projected DOS, from which :meth:`pristine_spectrum`
-        makes the reference of any spectrum kind.
+        The direct engine with :attr:`force_field`. Returns the total and element-projected
+        DOS, from which :meth:`pristine_spectrum` makes the reference of any spectrum kind.
         """
         from defectnet_atomate.doping import _near_cubic_supercell
         from defectnet_atomate.phonons.direct import DirectEngine
         from defectnet_atomate.schemas import PhononDosData
 
         key = _structure_key(host)
+        if self.force_field != "CHGNet":  # CHGNet's cache files keep their earlier names
+            key = f"{key}-{self.force_field}"
         if key in self._pristine_cache:
             return self._pristine_cache[key]
         cached = self.cache_dir / f"pristine-{key}.json" if self.cache_dir else None
@@ -708,7 +735,7 @@ class DefectQuantifier(MSONable):
                 projected=data.get("projected", {}),
             )
         else:
-            engine = DirectEngine()
+            engine = DirectEngine(force_field=self.force_field)
             relaxed = engine.relax_host(host)
             n_cells = max(1, int(np.ceil(64 / len(relaxed))))
             lattice = tuple(np.round(relaxed.lattice.matrix, 4).ravel())
@@ -860,7 +887,8 @@ class DefectQuantifier(MSONable):
             ``(frequencies, densities)`` tuple (with ``unit``), or a CSV/JSON path. A list
             of these is predicted in batches and gives a list of predictions.
         host
-            A pymatgen ``Structure`` (its pristine DOS is simulated with CHGNet and cached)
+            A pymatgen ``Structure`` (its pristine DOS is simulated with the model's
+            potential, :attr:`force_field`, and cached)
             or the host's pristine DOS (any form accepted for ``pdos``; a plain DOS then
             needs ``composition``). Not needed for a ``DefectPhononDoc``.
         candidates
@@ -969,6 +997,14 @@ class DefectQuantifier(MSONable):
                         )
                     if matched[start + i]:
                         notes.append(matched[start + i])
+                    potential = _document_potential(items[start + i])
+                    if potential is not None and potential != self.force_field:
+                        notes.append(
+                            f"this spectrum was simulated with {potential} and the model was "
+                            f"trained on {self.force_field} spectra: a dopant's effect on the "
+                            "DOS depends on the potential (benchmarks/potential_pairs.py), "
+                            "read the concentrations as indicative"
+                        )
                     if kind == "neutron":
                         notes.extend(_neutron_dominance(resolved[start + i][2]))
                     elif kind.startswith("partial:") and not self._trained_on(kind):
@@ -1099,6 +1135,7 @@ class DefectQuantifier(MSONable):
             pristine_top_weight=pristine_top_weight,
             partial=partial,
         )
+        self._record_force_field(train_ex)
         history = train_network(self.network, train_ex, val_ex or None, config)
         if val_ex:
             self.sigma_scale = calibrate_sigma(self.network, val_ex)
@@ -1120,6 +1157,28 @@ class DefectQuantifier(MSONable):
             if "partial" not in kinds:
                 kinds.append("partial")
         return history
+
+    def _record_force_field(self, examples: Sequence[Example]) -> None:
+        """Record the potential of the training spectra in ``metadata["force_field"]``.
+
+        Counted over the doped spectra; where they mix, the most common one, with a
+        warning. :meth:`fine_tune` keeps it.
+        """
+        counts = collections.Counter(
+            e.force_field for e in examples if e.truth and e.engine != "measured"
+        )
+        if not counts:
+            return
+        main = counts.most_common(1)[0][0]
+        if len(counts) > 1:
+            warnings.warn(
+                f"The training spectra come from several potentials ({dict(counts)}); the "
+                f"model's host references will be simulated with {main!r}, the most common. "
+                "A dopant's effect depends on the potential: train on one.",
+                stacklevel=3,
+            )
+            self.metadata["force_fields"] = dict(counts)
+        self.metadata["force_field"] = main
 
     def calibrate(
         self,

@@ -34,7 +34,7 @@ from defectnet_atomate.ml.network import fidelity_level
 from defectnet_atomate.spectra import Spectrum, projected_spectra, sampling_corrected
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from defectnet_atomate.ml.augment import MeasurementAugmentation
     from defectnet_atomate.ml.network import DefectNet
@@ -46,6 +46,7 @@ __all__ = [
     "calibrate_threshold",
     "evaluate_network",
     "examples_from_docs",
+    "potential_of",
     "split_by_host",
     "split_levels_by_host",
     "train_network",
@@ -84,6 +85,8 @@ class Example:
     # since 2026.12): what nuclear resonant scattering measures (training on them:
     # TrainingConfig.partial; partial_forms)
     partials: dict[str, tuple[Spectrum, Spectrum]] | None = field(default=None, repr=False)
+    # the potential that simulated it (the document's calculator; "CHGNet" where unrecorded)
+    force_field: str = "CHGNet"
     _features: Features | None = field(default=None, repr=False, compare=False)
 
     def has_sites(self) -> bool:
@@ -184,6 +187,14 @@ def partial_forms(examples: Iterable[Example]) -> list[Example]:
     ]
 
 
+def potential_of(doc: Mapping[str, Any]) -> str:
+    """Return the potential that simulated a document.
+
+    Its calculator's name; ``"CHGNet"``, the package's default, where it records none.
+    """
+    return (doc.get("calculator") or {}).get("name") or "CHGNet"
+
+
 def examples_from_docs(
     docs: Iterable[Any],
     include_pristine: bool = True,
@@ -244,6 +255,7 @@ def examples_from_docs(
             doped = sampling_corrected(doped, d["cell_pristine_pdos"], d["pristine_pdos"])
         neutron = _neutron_pair(d)
         partials = _partial_pairs(d, doped)
+        force_field = potential_of(d)
         examples.append(
             Example(
                 doped=_spectrum(doped, "doped spectrum"),
@@ -256,6 +268,7 @@ def examples_from_docs(
                 projected=projected,
                 neutron=neutron,
                 partials=partials,
+                force_field=force_field,
             )
         )
         if include_pristine and host_id not in pristine_done:
@@ -276,6 +289,7 @@ def examples_from_docs(
                     projected,
                     pristine_neutron,
                     partials=pristine_partials,
+                    force_field=force_field,
                 )
                 for _ in range(pristine_copies)
             ]
