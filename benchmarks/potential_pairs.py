@@ -1,11 +1,12 @@
-"""The same direct-engine requests with two potentials: how a model reads each, and how far their dopants move the DOS.
+"""The same campaign requests with two potentials: how a model reads each, and how far their dopants move the DOS.
 
 python benchmarks/potential_pairs.py --other data/dataset/campaign-sevennet-direct-<date>.json.gz
-    [--model NAME_OR_FOLDER] [--json benchmarks/results/potential_pairs.json]
+    [--engine direct|mass-defect] [--model NAME_OR_FOLDER] [--json benchmarks/results/potential_pairs.json]
 
 A campaign rerun with ``--force-field SevenNet`` (same seed, hosts and options) draws the same
-requests as the committed CHGNet direct campaign: same host, dopants, target concentrations
-and seed. This pairs the two exports' usable spectra by request (host id, dopant, replaced
+requests as the committed CHGNet campaign of that engine (``--engine``: ``direct``, or
+``mass-defect``, where the two potentials differ only in the host's force constants): same
+host, dopants, target concentrations and seed. This pairs the two exports' usable spectra by request (host id, dopant, replaced
 species and target concentration of every dopant), and gives, on the pairs only: the model's
 metrics on each potential's spectra (fresh distractor candidates; all pairs, most of whose
 CHGNet spectra the model trained on, and those of hosts it never saw), and each spectrum's dopant
@@ -59,6 +60,7 @@ def _metrics(q: DefectQuantifier, docs: list[dict]) -> dict:
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--other", action="append", required=True, help="export(s) to pair")
+    parser.add_argument("--engine", default="direct", choices=["direct", "mass-defect"])
     parser.add_argument("--model", default=None)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -67,16 +69,26 @@ def main() -> dict:
     (_, _, h_test), (_, _, l_test) = split_levels(high, low)
     test_hosts = {d["host"]["host_id"] for d in h_test + l_test}
     other = {d["config_id"]: d for f in args.other for d in load_dataset(f)}
-    usable = [d for d in other.values() if d["imaginary_fraction"] <= 0.02]
-    mine = {request_key(d): d for d in high if d["imaginary_fraction"] <= 0.02}
+    usable = [
+        d
+        for d in other.values()
+        if d["imaginary_fraction"] <= 0.02 and d["settings"]["engine"] == args.engine
+    ]
+    level = high if args.engine == "direct" else low
+    mine = {request_key(d): d for d in level if d["imaginary_fraction"] <= 0.02}
     pairs = [(mine[request_key(d)], d) for d in usable if request_key(d) in mine]
     if not pairs:
-        raise SystemExit("No request of --other matches a committed CHGNet direct spectrum.")
+        raise SystemExit(
+            f"No {args.engine} request of --other matches a committed CHGNet {args.engine} "
+            "spectrum: pass an export of the same campaign (seed, hosts, --chunk) run with "
+            "another --force-field, and --engine of its level."
+        )
     potential = pairs[0][1]["calculator"]["name"]
     ratios = [effect(a) / max(effect(b), 1e-6) for a, b in pairs]
     result: dict = {
         "model": q.metadata.get("name"),
         "other_potential": potential,
+        "engine": args.engine,
         "n_pairs": len(pairs),
         "n_hosts": len({a["host"]["host_id"] for a, _ in pairs}),
         "n_pairs_unseen_hosts": sum(a["host"]["host_id"] in test_hosts for a, _ in pairs),

@@ -217,6 +217,14 @@ def test_campaign_flows_run_the_same_requests_as_the_local_runner(test_dir, memo
     assert Campaign.from_dict(campaign.as_dict()) == campaign
     with pytest.raises(ValueError, match="Unknown engine"):
         Campaign(hosts, engine="dft", **kwargs)
+    # the embedding level's patch reach goes into its settings (and so into request ids)
+    reach = Campaign(hosts, engine="embedding", cutoff=6.0, **kwargs)
+    assert reach._embedding_settings().cutoff == 6.0
+    assert Campaign(hosts, engine="embedding", **kwargs)._embedding_settings().cutoff is None
+    job = reach.flows()[0].jobs[0].jobs[0]  # host flow > request flow > job
+    assert job.function_kwargs["embedding_settings"].cutoff == 6.0
+    with pytest.raises(ValueError, match="has none"):
+        Campaign(hosts, engine="mass-defect", cutoff=6.0, **kwargs)
 
 
 def test_a_growing_dataset_is_written_as_new_parts(si_docs, tmp_path):

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from defectnet_atomate.batch import BatchSummary
     from defectnet_atomate.hosts import HostEntry
+    from defectnet_atomate.phonons.embedding import EmbeddingSettings
 
 logger = logging.getLogger(__name__)
 
@@ -788,7 +789,9 @@ class Campaign(MSONable):
     ``"mass-defect"`` (host force constants with dopant masses; cheap, for breadth over
     hosts; it samples with the faster supercell shape search and keeps no modes) or
     ``"embedding"`` (host force constants plus cached dopant patches; dilute cells only,
-    with ``pool_size`` so that each host's requests share a few patches).
+    with ``pool_size`` so that each host's requests share a few patches; ``cutoff``: the
+    patches' reach in Angstrom, default the whole patch cell, see
+    :class:`~defectnet_atomate.phonons.embedding.EmbeddingSettings`).
 
     Every level refuses hosts that are unstable with the potential
     (:data:`MAX_HOST_IMAGINARY`): each of their requests is recorded as failed with
@@ -809,10 +812,25 @@ class Campaign(MSONable):
     first_host: int = 0
     cache_dir: str | None = None
     pool_size: int | None = None
+    cutoff: float | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"Unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}.")
+        if self.cutoff is not None and self.engine != "embedding":
+            raise ValueError(
+                f"cutoff={self.cutoff} is the reach of the embedding engine's dopant patches; "
+                f"the {self.engine} level has none: leave it out, or use engine='embedding'."
+            )
+
+    def _embedding_settings(self) -> EmbeddingSettings:
+        """Return the settings of the embedding and mass-defect levels."""
+        from defectnet_atomate.phonons.embedding import EmbeddingSettings
+
+        extra = {"cutoff": self.cutoff} if self.cutoff is not None else {}
+        return EmbeddingSettings(
+            patches=self.engine != "mass-defect", max_host_imaginary=MAX_HOST_IMAGINARY, **extra
+        )
 
     @property
     def search_range(self) -> int:
@@ -861,15 +879,12 @@ class Campaign(MSONable):
         skip_ids = set(skip_ids)
         from defectnet_atomate.batch import run_batch
         from defectnet_atomate.phonons.direct import DirectSettings
-        from defectnet_atomate.phonons.embedding import EmbeddingSettings
         from defectnet_atomate.stores import default_store, open_store
 
         settings = (
             DirectSettings(max_host_imaginary=MAX_HOST_IMAGINARY)
             if self.engine == "direct"
-            else EmbeddingSettings(
-                patches=self.engine != "mass-defect", max_host_imaginary=MAX_HOST_IMAGINARY
-            )
+            else self._embedding_settings()
         )
         supercell_kwargs: dict = {"max_atoms": self.max_atoms}
         if self.search_range != 2:
@@ -926,6 +941,7 @@ class Campaign(MSONable):
                     name=f"campaign {task.host_id}",
                     engine=self.engine,
                     settings=DirectSettings(max_host_imaginary=MAX_HOST_IMAGINARY),
+                    embedding_settings=self._embedding_settings(),
                     force_field=self.force_field,
                     seed=task.seed,
                     max_atoms=self.max_atoms,
