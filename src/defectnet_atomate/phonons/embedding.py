@@ -506,7 +506,11 @@ class EmbeddingEngine(PotentialMixin):
             supercell = get_pmg_structure(data["phonon"].supercell)
             doped = supercell.copy()
             doped.replace(int(data["phonon"].primitive.p2s_map[basis_index]), element)
-            relaxed, _ = relax_structure(doped, self.calculator, False, s.fmax, s.max_steps)
+            # BFGS starts from the host's force constants of this very cell (several times
+            # fewer steps than from a uniform curvature, same minimum)
+            relaxed, _ = relax_structure(
+                doped, self.calculator, False, s.fmax, s.max_steps, force_constants=data["fc"]
+            )
             moved = _min_image(relaxed.frac_coords - doped.frac_coords, supercell.lattice.matrix)
             self.stats["relaxations_computed"] += 1
             if cached is not None:
