@@ -7,7 +7,7 @@ The force constants of a large doped supercell are built, not computed:
    other supercell through phonopy's dynamical-matrix transform (``DynmatToForceConstants``).
 2. **Dopant patches** once per (host, site, element), in the same host supercell with one
    dopant: positions relaxed at the host lattice (BFGS started from the host's force
-   constants of that cell since 0.23: 3-4x fewer steps to the same minimum,
+   constants of that cell since 0.23: 4-9x fewer steps to the same minimum,
    ``benchmarks/patch_relaxation.py``), then **full rows** of the force constants
    of every atom within ``cutoff`` of the dopant (``cutoff=None``: every atom of the patch
    cell, the default since 0.8; see below): phonopy's symmetry-reduced central
