@@ -356,3 +356,19 @@ def test_campaign_streams_its_chunks_into_one_batch(test_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "hosts 0-1: " in out and "hosts 1-2: " in out
     assert out.strip().splitlines()[-1].startswith(f"0 done, {len(tasks)} skipped, 0 failed")
+
+
+def test_datasheet_names_the_patch_reach_the_documents_record():
+    """Embedding spectra keep their approximations in the export; the datasheet reads them."""
+    from defectnet_atomate.dataset import _patch_reach
+    from defectnet_atomate.phonons.embedding import EmbeddingSettings
+
+    def doc(settings):
+        return {"settings": settings.phonon_settings().model_dump()}
+
+    six = doc(EmbeddingSettings(cutoff=6.0))
+    assert _patch_reach([six]) == "rows within 6.0 A"
+    whole = doc(EmbeddingSettings())
+    old = {"settings": {"engine": "embedding"}}  # exports before 0.23 kept no approximations
+    assert _patch_reach([whole]) == _patch_reach([old])
+    assert "whole cell" in _patch_reach([old]) and "rows within" not in _patch_reach([old])

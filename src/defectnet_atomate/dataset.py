@@ -189,7 +189,15 @@ def compact(doc: dict) -> dict:
         "dopants": doc["dopants"],
         "dopant_elements": doc["dopant_elements"],
         "n_dopants": doc["n_dopants"],
-        "settings": {"engine": doc["settings"]["engine"]},
+        "settings": {
+            "engine": doc["settings"]["engine"],
+            # an embedding spectrum's approximations name its patches' reach (few, short)
+            **(
+                {"approximations": list(doc["settings"].get("approximations") or [])}
+                if doc["settings"]["engine"] == "embedding"
+                else {}
+            ),
+        },
         "calculator": doc["calculator"],
         "imaginary_fraction": doc["imaginary_fraction"],
         "min_frequency": doc["min_frequency"],
@@ -622,6 +630,20 @@ def load_dataset(path: str | Path) -> list[dict]:
     return docs
 
 
+def _patch_reach(docs: list[dict]) -> str:
+    """How far the embedding spectra's patches reach, as their documents record it."""
+    reaches = set()
+    for d in docs:
+        if d["settings"]["engine"] != "embedding":
+            continue
+        text = next((a for a in d["settings"].get("approximations", []) if "patches (" in a), None)
+        if text is None or "rows within" not in text:  # exports before 0.23: whole cell
+            reaches.add("whole cell: one symmetry-reduced direct calculation of the patch cell")
+        else:
+            reaches.add(text[text.index("rows within") :].split(",")[0].strip())
+    return "; ".join(sorted(reaches))
+
+
 def datasheet(docs: list[dict], out: Path) -> str:
     """Describe an exported dataset (hosts, elements, concentrations, settings, licence)."""
     hosts = collections.Counter(d["host"]["formula"] for d in docs)
@@ -658,12 +680,12 @@ def datasheet(docs: list[dict], out: Path) -> str:
         "masses; no relaxation, no change of bonding around dopants (the cheap fidelity level).",
         *(
             [
-                "- `embedding`: the host's force constants plus each dopant's whole-cell patch "
-                "(one symmetry-reduced direct calculation of the one-dopant ~216-atom patch cell, "
-                "positions relaxed there) and relaxation, added up at the host lattice; dopants at "
-                "least 7 A apart, configurations whose dopants' relaxations interact (more than "
-                "6 mA further relaxation) redrawn, then recorded as failed; dense "
-                "diagonalisation up to 1,500 atoms."
+                "- `embedding`: the host's force constants plus each dopant's patch ("
+                + _patch_reach(docs)
+                + "; positions relaxed in the one-dopant ~216-atom patch cell) and relaxation, "
+                "added up at the host lattice; dopants at least 7 A apart, configurations whose "
+                "dopants' relaxations interact (more than 6 mA further relaxation) redrawn, then "
+                "recorded as failed; dense diagonalisation up to 1,500 atoms."
             ]
             if any(d["settings"]["engine"] == "embedding" for d in docs)
             else []
