@@ -180,3 +180,31 @@ def test_calibrate_writes_a_new_model_on_unseen_hosts(tmp_path, capsys, test_dir
     again = ["calibrate", source, "--model", str(out), "--out", str(tmp_path / "again")]
     assert main(again) == 1
     assert "trained or was calibrated on" in capsys.readouterr().err
+
+
+def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
+    import json
+
+    import numpy as np
+    from monty.serialization import loadfn
+
+    hosts = str(test_dir / "hosts-subset.jsonl.gz")
+    out = tmp_path / "si-signatures.json"
+    build = ["signatures", "build", "mp-149", "--hosts-file", hosts, "--candidates", "Ge,C"]
+    small = ["--force-field", "CHGNet", "--cutoff", "cell", "--patch-atoms", "16"]
+    assert main([*build, *small, "--out", str(out)]) == 0
+    assert "2 signatures of Ge, C" in capsys.readouterr().out
+    assert main([*build, *small, "--out", str(out)]) == 1  # never overwrites silently
+    assert "--overwrite" in capsys.readouterr().err
+    # the library's own pristine host, as a measured file, comes back undoped
+    library = loadfn(out)
+    csv = tmp_path / "pristine.csv"
+    np.savetxt(csv, np.c_[library.frequencies, library.pristine], delimiter=",")
+    fit = ["signatures", "fit", str(csv), "--library", str(out), "--unit", "THz"]
+    assert main([*fit, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["present"] == [] and max(result["concentrations"].values()) < 0.1
+    assert main(["signatures", "fit", str(csv), "--library", str(csv), "--unit", "THz"]) == 1
+    assert "not a signature library" in capsys.readouterr().err
+    assert main([*fit, "--candidates", "Sn"]) == 1
+    assert "No signature of ['Sn']" in capsys.readouterr().err

@@ -444,6 +444,65 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_signatures_build(args: argparse.Namespace) -> int:
+    from monty.serialization import dumpfn
+
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+    from defectnet_atomate.signatures import SignatureLibrary
+
+    host = _read_host(args.host, args.hosts_file)[0]
+    if not args.candidates:
+        raise ValueError("Give the candidate dopants, e.g. --candidates Ge,Sn,C.")
+    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
+    cutoff = None if args.cutoff.lower() == "cell" else float(args.cutoff)
+    engine = EmbeddingEngine(
+        force_field=args.force_field,
+        settings=EmbeddingSettings(cutoff=cutoff, patch_atoms=args.patch_atoms),
+        cache_dir=args.cache_dir,
+    )
+    if Path(args.out).exists() and not args.overwrite:
+        raise FileExistsError(
+            f"{args.out} exists; choose another --out or pass --overwrite to replace it."
+        )
+    library = SignatureLibrary.from_host(host, candidates, engine=engine)
+    dumpfn(library, args.out)
+    print(f"{len(library.signatures)} signatures of {', '.join(library.elements)} in {args.out}")
+    return 0
+
+
+def _cmd_signatures_fit(args: argparse.Namespace) -> int:
+    import json
+
+    from monty.serialization import loadfn
+
+    from defectnet_atomate.signatures import DEFAULT_THRESHOLD, SignatureLibrary
+
+    try:
+        library = loadfn(args.library)
+    except ValueError:  # not JSON (JSONDecodeError) or not a serialised object
+        library = None
+    if not isinstance(library, SignatureLibrary):
+        raise ValueError(
+            f"{args.library} is not a signature library; write one with "
+            "'defectnet signatures build HOST --candidates ... --out FILE'."
+        )
+    spectrum = args.spectrum
+    if spectrum.endswith(".json"):
+        data = loadfn(spectrum)
+        if isinstance(data, dict) and "config_id" in data:
+            spectrum = data  # a DefectPhononDoc written with dumpfn
+    candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
+    fit = library.fit(
+        spectrum,
+        candidates=candidates,
+        pristine=args.pristine,
+        threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
+        unit=args.unit,
+    )
+    print(json.dumps(fit.as_dict(), indent=1) if args.json else fit)
+    return 0
+
+
 def _cmd_store_query(args: argparse.Namespace) -> int:
     import json
 
@@ -677,6 +736,45 @@ def _parser() -> argparse.ArgumentParser:
         "--plot", default=None, help="save a predicted-vs-true concentration parity plot"
     )
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    sig = sub.add_parser(
+        "signatures", help="dopant signatures of one host from patches, and fits by them"
+    )
+    sig_sub = sig.add_subparsers(dest="signatures_command", required=True)
+    sig_build = sig_sub.add_parser(
+        "build", help="compute the candidates' signatures in a host (minutes per candidate)"
+    )
+    sig_build.add_argument("host", help="structure file (CIF, POSCAR, ...) or host id (mp-...)")
+    sig_build.add_argument("--candidates", required=True, help="comma-separated, e.g. Ge,Sn,C")
+    sig_build.add_argument("--out", required=True, help="library file to write (.json)")
+    sig_build.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    sig_build.add_argument("--hosts-file", default=None, help="host library (.jsonl.gz)")
+    sig_build.add_argument(
+        "--force-field",
+        default="SevenNet",
+        help="potential of the patches (default SevenNet: validated with 6 A patches)",
+    )
+    sig_build.add_argument(
+        "--cutoff", default="6", help="patch reach in Angstrom, or 'cell' (default 6)"
+    )
+    sig_build.add_argument("--patch-atoms", type=int, default=216)
+    sig_build.add_argument(
+        "--cache-dir", default=None, help="keep host force constants and patches"
+    )
+    sig_build.set_defaults(func=_cmd_signatures_build)
+    sig_fit = sig_sub.add_parser("fit", help="read a spectrum as a sum of the library's signatures")
+    sig_fit.add_argument("spectrum", help="CSV/JSON spectrum, or a DefectPhononDoc JSON file")
+    sig_fit.add_argument("--library", required=True, help="file of 'signatures build'")
+    sig_fit.add_argument(
+        "--pristine", default=None, help="pristine spectrum file (default: the library's)"
+    )
+    sig_fit.add_argument("--candidates", default=None, help="a subset of the library's elements")
+    sig_fit.add_argument("--unit", default=None, choices=["THz", "meV", "cm-1"])
+    sig_fit.add_argument(
+        "--threshold", type=float, default=None, help="at.%% from which a dopant is called present"
+    )
+    sig_fit.add_argument("--json", action="store_true", help="print the fit as JSON")
+    sig_fit.set_defaults(func=_cmd_signatures_fit)
 
     store = sub.add_parser("store", help="work with the document store")
     store_sub = store.add_subparsers(dest="store_command", required=True)

@@ -1,0 +1,316 @@
+"""Dilute dopants read by their patch signatures (linear unmixing) against the network.
+
+python benchmarks/signature_unmixing.py [--hosts mp-149 ...] [--direct-cache DIR]
+    [--cache-dir DIR] [--part FILE.json.gz] [--json benchmarks/results/signature_unmixing.json]
+
+For each host, a :class:`~defectnet_atomate.signatures.SignatureLibrary` is built with
+SevenNet and 6 A patches (the embedding setting validated against the direct engine) for a
+fixed candidate list: the host's true dopants of the test set plus the first three of the
+dopant recommender's other suggestions (distractors). Every test spectrum is then read with
+all of its host's candidates by three methods:
+
+- **patch signatures**: the non-negative fit of the observed change by the library's
+  signatures (:meth:`SignatureLibrary.fit`); a candidate is present from 0.1 at.%;
+- **mass-defect signatures**: the same fit with the Lifshitz signatures of the same
+  candidates on the same sites (masses only; what the network's candidate-site inputs
+  carry);
+- **the shipped network** (``DefectQuantifier.from_pretrained()``, trained on CHGNet
+  spectra) with its calibrated decision rule for simulated spectra.
+
+Test spectra:
+
+1. **direct**: the 9 dilute configurations of ``engine_fidelity.py`` (216 atoms, 1-3
+   chemically different dopants of 0.46 at.% each, in Si, ZnS, MgO and LiF), simulated by
+   the direct engine with SevenNet (every atom displaced; their DOS cached with
+   ``--direct-cache``, as ``engine_fidelity.py --force-field SevenNet`` writes them). The
+   direct engine is not the engine of the signatures: a fair test of the unmixing.
+2. with ``--part``: the spectra of a SevenNet embedding dataset part (its hosts' patches
+   reused from ``--cache-dir``). Those spectra were made from the very patches the
+   signatures come from (in larger cells, several dopants, their relaxations added): a
+   consistency check of the linear reading, not an independent test.
+
+Scores: AUC of the candidates' scores (fitted at.% or probability) over true dopants
+against distractors; precision, recall and F1 of the calls; MAE (at.%) and median relative
+error of the true dopants' concentrations; the share of the change the fit explains.
+The last line printed is a JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import emit
+from engine_fidelity import CASES, _direct, _host, configuration
+
+from defectnet_atomate.doping import recommend_dopants
+from defectnet_atomate.ml.featurize import BIN_CENTRES
+from defectnet_atomate.ml.training import Example, predict_arrays
+from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
+from defectnet_atomate.phonons.dos import mass_defect_signature
+from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+from defectnet_atomate.signatures import SignatureLibrary, _binned, plausible_sites
+from defectnet_atomate.spectra import Spectrum, sampling_corrected
+
+ROOT = Path(__file__).resolve().parents[1]
+FORCE_FIELD = "SevenNet"
+N_DISTRACTORS = 3
+
+
+def _auc(scores: list[float], labels: list[bool]) -> float | None:
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return round(wins / (len(pos) * len(neg)), 3)
+
+
+def _metrics(rows: list[dict], method: str) -> dict:
+    """Identification and concentration metrics of one method over (spectrum, candidate)."""
+    scores, labels, called, errors, relative = [], [], [], [], []
+    for r in rows:
+        for el, out in r[method]["candidates"].items():
+            truth = r["truth"].get(el)
+            scores.append(out["score"])
+            labels.append(truth is not None)
+            called.append(out["present"])
+            if truth is not None:
+                errors.append(abs(out["percent"] - truth))
+                relative.append(abs(out["percent"] - truth) / truth)
+    tp = sum(c and y for c, y in zip(called, labels, strict=True))
+    fp = sum(c and not y for c, y in zip(called, labels, strict=True))
+    fn = sum(y and not c for c, y in zip(called, labels, strict=True))
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
+    explained = [r[method]["explained"] for r in rows if r[method].get("explained") is not None]
+    return {
+        "spectra": len(rows),
+        "dopants": sum(labels),
+        "distractors": len(labels) - sum(labels),
+        "auc": _auc(scores, labels),
+        "precision": None if precision is None else round(precision, 3),
+        "recall": None if recall is None else round(recall, 3),
+        "f1": None if f1 is None else round(f1, 3),
+        "mae_at_percent": round(float(np.mean(errors)), 3) if errors else None,
+        "median_relative_error": round(float(np.median(relative)), 3) if relative else None,
+        "median_explained": round(float(np.median(explained)), 3) if explained else None,
+    }
+
+
+def _candidates(host, true_dopants: list[str]) -> list[str]:
+    """The host's true dopants plus the recommender's first other suggestions."""
+    others = []
+    for s in recommend_dopants(host, num_dopants=5):
+        if s.element not in true_dopants and s.element not in others:
+            others.append(s.element)
+    return sorted(true_dopants) + others[:N_DISTRACTORS]
+
+
+def _mass_library(library: SignatureLibrary, pristine_dos) -> SignatureLibrary:
+    """The library with each column replaced by the Lifshitz signature of the same pair."""
+    from pymatgen.core import Element
+
+    columns = []
+    for s in library.signatures:
+        site = _binned(
+            pristine_dos.frequencies, pristine_dos.projected[s["replaces"]], library.scale
+        )
+        eps = 1 - Element(s["element"]).atomic_mass / Element(s["replaces"]).atomic_mass
+        lifshitz = mass_defect_signature(BIN_CENTRES, site, eps) / 100  # per at.%
+        columns.append({**s, "per_percent": lifshitz.tolist()})
+    return SignatureLibrary(
+        host=library.host,
+        force_field=library.force_field,
+        cutoff=library.cutoff,
+        scale=library.scale,
+        pristine=library.pristine,
+        signatures=columns,
+    )
+
+
+def _read(library, mass_library, quantifier, example, observed, candidates, truth) -> dict:
+    """All three readings of one spectrum."""
+    out = {"truth": truth}
+    for name, lib in (("patches", library), ("masses", mass_library)):
+        fit = lib.fit(observed["doped"], candidates=candidates, **observed["references"])
+        out[name] = {
+            "explained": round(fit.explained, 4),
+            "candidates": {
+                el: {"score": c, "percent": c, "present": el in fit.present}
+                for el, c in fit.concentrations.items()
+            },
+        }
+    probs, concs, _ = predict_arrays(quantifier.network, [example], [candidates])
+    threshold, gate = quantifier.decision_for(example, measured=False)
+    top = float(probs[0, : len(candidates)].max())
+    out["network"] = {
+        "candidates": {
+            el: {
+                "score": float(probs[0, k]),
+                "percent": float(concs[0, k]),
+                "present": bool(probs[0, k] >= threshold and top >= gate),
+            }
+            for k, el in enumerate(candidates)
+        }
+    }
+    return out
+
+
+def _example(doped_dict: dict, pristine_dos, composition, truth, host_id) -> Example:
+    pristine = Spectrum(pristine_dos.frequencies, pristine_dos.total, source="pristine")
+    return Example(
+        doped=Spectrum(doped_dict["frequencies"], doped_dict["total"], source="doped"),
+        pristine=pristine,
+        composition=composition,
+        truth=truth,
+        host_id=host_id,
+        projected={
+            el: Spectrum(pristine_dos.frequencies, v, source=el)
+            for el, v in pristine_dos.projected.items()
+        },
+        force_field=FORCE_FIELD,
+    )
+
+
+def direct_rows(args, quantifier) -> tuple[list[dict], dict]:
+    """The fidelity configurations, read from their direct DOS."""
+    direct = DirectEngine(force_field=FORCE_FIELD, settings=DirectSettings(relax_cell=False))
+    embedding = EmbeddingEngine(
+        force_field=FORCE_FIELD,
+        settings=EmbeddingSettings(cutoff=6.0, patch_atoms=216, max_extra_relaxation=None),
+        cache_dir=args.cache_dir,
+    )
+    rows, libraries = [], {}
+    for host_id, configs in CASES.items():
+        if args.hosts and host_id not in args.hosts:
+            continue
+        host = direct.relax_host(_host(host_id))
+        true_dopants = sorted({d.split(":")[0] for c in configs for d in c})
+        candidates = _candidates(host, true_dopants)
+        t0 = time.perf_counter()
+        library = SignatureLibrary.from_host(host, candidates, engine=embedding, relax=False)
+        libraries[host_id] = {
+            "formula": host.composition.reduced_formula,
+            "candidates": candidates,
+            "sites": {c: plausible_sites(host, c) for c in candidates},
+            "library_s": round(time.perf_counter() - t0, 1),
+        }
+        print(json.dumps({"host": host_id, **libraries[host_id]}), flush=True)
+        pristine_dos = embedding.pristine_modes(host).dos()
+        mass_library = _mass_library(library, pristine_dos)
+        composition = {k: float(v) for k, v in host.composition.fractional_composition.items()}
+        composition = {str(k): v for k, v in composition.items()}
+        for i, dopings in enumerate(configs):
+            doped = configuration(embedding, host, dopings, i)
+            direct_dos, _ = _direct(direct, doped, host_id, i, args.direct_cache)
+            _, masses_modes = embedding.modes(doped, patches=False)
+            reference = embedding.cell_reference(
+                host, doped.supercell_matrix, masses_modes.qpoints
+            ).dos()
+            truth = {d.element: d.atomic_percent for d in doped.dopants}
+            measured = {
+                "frequencies": list(direct_dos.frequencies),
+                "total": list(direct_dos.total),
+            }
+            corrected = sampling_corrected(
+                measured,
+                {"frequencies": reference.frequencies, "total": reference.total},
+                {"frequencies": pristine_dos.frequencies, "total": pristine_dos.total},
+            )
+            example = _example(corrected, pristine_dos, composition, truth, host_id)
+            observed = {
+                "doped": (np.asarray(direct_dos.frequencies), np.asarray(direct_dos.total)),
+                "references": {"cell_reference": reference, "unit": "THz"},
+            }
+            row = {
+                "host": host_id,
+                "index": i,
+                **_read(library, mass_library, quantifier, example, observed, candidates, truth),
+            }
+            rows.append(row)
+            print(json.dumps({k: row[k] for k in ("host", "index", "truth")}), flush=True)
+    return rows, libraries
+
+
+def part_rows(args, quantifier) -> tuple[list[dict], dict]:
+    """The spectra of a SevenNet embedding part, read with their hosts' libraries."""
+    from defectnet_atomate.dataset import load_dataset
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    embedding = EmbeddingEngine(
+        force_field=FORCE_FIELD,
+        settings=EmbeddingSettings(cutoff=6.0, patch_atoms=216),
+        cache_dir=args.cache_dir,
+    )
+    docs = [d for d in load_dataset(args.part) if d["dopants"]]
+    rows, libraries = [], {}
+    for host_id in sorted({d["host"]["host_id"] for d in docs}):
+        mine = [d for d in docs if d["host"]["host_id"] == host_id]
+        host = mine[0]["host"]["structure"]
+        true_dopants = sorted({el for d in mine for el in d["dopant_elements"]})
+        candidates = _candidates(host, true_dopants)
+        t0 = time.perf_counter()
+        library = SignatureLibrary.from_host(host, candidates, engine=embedding, relax=False)
+        libraries[host_id] = {
+            "formula": host.composition.reduced_formula,
+            "candidates": candidates,
+            "sites": {c: plausible_sites(host, c) for c in candidates},
+            "library_s": round(time.perf_counter() - t0, 1),
+        }
+        print(json.dumps({"host": host_id, **libraries[host_id]}), flush=True)
+        mass_library = _mass_library(library, embedding.pristine_modes(host).dos())
+        for d in mine:
+            examples = examples_from_docs([d], include_pristine=False)
+            if not examples:
+                continue
+            truth = {x["element"]: x["atomic_percent"] for x in d["dopants"]}
+            observed = {"doped": d, "references": {}}
+            row = {
+                "host": host_id,
+                "config_id": d["config_id"],
+                **_read(
+                    library, mass_library, quantifier, examples[0], observed, candidates, truth
+                ),
+            }
+            rows.append(row)
+    return rows, libraries
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", nargs="*", default=None, help="fidelity hosts to run")
+    parser.add_argument("--direct-cache", default=None, help="folder of direct DOS by config")
+    parser.add_argument("--cache-dir", default=None, help="host force constants and patches")
+    parser.add_argument("--part", default=None, help="a SevenNet embedding dataset part")
+    parser.add_argument("--skip-direct", action="store_true")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    from defectnet_atomate.ml.quantifier import DefectQuantifier
+
+    quantifier = DefectQuantifier.from_pretrained()
+    result: dict = {"force_field": FORCE_FIELD, "cutoff": 6.0, "model": quantifier.name}
+    sets = []
+    if not args.skip_direct:
+        sets.append(("direct", direct_rows))
+    if args.part:
+        sets.append(("embedding_part", part_rows))
+    for name, run in sets:
+        rows, libraries = run(args, quantifier)
+        result[name] = {
+            "libraries": libraries,
+            **{m: _metrics(rows, m) for m in ("patches", "masses", "network")},
+            "rows": rows,
+        }
+    emit(result, args.json)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+"""Dopant signatures from the embedding engine, and a fit of an observed change by them.
+
+A dilute substitutional dopant changes a crystal's phonon DOS by an amount proportional to
+its concentration, with a shape set by its mass **and** its bonds (the relaxation around it
+and the changed force constants). The Lifshitz mass-defect formula
+(:func:`~defectnet_atomate.phonons.dos.mass_defect_signature`) gives the mass part from the
+host's projected DOS alone; with a universal potential the bonding part is usually larger
+(``docs/benchmarks.md``, "Dilute dopants with their bonding"). The embedding engine
+computes both: one dopant patch per (element, site) of a host, computed once and cached.
+
+:class:`SignatureLibrary` turns those patches into **signatures**: the change of the
+unit-area DOS per at.% of one dopant on one symmetry-distinct host site, computed by
+embedding a single dopant in the patch supercell and subtracting the undoped cell with
+the same q-point sampling. :meth:`SignatureLibrary.fit` then reads an observed change (a
+doped spectrum against the pristine one) as a non-negative combination of the candidates'
+signatures (linear unmixing, as linear-combination fitting of reference spectra in X-ray
+absorption): the coefficients are the concentrations in at.%, and a candidate is called
+present when its coefficient reaches ``threshold``.
+
+The combination is exact where the embedding engine is (patches add: dilute, separated
+dopants; measured in ``benchmarks/signature_unmixing.py``); at several at.% the DOS no
+longer changes linearly with the concentration and the fit is an approximation. The
+library is specific to its host and potential: it is built for the crystal a user
+measures, once (minutes per candidate and site on one core with SevenNet and 6 A patches).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from monty.json import MSONable
+
+from defectnet_atomate.ml.featurize import BIN_CENTRES, N_BINS, X_MAX, bin_spectrum, host_scale
+from defectnet_atomate.spectra import Spectrum, sampling_corrected
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from pymatgen.core import Structure
+
+    from defectnet_atomate.doping import DopedSupercell
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine
+
+__all__ = ["SignatureFit", "SignatureLibrary", "plausible_sites"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 0.1
+"""Coefficient (at.%) from which a candidate is called present: half the lowest
+concentration in the model's range (0.2 at.%)."""
+
+
+def plausible_sites(host: Structure, element: str) -> list[str]:
+    """Host elements a substitutional ``element`` is taken to replace by default.
+
+    The host element closest in Pauling electronegativity (cations replace cations, anions
+    anions: Ga in GaAs replaces Ga, Se in ZnS replaces S); every host element when the
+    electronegativities are unknown. Pass ``replaces`` to :meth:`SignatureLibrary.from_host`
+    to choose otherwise.
+    """
+    from pymatgen.core import Element
+
+    symbols = sorted({site.specie.symbol for site in host})
+    if len(symbols) == 1:
+        return symbols
+    x = Element(element).X
+    xs = {s: Element(s).X for s in symbols}
+    if not np.isfinite(x) or not all(np.isfinite(v) for v in xs.values()):
+        return symbols
+    return [min(symbols, key=lambda s: abs(xs[s] - x))]
+
+
+def _distinct_sites(host: Structure, element: str) -> list[tuple[int, int]]:
+    """Symmetry-distinct host sites of ``element`` as ``(basis index, multiplicity)``."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    symmetrized = SpacegroupAnalyzer(host, symprec=1e-3).get_symmetrized_structure()
+    return sorted(
+        (min(group), len(group))
+        for group in symmetrized.equivalent_indices
+        if host[group[0]].specie.symbol == element
+    )
+
+
+def single_dopant_cell(
+    host: Structure, supercell_matrix: Sequence[Sequence[int]], basis_index: int, element: str
+) -> DopedSupercell:
+    """One ``element`` on the image of host site ``basis_index`` in ``supercell_matrix @ host``."""
+    from defectnet_atomate.doping import DopedSupercell, RealisedDoping
+
+    structure = host.copy()
+    structure.remove_oxidation_states()
+    structure.make_supercell(supercell_matrix)
+    target = structure.lattice.get_fractional_coords(host[basis_index].coords)
+    delta = structure.frac_coords - target
+    delta -= np.round(delta)
+    site = int(np.argmin(np.linalg.norm(delta @ structure.lattice.matrix, axis=1)))
+    replaces = structure[site].specie.symbol
+    structure.replace(site, element)
+    n_cells = round(abs(np.linalg.det(np.asarray(supercell_matrix, float))))
+    n_sublattice = n_cells * sum(s.specie.symbol == replaces for s in host)
+    percent = 100.0 / len(structure)
+    return DopedSupercell(
+        host=host,
+        supercell_matrix=np.asarray(supercell_matrix, int).tolist(),
+        structure=structure,
+        dopants=[
+            RealisedDoping(
+                element=element,
+                replaces=replaces,
+                count=1,
+                atomic_percent=percent,
+                target_atomic_percent=percent,
+                sublattice_fraction=1.0 / n_sublattice,
+            )
+        ],
+        dopant_sites=[[site]],
+    )
+
+
+def _binned(frequencies: Any, densities: Any, scale: float) -> np.ndarray:
+    """Unit-area DOS on the relative grid, per unit relative frequency (as the model's)."""
+    return bin_spectrum(np.asarray(frequencies), np.asarray(densities), scale) * (N_BINS / X_MAX)
+
+
+@dataclass
+class SignatureFit(MSONable):
+    """An observed DOS change read as a non-negative combination of dopant signatures.
+
+    Attributes
+    ----------
+    concentrations
+        Candidate -> fitted concentration in at.% (its sites summed).
+    present
+        Candidates whose concentration reaches ``threshold``, most concentrated first.
+    threshold
+        Concentration (at.%) from which a candidate is called present.
+    site_concentrations
+        ``"element:replaces:basis_index"`` -> at.% of each signature column.
+    explained
+        Share of the observed change the fit explains (``1 - |residual|^2 / |change|^2``);
+        well below 1 when the change holds something the candidates do not (another dopant,
+        a different potential, a measurement's background).
+    """
+
+    concentrations: dict[str, float]
+    present: list[str]
+    threshold: float
+    site_concentrations: dict[str, float] = field(default_factory=dict)
+    explained: float = 0.0
+
+    def __str__(self) -> str:
+        lines = [f"{'dopant':<8}{'at.%':>8}  present (from {self.threshold:g} at.%)"]
+        for element, percent in sorted(self.concentrations.items(), key=lambda x: -x[1]):
+            lines.append(
+                f"{element:<8}{percent:>8.3f}  {'yes' if element in self.present else 'no'}"
+            )
+        lines.append(f"share of the change explained by the fit: {self.explained:.3f}")
+        return "\n".join(lines)
+
+
+@dataclass
+class SignatureLibrary(MSONable):
+    """Per-at.% DOS signatures of candidate dopants in one host, from dopant patches.
+
+    Attributes
+    ----------
+    host
+        The host structure as the engine uses it (relaxed with ``force_field``).
+    force_field
+        Potential of the patches.
+    cutoff
+        Reach of the patches in Angstrom (``None``: the whole patch cell).
+    scale
+        The host's highest phonon frequency in THz (99.9 % area quantile of its pristine
+        DOS): signatures live on the model's relative grid ``BIN_CENTRES * scale``.
+    pristine
+        The host's unit-area pristine DOS on that grid (per unit relative frequency).
+    signatures
+        One entry per (candidate, symmetry-distinct site): ``element``, ``replaces``,
+        ``basis_index``, ``multiplicity`` (equivalent sites in the host cell), ``n_atoms`` of
+        the cell it was computed in, ``imaginary_fraction`` of that cell, and
+        ``per_percent``: the change of the unit-area DOS per at.% of the dopant.
+    """
+
+    host: Structure
+    force_field: str
+    cutoff: float | None
+    scale: float
+    pristine: list[float]
+    signatures: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_host(
+        cls,
+        host: Structure,
+        candidates: Iterable[str],
+        engine: EmbeddingEngine | None = None,
+        replaces: Mapping[str, Sequence[str]] | None = None,
+        relax: bool = True,
+    ) -> SignatureLibrary:
+        """Compute the signatures of ``candidates`` in ``host`` (patches cached by ``engine``).
+
+        Parameters
+        ----------
+        host
+            Host crystal (primitive or conventional cell).
+        candidates
+            Dopant elements.
+        engine
+            The embedding engine (its potential, patch cutoff and cache); default
+            ``EmbeddingEngine(force_field="SevenNet", settings=EmbeddingSettings(cutoff=6.0))``,
+            the setting validated against the direct engine on dilute cells.
+        replaces
+            Candidate -> host elements it may replace; default :func:`plausible_sites`.
+        relax
+            Relax the host (cell and positions) with the engine's potential first (as the
+            engine's own runs do); ``False`` when ``host`` already is.
+        """
+        from defectnet_atomate.ml.elements import validate_element
+        from defectnet_atomate.phonons.direct import relax_structure
+        from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+
+        if engine is None:
+            engine = EmbeddingEngine(force_field="SevenNet", settings=EmbeddingSettings(cutoff=6.0))
+        if not engine.settings.patches:
+            raise ValueError(
+                "The engine has patches=False (the mass-defect level): signatures need the "
+                "dopant patches; use EmbeddingSettings(patches=True)."
+            )
+        candidates = [validate_element(c) for c in candidates]
+        host_elements = {site.specie.symbol for site in host}
+        clash = sorted(set(candidates) & host_elements)
+        if clash:
+            raise ValueError(
+                f"Candidate(s) {clash} are host elements; substitutional dopants must be foreign."
+            )
+        if relax:
+            s = engine.settings
+            host = relax_structure(host, engine.calculator, True, s.fmax, s.max_steps)[0]
+        engine.check_host(host)
+        pristine_dos = engine.pristine_modes(host).dos()
+        pristine = Spectrum(pristine_dos.frequencies, pristine_dos.total, source="pristine")
+        scale = host_scale(pristine)
+        library = cls(
+            host=host,
+            force_field=engine.force_field,
+            cutoff=engine.settings.cutoff,
+            scale=scale,
+            pristine=_binned(pristine.frequencies, pristine.densities, scale).tolist(),
+        )
+        matrix = engine.host_data(host)["matrix"]
+        for element in candidates:
+            targets = (replaces or {}).get(element) or plausible_sites(host, element)
+            unknown = sorted(set(targets) - host_elements)
+            if unknown:
+                raise ValueError(
+                    f"replaces[{element!r}] names {unknown}, which are not elements of the "
+                    f"host ({sorted(host_elements)})."
+                )
+            for target in targets:
+                for basis_index, multiplicity in _distinct_sites(host, target):
+                    doped = single_dopant_cell(host, matrix, basis_index, element)
+                    doc = engine.run_supercell(doped)
+                    library.signatures.append(
+                        {
+                            "element": element,
+                            "replaces": target,
+                            "basis_index": basis_index,
+                            "multiplicity": multiplicity,
+                            "n_atoms": doped.num_sites,
+                            "imaginary_fraction": doc.imaginary_fraction,
+                            "per_percent": library._doc_change(doc).tolist(),
+                        }
+                    )
+        return library
+
+    # ------------------------------------------------------------------ changes
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Centres of the relative grid's bins in THz."""
+        return BIN_CENTRES * self.scale
+
+    @property
+    def elements(self) -> list[str]:
+        """Candidates with at least one signature, in library order."""
+        return list(dict.fromkeys(s["element"] for s in self.signatures))
+
+    def _doc_change(self, doc: Any) -> np.ndarray:
+        """Change per at.% of a single-dopant document (sampling-corrected, as training sees it)."""
+        d = doc if isinstance(doc, dict) else doc.model_dump()
+        percent = sum(x["atomic_percent"] for x in d["dopants"])
+        return self.change(d) / percent
+
+    def change(
+        self,
+        doped: Any,
+        pristine: Any = None,
+        cell_reference: Any = None,
+        unit: str | None = None,
+    ) -> np.ndarray:
+        """Return the observed change of the unit-area DOS on the library's grid.
+
+        Parameters
+        ----------
+        doped
+            A :class:`~defectnet_atomate.schemas.DefectPhononDoc` (or its dict; its own
+            pristine reference and cell reference are used), or a spectrum (anything
+            :func:`~defectnet_atomate.spectra.as_spectrum` reads, THz).
+        pristine
+            The pristine spectrum to subtract (default: the library's simulated one). Not
+            with a document.
+        cell_reference
+            The undoped supercell with the doped cell's q-point sampling (a spectrum or a
+            DOS with ``frequencies`` and ``total``): subtracted instead of ``pristine``,
+            which removes the sampling difference of a simulated supercell.
+        unit
+            Frequency unit of array or table input (``"THz"``, ``"meV"``, ``"cm-1"``).
+        """
+        from defectnet_atomate.spectra import as_spectrum
+
+        if isinstance(doped, dict) or hasattr(doped, "pristine_pdos"):
+            if pristine is not None or cell_reference is not None:
+                raise ValueError(
+                    "A document carries its own references; pass pristine= or "
+                    "cell_reference= only with a spectrum."
+                )
+            d = doped if isinstance(doped, dict) else doped.model_dump()
+            dos = d["pdos"]
+            if d.get("cell_pristine_pdos"):
+                dos = sampling_corrected(dos, d["cell_pristine_pdos"], d["pristine_pdos"])
+            ref = d["pristine_pdos"]
+            return _binned(dos["frequencies"], dos["total"], self.scale) - _binned(
+                ref["frequencies"], ref["total"], self.scale
+            )
+        spectrum = as_spectrum(doped, unit)
+        observed = _binned(spectrum.frequencies, spectrum.densities, self.scale)
+        if cell_reference is not None:
+            total = getattr(cell_reference, "total", None)
+            if total is not None:
+                ref = _binned(cell_reference.frequencies, total, self.scale)
+            else:
+                ref_spectrum = as_spectrum(cell_reference, unit)
+                ref = _binned(ref_spectrum.frequencies, ref_spectrum.densities, self.scale)
+        elif pristine is not None:
+            ref_spectrum = as_spectrum(pristine, unit)
+            ref = _binned(ref_spectrum.frequencies, ref_spectrum.densities, self.scale)
+        else:
+            ref = np.asarray(self.pristine)
+        return observed - ref
+
+    # ------------------------------------------------------------------ the fit
+
+    def fit(
+        self,
+        doped: Any,
+        candidates: Sequence[str] | None = None,
+        pristine: Any = None,
+        cell_reference: Any = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        unit: str | None = None,
+    ) -> SignatureFit:
+        """Read the change of ``doped`` as a non-negative sum of candidate signatures.
+
+        Parameters
+        ----------
+        doped, pristine, cell_reference, unit
+            As in :meth:`change`.
+        candidates
+            Elements to fit with (default: every element of the library); each needs a
+            signature here.
+        threshold
+            Concentration in at.% from which a candidate is called present.
+
+        Returns
+        -------
+        SignatureFit
+        """
+        from scipy.optimize import nnls
+
+        wanted = self.elements if candidates is None else list(candidates)
+        missing = [c for c in wanted if c not in self.elements]
+        if missing:
+            raise ValueError(
+                f"No signature of {missing} in this library (it has {self.elements}); build "
+                "one with SignatureLibrary.from_host(host, candidates=...) that includes them."
+            )
+        if not wanted:
+            raise ValueError("No candidates to fit; give at least one element of the library.")
+        columns = [s for s in self.signatures if s["element"] in wanted]
+        observed = self.change(doped, pristine, cell_reference, unit)
+        matrix = np.stack([np.asarray(s["per_percent"], float) for s in columns], axis=1)
+        coefficients, residual = nnls(matrix, observed, maxiter=50 * matrix.shape[1])
+        norm = float(observed @ observed)
+        concentrations = dict.fromkeys(wanted, 0.0)
+        sites = {}
+        for s, c in zip(columns, coefficients, strict=True):
+            concentrations[s["element"]] += float(c)
+            sites[f"{s['element']}:{s['replaces']}:{s['basis_index']}"] = float(c)
+        present = sorted(
+            (el for el, c in concentrations.items() if c >= threshold),
+            key=lambda el: -concentrations[el],
+        )
+        return SignatureFit(
+            concentrations=concentrations,
+            present=present,
+            threshold=threshold,
+            site_concentrations=sites,
+            explained=1.0 - residual**2 / norm if norm > 0 else 0.0,
+        )

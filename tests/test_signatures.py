@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+from defectnet_atomate.signatures import (
+    SignatureFit,
+    SignatureLibrary,
+    plausible_sites,
+    single_dopant_cell,
+)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    return EmbeddingEngine(
+        settings=EmbeddingSettings(patch_atoms=16, min_separation=3.0),
+        cache_dir=str(tmp_path_factory.mktemp("patches")),
+    )
+
+
+@pytest.fixture(scope="module")
+def library(engine):
+    from pymatgen.core import Lattice, Structure
+
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+    return SignatureLibrary.from_host(si.get_primitive_structure(), ["Ge", "C"], engine=engine)
+
+
+def test_signatures_conserve_area_and_differ_by_dopant(library):
+    assert library.elements == ["Ge", "C"]
+    assert [s["multiplicity"] for s in library.signatures] == [2, 2]  # both Si sites alike
+    ge, c = (np.asarray(s["per_percent"]) for s in library.signatures)
+    step = library.frequencies[1] - library.frequencies[0]
+    for sig in (ge, c):  # a change of a unit-area DOS has no area
+        assert abs(sig.sum() * step / library.scale) < 1e-6
+    # light C pulls a local mode out above the Si band (a third of an atom's modes per at.%
+    # of atoms, in density units of the relative grid), heavy Ge does not
+    above = library.frequencies > 1.05 * library.scale
+    assert c[above].sum() > 0.2
+    assert abs(ge[above].sum()) < 0.01
+
+
+def test_fit_reads_a_single_dopant_cell_and_ignores_distractors(library, engine):
+    doped = single_dopant_cell(library.host, engine.host_data(library.host)["matrix"], 1, "C")
+    doc = engine.run_supercell(doped)
+    fit = library.fit(doc)
+    assert isinstance(fit, SignatureFit)
+    assert fit.present == ["C"]
+    assert fit.concentrations["C"] == pytest.approx(100 / 16, rel=0.02)
+    assert fit.concentrations["Ge"] < 0.05
+    assert fit.explained > 0.99
+    # the same spectrum as a plain (frequencies, DOS) pair against its cell reference
+    qpoints = engine.modes(doped, patches=False)[1].qpoints
+    reference = engine.cell_reference(library.host, doped.supercell_matrix, qpoints)
+    pair = (np.asarray(doc.pdos.frequencies), np.asarray(doc.pdos.total))
+    again = library.fit(pair, cell_reference=reference.dos(), unit="THz")
+    assert again.concentrations["C"] == pytest.approx(fit.concentrations["C"], rel=0.05)
+
+
+def test_library_round_trips_and_refuses_bad_input(library, engine):
+    restored = SignatureLibrary.from_dict(library.as_dict())
+    assert restored.elements == library.elements
+    assert np.allclose(restored.signatures[0]["per_percent"], library.signatures[0]["per_percent"])
+    with pytest.raises(ValueError, match=r"No signature of \['Sn'\].*from_host"):
+        library.fit((library.frequencies, np.ones(library.frequencies.size)), candidates=["Sn"])
+    with pytest.raises(ValueError, match="unit"):
+        library.fit((library.frequencies, np.ones(library.frequencies.size)))
+    with pytest.raises(ValueError, match="own references"):
+        library.fit({"pdos": {}, "pristine_pdos": {}}, pristine=object())
+    with pytest.raises(ValueError, match="host elements"):
+        SignatureLibrary.from_host(library.host, ["Si"], engine=engine, relax=False)
+    with pytest.raises(ValueError, match="not elements of the host"):
+        SignatureLibrary.from_host(
+            library.host, ["Ge"], engine=engine, replaces={"Ge": ["O"]}, relax=False
+        )
+    masses_only = EmbeddingEngine(settings=EmbeddingSettings(patch_atoms=16, patches=False))
+    with pytest.raises(ValueError, match="patches=False"):
+        SignatureLibrary.from_host(library.host, ["Ge"], engine=masses_only, relax=False)
+
+
+def test_plausible_sites_pair_cations_and_anions(zno_structure):
+    assert plausible_sites(zno_structure, "Ga") == ["Zn"]
+    assert plausible_sites(zno_structure, "S") == ["O"]
