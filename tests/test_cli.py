@@ -204,6 +204,8 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     assert main([*fit, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["present"] == [] and max(result["concentrations"].values()) < 0.1
+    assert main([*fit, "--resolution", "1.5"]) == 0
+    assert "share of the change explained" in capsys.readouterr().out
     assert main(["signatures", "fit", str(csv), "--library", str(csv), "--unit", "THz"]) == 1
     assert "not a signature library" in capsys.readouterr().err
     assert main([*fit, "--candidates", "Sn"]) == 1

@@ -59,6 +59,22 @@ def test_fit_reads_a_single_dopant_cell_and_ignores_distractors(library, engine)
     assert again.concentrations["C"] == pytest.approx(fit.concentrations["C"], rel=0.05)
 
 
+def test_fit_with_an_instrument_resolution(library, engine):
+    from defectnet_atomate.measurement import apply_resolution
+
+    doped = single_dopant_cell(library.host, engine.host_data(library.host)["matrix"], 0, "Ge")
+    doc = engine.run_supercell(doped)
+    corrected = library.change(doc) + np.asarray(library.pristine)  # on the library's grid
+    measured = apply_resolution(library.frequencies, corrected, 2.0)  # 2 meV FWHM
+    pair = (library.frequencies, measured)
+    fit = library.fit(pair, unit="THz", resolution=2.0)
+    assert fit.present == ["Ge"]
+    assert fit.concentrations["Ge"] == pytest.approx(100 / 16, rel=0.05)
+    assert fit.explained > 0.95
+    # read as if sharp, the broadening itself is taken for dopants
+    assert library.fit(pair, unit="THz").explained < fit.explained
+
+
 def test_library_round_trips_and_refuses_bad_input(library, engine):
     restored = SignatureLibrary.from_dict(library.as_dict())
     assert restored.elements == library.elements

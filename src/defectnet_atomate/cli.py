@@ -492,12 +492,17 @@ def _cmd_signatures_fit(args: argparse.Namespace) -> int:
         if isinstance(data, dict) and "config_id" in data:
             spectrum = data  # a DefectPhononDoc written with dumpfn
     candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
+    resolution = None
+    if args.resolution:
+        values = [float(x) for x in args.resolution.split(",")]
+        resolution = values[0] if len(values) == 1 else values
     fit = library.fit(
         spectrum,
         candidates=candidates,
         pristine=args.pristine,
         threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         unit=args.unit,
+        resolution=resolution,
     )
     print(json.dumps(fit.as_dict(), indent=1) if args.json else fit)
     return 0
@@ -772,6 +777,12 @@ def _parser() -> argparse.ArgumentParser:
     sig_fit.add_argument("--unit", default=None, choices=["THz", "meV", "cm-1"])
     sig_fit.add_argument(
         "--threshold", type=float, default=None, help="at.%% from which a dopant is called present"
+    )
+    sig_fit.add_argument(
+        "--resolution",
+        default=None,
+        help="instrument FWHM in meV (a number, or coefficients a0,a1,... in energy): the "
+        "signatures and the library's pristine DOS are broadened alike",
     )
     sig_fit.add_argument("--json", action="store_true", help="print the fit as JSON")
     sig_fit.set_defaults(func=_cmd_signatures_fit)

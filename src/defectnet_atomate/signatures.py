@@ -56,10 +56,14 @@ concentration in the model's range (0.2 at.%)."""
 def plausible_sites(host: Structure, element: str) -> list[str]:
     """Host elements a substitutional ``element`` is taken to replace by default.
 
-    The host element closest in Pauling electronegativity (cations replace cations, anions
-    anions: Ga in GaAs replaces Ga, Se in ZnS replaces S); every host element when the
-    electronegativities are unknown. Pass ``replaces`` to :meth:`SignatureLibrary.from_host`
-    to choose otherwise.
+    Cations replace cations and anions anions: the host's oxidation states are guessed
+    from its composition (pymatgen's ``oxi_state_guesses``) and every host element whose
+    sign the dopant's common oxidation states share is returned, closest in Pauling
+    electronegativity first (W on Mg in MgO; Br on Se or O in La2SeO2, the fit decides).
+    An element with both signs counts as an anion in groups 15-17 (Te on S in ZnS) and as
+    a cation otherwise (Si on Zn). Without oxidation states (an element, an intermetallic)
+    the host element closest in electronegativity is returned. Pass ``replaces`` to
+    :meth:`SignatureLibrary.from_host` to choose otherwise.
     """
     from pymatgen.core import Element
 
@@ -70,7 +74,20 @@ def plausible_sites(host: Structure, element: str) -> list[str]:
     xs = {s: Element(s).X for s in symbols}
     if not np.isfinite(x) or not all(np.isfinite(v) for v in xs.values()):
         return symbols
-    return [min(symbols, key=lambda s: abs(xs[s] - x))]
+    allowed: list[str] = []
+    try:
+        guesses = host.composition.oxi_state_guesses(max_sites=-50)
+    except ValueError:  # too many sites to enumerate: electronegativity alone
+        guesses = ()
+    dopant = Element(element)
+    signs = {int(np.sign(v)) for v in dopant.common_oxidation_states}
+    if len(signs) > 1:  # both kinds (Si, Te, Cl): pnictogens, chalcogens, halogens as anions
+        signs = {-1} if dopant.group in (15, 16, 17) else {1}
+    if guesses and signs:
+        allowed = [s for s in symbols if int(np.sign(guesses[0].get(s, 0))) in signs]
+    if not allowed:
+        return [min(symbols, key=lambda s: abs(xs[s] - x))]
+    return sorted(allowed, key=lambda s: abs(xs[s] - x))
 
 
 def _distinct_sites(host: Structure, element: str) -> list[tuple[int, int]]:
@@ -302,6 +319,7 @@ class SignatureLibrary(MSONable):
         pristine: Any = None,
         cell_reference: Any = None,
         unit: str | None = None,
+        resolution: Any = None,
     ) -> np.ndarray:
         """Return the observed change of the unit-area DOS on the library's grid.
 
@@ -320,6 +338,11 @@ class SignatureLibrary(MSONable):
             which removes the sampling difference of a simulated supercell.
         unit
             Frequency unit of array or table input (``"THz"``, ``"meV"``, ``"cm-1"``).
+        resolution
+            Instrument resolution of a measured spectrum, FWHM in meV (as in
+            :func:`~defectnet_atomate.measurement.apply_resolution`): the library's own
+            pristine DOS is broadened alike before it is subtracted (a ``pristine`` you pass
+            is taken as measured on the same instrument and used as it is).
         """
         from defectnet_atomate.spectra import as_spectrum
 
@@ -350,8 +373,16 @@ class SignatureLibrary(MSONable):
             ref_spectrum = as_spectrum(pristine, unit)
             ref = _binned(ref_spectrum.frequencies, ref_spectrum.densities, self.scale)
         else:
-            ref = np.asarray(self.pristine)
+            ref = self._broadened(np.asarray(self.pristine), resolution)
         return observed - ref
+
+    def _broadened(self, values: np.ndarray, resolution: Any) -> np.ndarray:
+        """``values`` on the library's grid seen with an instrument resolution (FWHM, meV)."""
+        if resolution is None:
+            return values
+        from defectnet_atomate.measurement import apply_resolution
+
+        return apply_resolution(self.frequencies, values, resolution, unit="meV")
 
     # ------------------------------------------------------------------ the fit
 
@@ -363,13 +394,14 @@ class SignatureLibrary(MSONable):
         cell_reference: Any = None,
         threshold: float = DEFAULT_THRESHOLD,
         unit: str | None = None,
+        resolution: Any = None,
     ) -> SignatureFit:
         """Read the change of ``doped`` as a non-negative sum of candidate signatures.
 
         Parameters
         ----------
-        doped, pristine, cell_reference, unit
-            As in :meth:`change`.
+        doped, pristine, cell_reference, unit, resolution
+            As in :meth:`change`; with ``resolution`` the signatures are broadened alike.
         candidates
             Elements to fit with (default: every element of the library); each needs a
             signature here.
@@ -392,8 +424,11 @@ class SignatureLibrary(MSONable):
         if not wanted:
             raise ValueError("No candidates to fit; give at least one element of the library.")
         columns = [s for s in self.signatures if s["element"] in wanted]
-        observed = self.change(doped, pristine, cell_reference, unit)
-        matrix = np.stack([np.asarray(s["per_percent"], float) for s in columns], axis=1)
+        observed = self.change(doped, pristine, cell_reference, unit, resolution)
+        matrix = np.stack(
+            [self._broadened(np.asarray(s["per_percent"], float), resolution) for s in columns],
+            axis=1,
+        )
         coefficients, residual = nnls(matrix, observed, maxiter=50 * matrix.shape[1])
         norm = float(observed @ observed)
         concentrations = dict.fromkeys(wanted, 0.0)
