@@ -1,7 +1,8 @@
 """Dilute dopants read by their patch signatures (linear unmixing) against the network.
 
 python benchmarks/signature_unmixing.py [--hosts mp-149 ...] [--direct-cache DIR]
-    [--cache-dir DIR] [--part FILE.json.gz] [--json benchmarks/results/signature_unmixing.json]
+    [--cache-dir DIR] [--concentrated] [--part FILE.json.gz] [--skip-direct]
+    [--json benchmarks/results/signature_unmixing.json]
 
 For each host, a :class:`~defectnet_atomate.signatures.SignatureLibrary` is built with
 SevenNet and 6 A patches (the embedding setting validated against the direct engine) for a
@@ -24,7 +25,11 @@ Test spectra:
    the direct engine with SevenNet (every atom displaced; their DOS cached with
    ``--direct-cache``, as ``engine_fidelity.py --force-field SevenNet`` writes them). The
    direct engine is not the engine of the signatures: a fair test of the unmixing.
-2. with ``--part``: the spectra of a SevenNet embedding dataset part (its hosts' patches
+2. with ``--concentrated``: the same hosts' dopants at 1.6, 2 x 3.1 and 12.5 at.% in 64-atom
+   cells, simulated by the direct engine with its default settings (the doped lattice
+   relaxes too; documents cached in ``--direct-cache``): where the change stops being
+   linear in the concentration.
+3. with ``--part``: the spectra of a SevenNet embedding dataset part (its hosts' patches
    reused from ``--cache-dir``). Those spectra were made from the very patches the
    signatures come from (in larger cells, several dopants, their relaxations added): a
    consistency check of the linear reading, not an independent test.
@@ -47,7 +52,7 @@ import torch
 from common import emit
 from engine_fidelity import CASES, _direct, _host, configuration
 
-from defectnet_atomate.doping import recommend_dopants
+from defectnet_atomate.doping import make_doped_supercell, recommend_dopants
 from defectnet_atomate.ml.featurize import BIN_CENTRES
 from defectnet_atomate.ml.training import Example, predict_arrays
 from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
@@ -238,6 +243,73 @@ def direct_rows(args, quantifier) -> tuple[list[dict], dict]:
     return rows, libraries
 
 
+# --concentrated: the fidelity hosts' dopants at 1.6-12.5 at.% in 64-atom cells, simulated by the
+# direct engine with its default settings (the doped cell's lattice relaxes too)
+CONCENTRATED = {
+    "mp-149": [["C:Si:1.6"], ["Ge:Si:3.1", "Sn:Si:3.1"], ["Ge:Si:12.5"]],
+    "mp-10695": [["Se:S:1.6"], ["Cd:Zn:3.1", "O:S:3.1"], ["Se:S:12.5"]],
+    "mp-1265": [["Ca:Mg:1.6"], ["Zn:Mg:3.1", "S:O:3.1"], ["Zn:Mg:12.5"]],
+    "mp-1138": [["Na:Li:1.6"], ["Cl:F:3.1", "K:Li:3.1"], ["Na:Li:12.5"]],
+}
+
+
+def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
+    """Direct spectra of 64-atom cells at 1.6-12.5 at.% per dopant, read with the libraries."""
+    from monty.serialization import dumpfn, loadfn
+
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    relaxer = DirectEngine(force_field=FORCE_FIELD, settings=DirectSettings(relax_cell=False))
+    direct = DirectEngine(force_field=FORCE_FIELD)
+    embedding = EmbeddingEngine(
+        force_field=FORCE_FIELD,
+        settings=EmbeddingSettings(cutoff=6.0, patch_atoms=216, max_extra_relaxation=None),
+        cache_dir=args.cache_dir,
+    )
+    cache = Path(args.direct_cache) if args.direct_cache else None
+    rows, libraries = [], {}
+    for host_id, configs in CONCENTRATED.items():
+        if args.hosts and host_id not in args.hosts:
+            continue
+        host = relaxer.relax_host(_host(host_id))  # the host of the fidelity configurations
+        true_dopants = sorted({d.split(":")[0] for c in CASES[host_id] for d in c})
+        candidates = _candidates(host, true_dopants)
+        library = SignatureLibrary.from_host(host, candidates, engine=embedding, relax=False)
+        mass_library = _mass_library(library, embedding.pristine_modes(host).dos())
+        libraries[host_id] = {"formula": host.composition.reduced_formula, "candidates": candidates}
+        for i, dopings in enumerate(configs):
+            file = (
+                None if cache is None else cache / f"concentrated-{host_id}-{i}-{FORCE_FIELD}.json"
+            )
+            if file is not None and file.is_file():
+                doc = loadfn(file)
+            else:
+                t0 = time.perf_counter()
+                doped = make_doped_supercell(host, dopings, seed=i, max_atoms=64)
+                doc = direct.run_supercell(doped, host_id=host_id).model_dump()
+                doc["seconds"] = time.perf_counter() - t0
+                if file is not None:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                    dumpfn(doc, file)
+            examples = examples_from_docs([doc], include_pristine=False)
+            truth = {x["element"]: x["atomic_percent"] for x in doc["dopants"]}
+            if not examples:  # flagged (imaginary modes) or not relaxed: left out as in training
+                print(json.dumps({"host": host_id, "index": i, "left_out": truth}), flush=True)
+                continue
+            observed = {"doped": doc, "references": {}}
+            row = {
+                "host": host_id,
+                "index": i,
+                "n_atoms": doc["num_sites"],
+                **_read(
+                    library, mass_library, quantifier, examples[0], observed, candidates, truth
+                ),
+            }
+            rows.append(row)
+            print(json.dumps({k: row[k] for k in ("host", "index", "truth")}), flush=True)
+    return rows, libraries
+
+
 def part_rows(args, quantifier) -> tuple[list[dict], dict]:
     """The spectra of a SevenNet embedding part, read with their hosts' libraries."""
     from defectnet_atomate.dataset import load_dataset
@@ -289,6 +361,9 @@ def main() -> dict:
     parser.add_argument("--cache-dir", default=None, help="host force constants and patches")
     parser.add_argument("--part", default=None, help="a SevenNet embedding dataset part")
     parser.add_argument("--skip-direct", action="store_true")
+    parser.add_argument(
+        "--concentrated", action="store_true", help="also 64-atom cells at 1.6-12.5 at.%%"
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -299,6 +374,8 @@ def main() -> dict:
     sets = []
     if not args.skip_direct:
         sets.append(("direct", direct_rows))
+    if args.concentrated:
+        sets.append(("concentrated", concentrated_rows))
     if args.part:
         sets.append(("embedding_part", part_rows))
     for name, run in sets:

@@ -206,6 +206,11 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     assert result["present"] == [] and max(result["concentrations"].values()) < 0.1
     assert main([*fit, "--resolution", "1.5"]) == 0
     assert "share of the change explained" in capsys.readouterr().out
+    neutron_csv = tmp_path / "pristine-neutron.csv"
+    np.savetxt(neutron_csv, np.c_[library.frequencies, library.pristine_neutron], delimiter=",")
+    neutron = ["signatures", "fit", str(neutron_csv), "--library", str(out), "--unit", "THz"]
+    assert main([*neutron, "--kind", "neutron", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["present"] == []
     assert main(["signatures", "fit", str(csv), "--library", str(csv), "--unit", "THz"]) == 1
     assert "not a signature library" in capsys.readouterr().err
     assert main([*fit, "--candidates", "Sn"]) == 1

@@ -51,6 +51,10 @@ def test_fit_reads_a_single_dopant_cell_and_ignores_distractors(library, engine)
     assert fit.concentrations["C"] == pytest.approx(100 / 16, rel=0.02)
     assert fit.concentrations["Ge"] < 0.05
     assert fit.explained > 0.99
+    # as inelastic neutron scattering would see it (C scatters 5.6 barn per 12 amu, Si 2.2 per 28)
+    neutron = library.fit(doc, kind="neutron")
+    assert neutron.present == ["C"]
+    assert neutron.concentrations["C"] == pytest.approx(100 / 16, rel=0.02)
     # the same spectrum as a plain (frequencies, DOS) pair against its cell reference
     qpoints = engine.modes(doped, patches=False)[1].qpoints
     reference = engine.cell_reference(library.host, doped.supercell_matrix, qpoints)
@@ -83,6 +87,11 @@ def test_library_round_trips_and_refuses_bad_input(library, engine):
         library.fit((library.frequencies, np.ones(library.frequencies.size)), candidates=["Sn"])
     with pytest.raises(ValueError, match="unit"):
         library.fit((library.frequencies, np.ones(library.frequencies.size)))
+    with pytest.raises(ValueError, match="kind='xray' is not supported"):
+        library.fit({"pdos": {}, "pristine_pdos": {}}, kind="xray")
+    without = SignatureLibrary.from_dict({**library.as_dict(), "pristine_neutron": None})
+    with pytest.raises(ValueError, match="no neutron-weighted signatures"):
+        without.fit({"pdos": {}, "pristine_pdos": {}}, kind="neutron")
     with pytest.raises(ValueError, match="own references"):
         library.fit({"pdos": {}, "pristine_pdos": {}}, pristine=object())
     with pytest.raises(ValueError, match="host elements"):

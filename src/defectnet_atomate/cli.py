@@ -503,6 +503,7 @@ def _cmd_signatures_fit(args: argparse.Namespace) -> int:
         threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         unit=args.unit,
         resolution=resolution,
+        kind=args.kind,
     )
     print(json.dumps(fit.as_dict(), indent=1) if args.json else fit)
     return 0
@@ -783,6 +784,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="instrument FWHM in meV (a number, or coefficients a0,a1,... in energy): the "
         "signatures and the library's pristine DOS are broadened alike",
+    )
+    sig_fit.add_argument(
+        "--kind",
+        default="pdos",
+        choices=["pdos", "neutron"],
+        help="pdos (default) or neutron (a neutron-weighted DOS, read with neutron-weighted "
+        "signatures against a neutron-weighted pristine)",
     )
     sig_fit.add_argument("--json", action="store_true", help="print the fit as JSON")
     sig_fit.set_defaults(func=_cmd_signatures_fit)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from monty.json import MSONable
 
+from defectnet_atomate.measurement import neutron_weighted_dos
 from defectnet_atomate.ml.featurize import BIN_CENTRES, N_BINS, X_MAX, bin_spectrum, host_scale
 from defectnet_atomate.spectra import Spectrum, sampling_corrected
 
@@ -196,11 +197,16 @@ class SignatureLibrary(MSONable):
         DOS): signatures live on the model's relative grid ``BIN_CENTRES * scale``.
     pristine
         The host's unit-area pristine DOS on that grid (per unit relative frequency).
+    pristine_neutron
+        The same for its neutron-weighted DOS (``None`` without projections).
     signatures
         One entry per (candidate, symmetry-distinct site): ``element``, ``replaces``,
         ``basis_index``, ``multiplicity`` (equivalent sites in the host cell), ``n_atoms`` of
         the cell it was computed in, ``imaginary_fraction`` of that cell, and
-        ``per_percent``: the change of the unit-area DOS per at.% of the dopant.
+        ``per_percent``: the change of the unit-area DOS per at.% of the dopant, and
+        ``per_percent_neutron``: that of the unit-area neutron-weighted DOS (inelastic
+        neutron scattering; each element's partial DOS weighted by its bound scattering
+        cross-section over its mass, :func:`~defectnet_atomate.measurement.neutron_weighted_dos`).
     """
 
     host: Structure
@@ -209,6 +215,7 @@ class SignatureLibrary(MSONable):
     scale: float
     pristine: list[float]
     signatures: list[dict] = field(default_factory=list)
+    pristine_neutron: list[float] | None = None
 
     @classmethod
     def from_host(
@@ -269,6 +276,9 @@ class SignatureLibrary(MSONable):
             scale=scale,
             pristine=_binned(pristine.frequencies, pristine.densities, scale).tolist(),
         )
+        if pristine_dos.projected:
+            neutron = _binned(pristine_dos.frequencies, neutron_weighted_dos(pristine_dos), scale)
+            library.pristine_neutron = neutron.tolist()
         matrix = engine.host_data(host)["matrix"]
         for element in candidates:
             targets = (replaces or {}).get(element) or plausible_sites(host, element)
@@ -291,6 +301,11 @@ class SignatureLibrary(MSONable):
                             "n_atoms": doped.num_sites,
                             "imaginary_fraction": doc.imaginary_fraction,
                             "per_percent": library._doc_change(doc).tolist(),
+                            "per_percent_neutron": (
+                                library._doc_change(doc, "neutron").tolist()
+                                if library.pristine_neutron is not None
+                                else None
+                            ),
                         }
                     )
         return library
@@ -307,11 +322,11 @@ class SignatureLibrary(MSONable):
         """Candidates with at least one signature, in library order."""
         return list(dict.fromkeys(s["element"] for s in self.signatures))
 
-    def _doc_change(self, doc: Any) -> np.ndarray:
+    def _doc_change(self, doc: Any, kind: str = "pdos") -> np.ndarray:
         """Change per at.% of a single-dopant document (sampling-corrected, as training sees it)."""
         d = doc if isinstance(doc, dict) else doc.model_dump()
         percent = sum(x["atomic_percent"] for x in d["dopants"])
-        return self.change(d) / percent
+        return self.change(d, kind=kind) / percent
 
     def change(
         self,
@@ -320,6 +335,7 @@ class SignatureLibrary(MSONable):
         cell_reference: Any = None,
         unit: str | None = None,
         resolution: Any = None,
+        kind: str = "pdos",
     ) -> np.ndarray:
         """Return the observed change of the unit-area DOS on the library's grid.
 
@@ -343,9 +359,14 @@ class SignatureLibrary(MSONable):
             :func:`~defectnet_atomate.measurement.apply_resolution`): the library's own
             pristine DOS is broadened alike before it is subtracted (a ``pristine`` you pass
             is taken as measured on the same instrument and used as it is).
+        kind
+            ``"pdos"`` (phonon DOS) or ``"neutron"`` (neutron-weighted DOS, as inelastic
+            neutron scattering measures; a document is weighted here, a spectrum must
+            already be one, against a pristine reference of the same kind).
         """
         from defectnet_atomate.spectra import as_spectrum
 
+        self._check_kind(kind)
         if isinstance(doped, dict) or hasattr(doped, "pristine_pdos"):
             if pristine is not None or cell_reference is not None:
                 raise ValueError(
@@ -357,6 +378,15 @@ class SignatureLibrary(MSONable):
             if d.get("cell_pristine_pdos"):
                 dos = sampling_corrected(dos, d["cell_pristine_pdos"], d["pristine_pdos"])
             ref = d["pristine_pdos"]
+            if kind == "neutron":
+                if not dos.get("projected") or not ref.get("projected"):
+                    raise ValueError(
+                        "The document has no element projections; kind='neutron' needs them "
+                        "(a full DefectPhononDoc, not a compact export)."
+                    )
+                return _binned(dos["frequencies"], neutron_weighted_dos(dos), self.scale) - (
+                    _binned(ref["frequencies"], neutron_weighted_dos(ref), self.scale)
+                )
             return _binned(dos["frequencies"], dos["total"], self.scale) - _binned(
                 ref["frequencies"], ref["total"], self.scale
             )
@@ -373,8 +403,24 @@ class SignatureLibrary(MSONable):
             ref_spectrum = as_spectrum(pristine, unit)
             ref = _binned(ref_spectrum.frequencies, ref_spectrum.densities, self.scale)
         else:
-            ref = self._broadened(np.asarray(self.pristine), resolution)
+            own = self.pristine if kind == "pdos" else self.pristine_neutron
+            ref = self._broadened(np.asarray(own), resolution)
         return observed - ref
+
+    def _check_kind(self, kind: str) -> None:
+        if kind not in ("pdos", "neutron"):
+            raise ValueError(
+                f"kind={kind!r} is not supported here; use 'pdos' (phonon DOS) or 'neutron' "
+                "(neutron-weighted DOS)."
+            )
+        if kind == "neutron" and (
+            self.pristine_neutron is None
+            or any(s.get("per_percent_neutron") is None for s in self.signatures)
+        ):
+            raise ValueError(
+                "This library has no neutron-weighted signatures (built without element "
+                "projections); rebuild it with SignatureLibrary.from_host."
+            )
 
     def _broadened(self, values: np.ndarray, resolution: Any) -> np.ndarray:
         """``values`` on the library's grid seen with an instrument resolution (FWHM, meV)."""
@@ -395,13 +441,15 @@ class SignatureLibrary(MSONable):
         threshold: float = DEFAULT_THRESHOLD,
         unit: str | None = None,
         resolution: Any = None,
+        kind: str = "pdos",
     ) -> SignatureFit:
         """Read the change of ``doped`` as a non-negative sum of candidate signatures.
 
         Parameters
         ----------
-        doped, pristine, cell_reference, unit, resolution
-            As in :meth:`change`; with ``resolution`` the signatures are broadened alike.
+        doped, pristine, cell_reference, unit, resolution, kind
+            As in :meth:`change`; with ``resolution`` the signatures are broadened alike, and
+            ``kind="neutron"`` fits with the neutron-weighted signatures.
         candidates
             Elements to fit with (default: every element of the library); each needs a
             signature here.
@@ -424,10 +472,10 @@ class SignatureLibrary(MSONable):
         if not wanted:
             raise ValueError("No candidates to fit; give at least one element of the library.")
         columns = [s for s in self.signatures if s["element"] in wanted]
-        observed = self.change(doped, pristine, cell_reference, unit, resolution)
+        observed = self.change(doped, pristine, cell_reference, unit, resolution, kind)
+        key = "per_percent" if kind == "pdos" else "per_percent_neutron"
         matrix = np.stack(
-            [self._broadened(np.asarray(s["per_percent"], float), resolution) for s in columns],
-            axis=1,
+            [self._broadened(np.asarray(s[key], float), resolution) for s in columns], axis=1
         )
         coefficients, residual = nnls(matrix, observed, maxiter=50 * matrix.shape[1])
         norm = float(observed @ observed)
