@@ -144,6 +144,14 @@ def _binned(frequencies: Any, densities: Any, scale: float) -> np.ndarray:
     return bin_spectrum(np.asarray(frequencies), np.asarray(densities), scale) * (N_BINS / X_MAX)
 
 
+def _neutron(pdos: dict) -> dict | None:
+    """Return a stored DOS in its neutron-weighted form (``None`` when it cannot be made)."""
+    from defectnet_atomate.dataset import neutron_form
+
+    values = neutron_form(pdos)
+    return None if values is None else {"frequencies": pdos["frequencies"], "total": values}
+
+
 @dataclass
 class SignatureFit(MSONable):
     """An observed DOS change read as a non-negative combination of dopant signatures.
@@ -374,19 +382,16 @@ class SignatureLibrary(MSONable):
                     "cell_reference= only with a spectrum."
                 )
             d = doped if isinstance(doped, dict) else doped.model_dump()
-            dos = d["pdos"]
-            if d.get("cell_pristine_pdos"):
-                dos = sampling_corrected(dos, d["cell_pristine_pdos"], d["pristine_pdos"])
-            ref = d["pristine_pdos"]
+            dos, cell, ref = d["pdos"], d.get("cell_pristine_pdos"), d["pristine_pdos"]
             if kind == "neutron":
-                if not dos.get("projected") or not ref.get("projected"):
+                dos, cell, ref = (_neutron(x) if x else None for x in (dos, cell, ref))
+                if dos is None or ref is None or (d.get("cell_pristine_pdos") and cell is None):
                     raise ValueError(
-                        "The document has no element projections; kind='neutron' needs them "
-                        "(a full DefectPhononDoc, not a compact export)."
+                        "The document has neither neutron-weighted spectra nor element "
+                        "projections (with neutron cross-sections) for kind='neutron'."
                     )
-                return _binned(dos["frequencies"], neutron_weighted_dos(dos), self.scale) - (
-                    _binned(ref["frequencies"], neutron_weighted_dos(ref), self.scale)
-                )
+            if cell:
+                dos = sampling_corrected(dos, cell, ref)
             return _binned(dos["frequencies"], dos["total"], self.scale) - _binned(
                 ref["frequencies"], ref["total"], self.scale
             )
