@@ -1313,6 +1313,7 @@ def _signature_unmixing(lines: list[str]) -> None:
     }
     names = {
         "patches": "patch signatures",
+        "patches_neutron": "patch signatures, neutron-weighted spectra",
         "masses": "mass-defect signatures",
         "network": "network",
     }
@@ -1320,6 +1321,8 @@ def _signature_unmixing(lines: list[str]) -> None:
         if key not in r:
             continue
         for method, name in names.items():
+            if method not in r[key]:
+                continue
             m = r[key][method]
 
             def f(v: object) -> str:
