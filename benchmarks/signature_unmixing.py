@@ -27,14 +27,19 @@ Test spectra:
    the direct engine with SevenNet (every atom displaced; their DOS cached with
    ``--direct-cache``, as ``engine_fidelity.py --force-field SevenNet`` writes them). The
    direct engine is not the engine of the signatures: a fair test of the unmixing.
-2. with ``--concentrated``: the same hosts' dopants at 1.6, 2 x 3.1 and 12.5 at.% in 64-atom
-   cells, simulated by the direct engine with its default settings (the doped lattice
-   relaxes too; documents cached in ``--direct-cache``): where the change stops being
-   linear in the concentration.
+2. with ``--concentrated``: the same hosts' dopants at 1.6, 2 x 3.1 and 12.5 at.% in cells
+   of 54-72 atoms, simulated by the direct engine with its default settings (the doped
+   lattice relaxes too; documents cached in ``--direct-cache``): where the change stops
+   being linear in the concentration, in small periodic cells.
 3. with ``--part``: the spectra of a SevenNet embedding dataset part (its hosts' patches
    reused from ``--cache-dir``). Those spectra were made from the very patches the
    signatures come from (in larger cells, several dopants, their relaxations added): a
    consistency check of the linear reading, not an independent test.
+
+The signatures include the lattice's change (Vegard's law, ``lattice="relaxed"``) for the
+spectra whose cells relaxed (set 2) and leave it out for those simulated at the host's
+lattice (sets 1 and 3, ``lattice="fixed"``). Runs over host subsets (``--hosts``) are
+combined with ``--merge a.json b.json ... --json out.json``.
 
 Scores: AUC of the candidates' scores (fitted at.% or probability) over true dopants
 against distractors; precision, recall and F1 of the calls; MAE (at.%) and median relative
@@ -142,11 +147,16 @@ def _mass_library(library: SignatureLibrary, pristine_dos) -> SignatureLibrary:
     )
 
 
-def _read(library, mass_library, quantifier, example, observed, candidates, truth) -> dict:
-    """All three readings of one spectrum."""
+def _read(library, mass_library, quantifier, example, observed, candidates, truth, lattice) -> dict:
+    """Every reading of one spectrum (``lattice``: how its cell was simulated)."""
     out = {"truth": truth}
     for name, lib in (("patches", library), ("masses", mass_library)):
-        fit = lib.fit(observed["doped"], candidates=candidates, **observed["references"])
+        fit = lib.fit(
+            observed["doped"],
+            candidates=candidates,
+            lattice=lattice if name == "patches" else "fixed",
+            **observed["references"],
+        )
         out[name] = {
             "explained": round(fit.explained, 4),
             "candidates": {
@@ -155,7 +165,7 @@ def _read(library, mass_library, quantifier, example, observed, candidates, trut
             },
         }
     if isinstance(observed["doped"], dict):  # a document: also as a neutron measurement
-        fit = library.fit(observed["doped"], candidates=candidates, kind="neutron")
+        fit = library.fit(observed["doped"], candidates=candidates, kind="neutron", lattice=lattice)
         out["patches_neutron"] = {
             "explained": round(fit.explained, 4),
             "candidates": {
@@ -248,15 +258,17 @@ def direct_rows(args, quantifier) -> tuple[list[dict], dict]:
             row = {
                 "host": host_id,
                 "index": i,
-                **_read(library, mass_library, quantifier, example, observed, candidates, truth),
+                **_read(
+                    library, mass_library, quantifier, example, observed, candidates, truth, "fixed"
+                ),
             }
             rows.append(row)
             print(json.dumps({k: row[k] for k in ("host", "index", "truth")}), flush=True)
     return rows, libraries
 
 
-# --concentrated: the fidelity hosts' dopants at 1.6-12.5 at.% in 64-atom cells, simulated by the
-# direct engine with its default settings (the doped cell's lattice relaxes too)
+# --concentrated: the fidelity hosts' dopants at 1.6-12.5 at.% in cells of 54-72 atoms, simulated
+# by the direct engine with its default settings (the doped cell's lattice relaxes too)
 CONCENTRATED = {
     "mp-149": [["C:Si:1.6"], ["Ge:Si:3.1", "Sn:Si:3.1"], ["Ge:Si:12.5"]],
     "mp-10695": [["Se:S:1.6"], ["Cd:Zn:3.1", "O:S:3.1"], ["Se:S:12.5"]],
@@ -291,13 +303,15 @@ def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
         libraries[host_id] = {"formula": host.composition.reduced_formula, "candidates": candidates}
         for i, dopings in enumerate(configs):
             file = (
-                None if cache is None else cache / f"concentrated-{host_id}-{i}-{FORCE_FIELD}.json"
+                None
+                if cache is None
+                else cache / f"concentrated-{host_id}-{i}-{FORCE_FIELD}-54.json"
             )
             if file is not None and file.is_file():
                 doc = loadfn(file)
             else:
                 t0 = time.perf_counter()
-                doped = make_doped_supercell(host, dopings, seed=i, max_atoms=64)
+                doped = make_doped_supercell(host, dopings, seed=i, min_atoms=54, max_atoms=72)
                 doc = direct.run_supercell(doped, host_id=host_id).model_dump()
                 doc["seconds"] = time.perf_counter() - t0
                 if file is not None:
@@ -314,7 +328,14 @@ def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
                 "index": i,
                 "n_atoms": doc["num_sites"],
                 **_read(
-                    library, mass_library, quantifier, examples[0], observed, candidates, truth
+                    library,
+                    mass_library,
+                    quantifier,
+                    examples[0],
+                    observed,
+                    candidates,
+                    truth,
+                    "relaxed",
                 ),
             }
             rows.append(row)
@@ -358,12 +379,37 @@ def part_rows(args, quantifier) -> tuple[list[dict], dict]:
             row = {
                 "host": host_id,
                 "config_id": d["config_id"],
+                "n_atoms": d["num_sites"],
                 **_read(
-                    library, mass_library, quantifier, examples[0], observed, candidates, truth
+                    library,
+                    mass_library,
+                    quantifier,
+                    examples[0],
+                    observed,
+                    candidates,
+                    truth,
+                    "fixed",
                 ),
             }
             rows.append(row)
     return rows, libraries
+
+
+def merge(results: list[dict]) -> dict:
+    """One result from runs over different hosts (rows joined, metrics recomputed)."""
+    out = {k: v for k, v in results[0].items() if not isinstance(v, dict)}
+    for key in ("direct", "concentrated", "embedding_part"):
+        parts = [r[key] for r in results if key in r]
+        if not parts:
+            continue
+        rows = [row for p in parts for row in p["rows"]]
+        libraries = {h: lib for p in parts for h, lib in p["libraries"].items()}
+        out[key] = {
+            "libraries": libraries,
+            **{m: _metrics(rows, m) for m in METHODS if all(m in row for row in rows)},
+            "rows": rows,
+        }
+    return out
 
 
 def main() -> dict:
@@ -376,8 +422,16 @@ def main() -> dict:
     parser.add_argument(
         "--concentrated", action="store_true", help="also 64-atom cells at 1.6-12.5 at.%%"
     )
+    parser.add_argument(
+        "--merge",
+        nargs="*",
+        default=None,
+        help="combine the JSON results of runs over host subsets",
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    if args.merge:
+        return emit(merge([json.loads(Path(f).read_text()) for f in args.merge]), args.json)
     torch.set_num_threads(1)
     from defectnet_atomate.ml.quantifier import DefectQuantifier
 

@@ -45,21 +45,21 @@ def test_signatures_conserve_area_and_differ_by_dopant(library):
 def test_fit_reads_a_single_dopant_cell_and_ignores_distractors(library, engine):
     doped = single_dopant_cell(library.host, engine.host_data(library.host)["matrix"], 1, "C")
     doc = engine.run_supercell(doped)
-    fit = library.fit(doc)
+    fit = library.fit(doc, lattice="fixed")  # the embedding engine keeps the host's lattice
     assert isinstance(fit, SignatureFit)
     assert fit.present == ["C"]
     assert fit.concentrations["C"] == pytest.approx(100 / 16, rel=0.02)
     assert fit.concentrations["Ge"] < 0.05
     assert fit.explained > 0.99
     # as inelastic neutron scattering would see it (C scatters 5.6 barn per 12 amu, Si 2.2 per 28)
-    neutron = library.fit(doc, kind="neutron")
+    neutron = library.fit(doc, kind="neutron", lattice="fixed")
     assert neutron.present == ["C"]
     assert neutron.concentrations["C"] == pytest.approx(100 / 16, rel=0.02)
     # the same spectrum as a plain (frequencies, DOS) pair against its cell reference
     qpoints = engine.modes(doped, patches=False)[1].qpoints
     reference = engine.cell_reference(library.host, doped.supercell_matrix, qpoints)
     pair = (np.asarray(doc.pdos.frequencies), np.asarray(doc.pdos.total))
-    again = library.fit(pair, cell_reference=reference.dos(), unit="THz")
+    again = library.fit(pair, cell_reference=reference.dos(), unit="THz", lattice="fixed")
     assert again.concentrations["C"] == pytest.approx(fit.concentrations["C"], rel=0.05)
 
 
@@ -71,12 +71,26 @@ def test_fit_with_an_instrument_resolution(library, engine):
     corrected = library.change(doc) + np.asarray(library.pristine)  # on the library's grid
     measured = apply_resolution(library.frequencies, corrected, 2.0)  # 2 meV FWHM
     pair = (library.frequencies, measured)
-    fit = library.fit(pair, unit="THz", resolution=2.0)
+    fit = library.fit(pair, unit="THz", resolution=2.0, lattice="fixed")
     assert fit.present == ["Ge"]
     assert fit.concentrations["Ge"] == pytest.approx(100 / 16, rel=0.05)
     assert fit.explained > 0.95
     # read as if sharp, the broadening itself is taken for dopants
-    assert library.fit(pair, unit="THz").explained < fit.explained
+    assert library.fit(pair, unit="THz", lattice="fixed").explained < fit.explained
+
+
+def test_lattice_term_follows_vegard(library):
+    # Si's bulk modulus with CHGNet, eV/A^3 (experiment: 98 GPa = 0.61 eV/A^3)
+    assert 0.3 < library.bulk_modulus < 0.9
+    ge, c = (s["ln_volume_per_percent"] for s in library.signatures)
+    assert ge > 0 > c  # Ge widens the lattice, C shrinks it
+    derivative = np.asarray(library.dos_per_ln_volume)
+    # a wider lattice softens the host: weight moves to lower frequencies
+    first_moment = (derivative * library.frequencies).sum()
+    assert first_moment < 0
+    relaxed = library._column(library.signatures[1], "pdos", "relaxed")
+    fixed = library._column(library.signatures[1], "pdos", "fixed")
+    assert not np.allclose(relaxed, fixed)
 
 
 def test_library_round_trips_and_refuses_bad_input(library, engine):
@@ -89,6 +103,8 @@ def test_library_round_trips_and_refuses_bad_input(library, engine):
         library.fit((library.frequencies, np.ones(library.frequencies.size)))
     with pytest.raises(ValueError, match="kind='xray' is not supported"):
         library.fit({"pdos": {}, "pristine_pdos": {}}, kind="xray")
+    with pytest.raises(ValueError, match="lattice='bent'"):
+        library.fit({"pdos": {}, "pristine_pdos": {}}, lattice="bent")
     without = SignatureLibrary.from_dict({**library.as_dict(), "pristine_neutron": None})
     with pytest.raises(ValueError, match="no neutron-weighted signatures"):
         without.fit({"pdos": {}, "pristine_pdos": {}}, kind="neutron")

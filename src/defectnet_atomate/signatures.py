@@ -144,6 +144,64 @@ def _binned(frequencies: Any, densities: Any, scale: float) -> np.ndarray:
     return bin_spectrum(np.asarray(frequencies), np.asarray(densities), scale) * (N_BINS / X_MAX)
 
 
+VOLUME_STEP = 0.01
+"""Relative volume change (+-) of the host's finite-difference volume response."""
+
+
+def _pressure(structure: Structure, calculator: Any) -> float:
+    """Pressure of a structure with the potential, eV/A^3 (positive: it would expand)."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    atoms.calc = calculator
+    return float(-np.mean(atoms.get_stress(voigt=True)[:3]))
+
+
+def _strained(host: Structure, volume_factor: float, engine: EmbeddingEngine) -> Structure:
+    """Return the host at ``volume_factor`` times its volume (isotropic), positions relaxed."""
+    from defectnet_atomate.phonons.direct import relax_structure
+
+    strained = host.copy()
+    strained.scale_lattice(host.volume * volume_factor)
+    s = engine.settings
+    return relax_structure(strained, engine.calculator, False, s.fmax, s.max_steps)[0]
+
+
+def _volume_response(engine: EmbeddingEngine, host: Structure, scale: float) -> dict[str, Any]:
+    """Return the host's bulk modulus and the change of its binned DOS per unit ``ln V``.
+
+    Central differences at ``1 +- VOLUME_STEP`` times the volume (isotropic strain,
+    positions relaxed): the pressures give ``B = -dP/dlnV``, the force constants of the
+    strained hosts (the patch supercell, the engine's q-point density) the derivative of
+    the unit-area DOS, and of its neutron-weighted form, on the library's grid.
+    """
+    from defectnet_atomate.phonons.direct import compute_force_constants
+    from defectnet_atomate.phonons.dos import modes_from_force_constants
+
+    s = engine.settings
+    matrix = engine.host_data(host)["matrix"]
+    pressures, totals, neutrons = [], [], []
+    for factor in (1 + VOLUME_STEP, 1 - VOLUME_STEP):
+        strained = _strained(host, factor, engine)
+        pressures.append(_pressure(strained, engine.calculator))
+        fc = compute_force_constants(
+            strained, matrix, engine.calculator, s.displacement, True, s.symprec
+        )
+        dos = modes_from_force_constants(strained, fc, matrix, s.mesh_length).dos()
+        totals.append(_binned(dos.frequencies, dos.total, scale))
+        neutrons.append(
+            _binned(dos.frequencies, neutron_weighted_dos(dos), scale) if dos.projected else None
+        )
+    d_ln_v = float(np.log((1 + VOLUME_STEP) / (1 - VOLUME_STEP)))
+    return {
+        "bulk_modulus": -(pressures[0] - pressures[1]) / d_ln_v,
+        "dos_per_ln_volume": ((totals[0] - totals[1]) / d_ln_v).tolist(),
+        "neutron_per_ln_volume": None
+        if neutrons[0] is None
+        else ((neutrons[0] - neutrons[1]) / d_ln_v).tolist(),
+    }
+
+
 def _neutron(pdos: dict) -> dict | None:
     """Return a stored DOS in its neutron-weighted form (``None`` when it cannot be made)."""
     from defectnet_atomate.dataset import neutron_form
@@ -207,6 +265,11 @@ class SignatureLibrary(MSONable):
         The host's unit-area pristine DOS on that grid (per unit relative frequency).
     pristine_neutron
         The same for its neutron-weighted DOS (``None`` without projections).
+    bulk_modulus
+        The host's bulk modulus with the potential, eV/A^3 (``None``: no lattice term).
+    dos_per_ln_volume, neutron_per_ln_volume
+        Change of the host's unit-area DOS (and neutron-weighted DOS) per unit ``ln V``
+        under isotropic strain.
     signatures
         One entry per (candidate, symmetry-distinct site): ``element``, ``replaces``,
         ``basis_index``, ``multiplicity`` (equivalent sites in the host cell), ``n_atoms`` of
@@ -214,7 +277,16 @@ class SignatureLibrary(MSONable):
         ``per_percent``: the change of the unit-area DOS per at.% of the dopant, and
         ``per_percent_neutron``: that of the unit-area neutron-weighted DOS (inelastic
         neutron scattering; each element's partial DOS weighted by its bound scattering
-        cross-section over its mass, :func:`~defectnet_atomate.measurement.neutron_weighted_dos`).
+        cross-section over its mass, :func:`~defectnet_atomate.measurement.neutron_weighted_dos`);
+        ``ln_volume_per_percent``: the relative volume change per at.% of the dopant in a
+        free crystal (Vegard's law), from the pressure the relaxed dopant leaves in the patch
+        cell at the host lattice over the bulk modulus.
+
+    A dopant changes a crystal's spectrum locally (its patch, at the host lattice) and
+    globally: the crystal's lattice follows Vegard's law, and every host mode moves with
+    it. ``fit(lattice="relaxed")`` (the default, a real sample) adds the second part to
+    each signature, ``ln_volume_per_percent`` times ``dos_per_ln_volume``;
+    ``lattice="fixed"`` leaves it out (supercells simulated at the host's lattice).
     """
 
     host: Structure
@@ -224,6 +296,9 @@ class SignatureLibrary(MSONable):
     pristine: list[float]
     signatures: list[dict] = field(default_factory=list)
     pristine_neutron: list[float] | None = None
+    bulk_modulus: float | None = None
+    dos_per_ln_volume: list[float] | None = None
+    neutron_per_ln_volume: list[float] | None = None
 
     @classmethod
     def from_host(
@@ -287,7 +362,12 @@ class SignatureLibrary(MSONable):
         if pristine_dos.projected:
             neutron = _binned(pristine_dos.frequencies, neutron_weighted_dos(pristine_dos), scale)
             library.pristine_neutron = neutron.tolist()
+        response = _volume_response(engine, host, scale)
+        library.bulk_modulus = response["bulk_modulus"]
+        library.dos_per_ln_volume = response["dos_per_ln_volume"]
+        library.neutron_per_ln_volume = response["neutron_per_ln_volume"]
         matrix = engine.host_data(host)["matrix"]
+        host_pressure = _pressure(host.copy().make_supercell(matrix), engine.calculator)
         for element in candidates:
             targets = (replaces or {}).get(element) or plausible_sites(host, element)
             unknown = sorted(set(targets) - host_elements)
@@ -300,6 +380,8 @@ class SignatureLibrary(MSONable):
                 for basis_index, multiplicity in _distinct_sites(host, target):
                     doped = single_dopant_cell(host, matrix, basis_index, element)
                     doc = engine.run_supercell(doped)
+                    relaxed = engine.force_constants(doped)[0]  # the patch's relaxation
+                    excess = _pressure(relaxed, engine.calculator) - host_pressure
                     library.signatures.append(
                         {
                             "element": element,
@@ -314,6 +396,10 @@ class SignatureLibrary(MSONable):
                                 if library.pristine_neutron is not None
                                 else None
                             ),
+                            "ln_volume_per_percent": excess
+                            / library.bulk_modulus
+                            * doped.num_sites
+                            / 100,
                         }
                     )
         return library
@@ -412,6 +498,20 @@ class SignatureLibrary(MSONable):
             ref = self._broadened(np.asarray(own), resolution)
         return observed - ref
 
+    def _column(self, signature: dict, kind: str, lattice: str) -> np.ndarray:
+        """One signature as fitted: local change, plus the lattice's for ``"relaxed"``."""
+        key = "per_percent" if kind == "pdos" else "per_percent_neutron"
+        column = np.asarray(signature[key], float)
+        if lattice == "fixed":
+            return column
+        derivative = self.dos_per_ln_volume if kind == "pdos" else self.neutron_per_ln_volume
+        if derivative is None or signature.get("ln_volume_per_percent") is None:
+            raise ValueError(
+                "This library has no lattice (Vegard) term; rebuild it with "
+                "SignatureLibrary.from_host, or fit with lattice='fixed'."
+            )
+        return column + signature["ln_volume_per_percent"] * np.asarray(derivative, float)
+
     def _check_kind(self, kind: str) -> None:
         if kind not in ("pdos", "neutron"):
             raise ValueError(
@@ -447,6 +547,7 @@ class SignatureLibrary(MSONable):
         unit: str | None = None,
         resolution: Any = None,
         kind: str = "pdos",
+        lattice: str = "relaxed",
     ) -> SignatureFit:
         """Read the change of ``doped`` as a non-negative sum of candidate signatures.
 
@@ -455,6 +556,11 @@ class SignatureLibrary(MSONable):
         doped, pristine, cell_reference, unit, resolution, kind
             As in :meth:`change`; with ``resolution`` the signatures are broadened alike, and
             ``kind="neutron"`` fits with the neutron-weighted signatures.
+        lattice
+            ``"relaxed"`` (default): each signature includes the change its dopant makes
+            through the crystal's lattice (Vegard's law), as in a real sample or a
+            supercell whose cell was relaxed; ``"fixed"``: the local change alone, for
+            supercells simulated at the host's lattice.
         candidates
             Elements to fit with (default: every element of the library); each needs a
             signature here.
@@ -477,10 +583,11 @@ class SignatureLibrary(MSONable):
         if not wanted:
             raise ValueError("No candidates to fit; give at least one element of the library.")
         columns = [s for s in self.signatures if s["element"] in wanted]
+        if lattice not in ("relaxed", "fixed"):
+            raise ValueError(f"lattice={lattice!r}; use 'relaxed' (a real sample) or 'fixed'.")
         observed = self.change(doped, pristine, cell_reference, unit, resolution, kind)
-        key = "per_percent" if kind == "pdos" else "per_percent_neutron"
         matrix = np.stack(
-            [self._broadened(np.asarray(s[key], float), resolution) for s in columns], axis=1
+            [self._broadened(self._column(s, kind, lattice), resolution) for s in columns], axis=1
         )
         coefficients, residual = nnls(matrix, observed, maxiter=50 * matrix.shape[1])
         norm = float(observed @ observed)
