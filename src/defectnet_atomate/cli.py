@@ -504,6 +504,7 @@ def _cmd_signatures_fit(args: argparse.Namespace) -> int:
         unit=args.unit,
         resolution=resolution,
         kind=args.kind,
+        lattice=args.lattice,
     )
     print(json.dumps(fit.as_dict(), indent=1) if args.json else fit)
     return 0
@@ -791,6 +792,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=["pdos", "neutron"],
         help="pdos (default) or neutron (a neutron-weighted DOS, read with neutron-weighted "
         "signatures against a neutron-weighted pristine)",
+    )
+    sig_fit.add_argument(
+        "--lattice",
+        default="relaxed",
+        choices=["relaxed", "fixed"],
+        help="relaxed (default, a real sample: each dopant's Vegard change of the lattice "
+        "included) or fixed (supercells simulated at the host's lattice)",
     )
     sig_fit.add_argument("--json", action="store_true", help="print the fit as JSON")
     sig_fit.set_defaults(func=_cmd_signatures_fit)
