@@ -1313,6 +1313,7 @@ def _signature_unmixing(lines: list[str]) -> None:
     }
     names = {
         "patches": "patch signatures",
+        "patches_resolution": "patch signatures, 3 meV resolution",
         "patches_neutron": "patch signatures, neutron-weighted spectra",
         "masses": "mass-defect signatures",
         "network": "network",

@@ -15,6 +15,9 @@ all of its host's candidates by three methods:
 - **mass-defect signatures**: the same fit with the Lifshitz signatures of the same
   candidates on the same sites (masses only; what the network's candidate-site inputs
   carry);
+- **patch signatures at 3 meV**: the same, with the spectrum and the signatures broadened
+  by a 3 meV FWHM Gaussian resolution, as an instrument shows them (a supercell's DOS has
+  fine structure from its few q-points that no instrument resolves);
 - **patch signatures, neutron-weighted** (documents only): the same spectra weighted as
   inelastic neutron scattering sees them, read with the neutron-weighted signatures;
 - **the shipped network** (``DefectQuantifier.from_pretrained()``, trained on CHGNet
@@ -60,6 +63,7 @@ from common import emit
 from engine_fidelity import CASES, _direct, _host, configuration
 
 from defectnet_atomate.doping import make_doped_supercell, recommend_dopants
+from defectnet_atomate.measurement import apply_resolution
 from defectnet_atomate.ml.featurize import BIN_CENTRES
 from defectnet_atomate.ml.training import Example, predict_arrays
 from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
@@ -71,7 +75,9 @@ from defectnet_atomate.spectra import Spectrum, sampling_corrected
 ROOT = Path(__file__).resolve().parents[1]
 FORCE_FIELD = "SevenNet"
 N_DISTRACTORS = 3
-METHODS = ("patches", "patches_neutron", "masses", "network")
+METHODS = ("patches", "patches_resolution", "patches_neutron", "masses", "network")
+RESOLUTION_MEV = 3.0
+"""FWHM of the instrument-like reading (a typical direct-geometry chopper at thermal energies)."""
 
 
 def _auc(scores: list[float], labels: list[bool]) -> float | None:
@@ -164,6 +170,26 @@ def _read(library, mass_library, quantifier, example, observed, candidates, trut
                 for el, c in fit.concentrations.items()
             },
         }
+    # as an instrument with RESOLUTION_MEV FWHM would show it: the change on the library's
+    # grid broadened (with the library's pristine DOS under it), signatures broadened alike
+    change = library.change(observed["doped"], **observed["references"])
+    seen = apply_resolution(
+        library.frequencies, change + np.asarray(library.pristine), RESOLUTION_MEV
+    )
+    fit = library.fit(
+        (library.frequencies, np.clip(seen, 0, None)),
+        candidates=candidates,
+        unit="THz",
+        resolution=RESOLUTION_MEV,
+        lattice=lattice,
+    )
+    out["patches_resolution"] = {
+        "explained": round(fit.explained, 4),
+        "candidates": {
+            el: {"score": c, "percent": c, "present": el in fit.present}
+            for el, c in fit.concentrations.items()
+        },
+    }
     if isinstance(observed["doped"], dict):  # a document: also as a neutron measurement
         fit = library.fit(observed["doped"], candidates=candidates, kind="neutron", lattice=lattice)
         out["patches_neutron"] = {
