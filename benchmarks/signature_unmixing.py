@@ -131,6 +131,23 @@ def _candidates(host, true_dopants: list[str]) -> list[str]:
     return sorted(true_dopants) + others[:N_DISTRACTORS]
 
 
+def _library(
+    host, host_id: str, true_dopants: list[str], embedding
+) -> tuple[SignatureLibrary, dict]:
+    """The host's library for its candidates, and what the results record of it."""
+    candidates = _candidates(host, true_dopants)
+    t0 = time.perf_counter()
+    library = SignatureLibrary.from_host(host, candidates, engine=embedding, relax=False)
+    info = {
+        "formula": host.composition.reduced_formula,
+        "candidates": candidates,
+        "sites": {c: plausible_sites(host, c) for c in candidates},
+        "library_s": round(time.perf_counter() - t0, 1),
+    }
+    print(json.dumps({"host": host_id, **info}), flush=True)
+    return library, info
+
+
 def _mass_library(library: SignatureLibrary, pristine_dos) -> SignatureLibrary:
     """The library with each column replaced by the Lifshitz signature of the same pair."""
     from pymatgen.core import Element
@@ -245,16 +262,8 @@ def direct_rows(args, quantifier) -> tuple[list[dict], dict]:
             continue
         host = direct.relax_host(_host(host_id))
         true_dopants = sorted({d.split(":")[0] for c in configs for d in c})
-        candidates = _candidates(host, true_dopants)
-        t0 = time.perf_counter()
-        library = SignatureLibrary.from_host(host, candidates, engine=embedding, relax=False)
-        libraries[host_id] = {
-            "formula": host.composition.reduced_formula,
-            "candidates": candidates,
-            "sites": {c: plausible_sites(host, c) for c in candidates},
-            "library_s": round(time.perf_counter() - t0, 1),
-        }
-        print(json.dumps({"host": host_id, **libraries[host_id]}), flush=True)
+        library, libraries[host_id] = _library(host, host_id, true_dopants, embedding)
+        candidates = libraries[host_id]["candidates"]
         pristine_dos = embedding.pristine_modes(host).dos()
         mass_library = _mass_library(library, pristine_dos)
         composition = {k: float(v) for k, v in host.composition.fractional_composition.items()}
@@ -303,11 +312,25 @@ CONCENTRATED = {
 }
 
 
+def _doc_row(doc: dict, keys: dict, readers: tuple, lattice: str) -> dict | None:
+    """Every reading of a document (``None`` where training would leave it out)."""
+    from defectnet_atomate.ml.training import examples_from_docs
+
+    examples = examples_from_docs([doc], include_pristine=False)
+    if not examples:
+        return None
+    library, mass_library, quantifier, candidates = readers
+    truth = {x["element"]: x["atomic_percent"] for x in doc["dopants"]}
+    observed = {"doped": doc, "references": {}}
+    reading = _read(
+        library, mass_library, quantifier, examples[0], observed, candidates, truth, lattice
+    )
+    return {**keys, "n_atoms": doc["num_sites"], **reading}
+
+
 def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
     """Direct spectra of 64-atom cells at 1.6-12.5 at.% per dopant, read with the libraries."""
     from monty.serialization import dumpfn, loadfn
-
-    from defectnet_atomate.ml.training import examples_from_docs
 
     relaxer = DirectEngine(force_field=FORCE_FIELD, settings=DirectSettings(relax_cell=False))
     direct = DirectEngine(force_field=FORCE_FIELD)
@@ -323,10 +346,9 @@ def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
             continue
         host = relaxer.relax_host(_host(host_id))  # the host of the fidelity configurations
         true_dopants = sorted({d.split(":")[0] for c in CASES[host_id] for d in c})
-        candidates = _candidates(host, true_dopants)
-        library = SignatureLibrary.from_host(host, candidates, engine=embedding, relax=False)
+        library, libraries[host_id] = _library(host, host_id, true_dopants, embedding)
+        candidates = libraries[host_id]["candidates"]
         mass_library = _mass_library(library, embedding.pristine_modes(host).dos())
-        libraries[host_id] = {"formula": host.composition.reduced_formula, "candidates": candidates}
         for i, dopings in enumerate(configs):
             file = (
                 None
@@ -343,36 +365,17 @@ def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
                 if file is not None:
                     file.parent.mkdir(parents=True, exist_ok=True)
                     dumpfn(doc, file)
-            examples = examples_from_docs([doc], include_pristine=False)
-            truth = {x["element"]: x["atomic_percent"] for x in doc["dopants"]}
-            if not examples:  # flagged (imaginary modes) or not relaxed: left out as in training
-                print(json.dumps({"host": host_id, "index": i, "left_out": truth}), flush=True)
-                continue
-            observed = {"doped": doc, "references": {}}
-            row = {
-                "host": host_id,
-                "index": i,
-                "n_atoms": doc["num_sites"],
-                **_read(
-                    library,
-                    mass_library,
-                    quantifier,
-                    examples[0],
-                    observed,
-                    candidates,
-                    truth,
-                    "relaxed",
-                ),
-            }
-            rows.append(row)
-            print(json.dumps({k: row[k] for k in ("host", "index", "truth")}), flush=True)
+            readers = (library, mass_library, quantifier, candidates)
+            row = _doc_row(doc, {"host": host_id, "index": i}, readers, "relaxed")
+            if row is not None:
+                rows.append(row)
+            print(json.dumps({"host": host_id, "index": i, "read": row is not None}), flush=True)
     return rows, libraries
 
 
 def part_rows(args, quantifier) -> tuple[list[dict], dict]:
     """The spectra of a SevenNet embedding part, read with their hosts' libraries."""
     from defectnet_atomate.dataset import load_dataset
-    from defectnet_atomate.ml.training import examples_from_docs
 
     embedding = EmbeddingEngine(
         force_field=FORCE_FIELD,
@@ -385,39 +388,14 @@ def part_rows(args, quantifier) -> tuple[list[dict], dict]:
         mine = [d for d in docs if d["host"]["host_id"] == host_id]
         host = mine[0]["host"]["structure"]
         true_dopants = sorted({el for d in mine for el in d["dopant_elements"]})
-        candidates = _candidates(host, true_dopants)
-        t0 = time.perf_counter()
-        library = SignatureLibrary.from_host(host, candidates, engine=embedding, relax=False)
-        libraries[host_id] = {
-            "formula": host.composition.reduced_formula,
-            "candidates": candidates,
-            "sites": {c: plausible_sites(host, c) for c in candidates},
-            "library_s": round(time.perf_counter() - t0, 1),
-        }
-        print(json.dumps({"host": host_id, **libraries[host_id]}), flush=True)
+        library, libraries[host_id] = _library(host, host_id, true_dopants, embedding)
+        candidates = libraries[host_id]["candidates"]
         mass_library = _mass_library(library, embedding.pristine_modes(host).dos())
+        readers = (library, mass_library, quantifier, candidates)
         for d in mine:
-            examples = examples_from_docs([d], include_pristine=False)
-            if not examples:
-                continue
-            truth = {x["element"]: x["atomic_percent"] for x in d["dopants"]}
-            observed = {"doped": d, "references": {}}
-            row = {
-                "host": host_id,
-                "config_id": d["config_id"],
-                "n_atoms": d["num_sites"],
-                **_read(
-                    library,
-                    mass_library,
-                    quantifier,
-                    examples[0],
-                    observed,
-                    candidates,
-                    truth,
-                    "fixed",
-                ),
-            }
-            rows.append(row)
+            row = _doc_row(d, {"host": host_id, "config_id": d["config_id"]}, readers, "fixed")
+            if row is not None:  # flagged or not relaxed: left out, as training does
+                rows.append(row)
     return rows, libraries
 
 

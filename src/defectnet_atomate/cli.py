@@ -183,6 +183,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolution(text: str | None) -> float | list[float] | None:
+    """``--resolution``: a FWHM in meV, or polynomial coefficients ``a0,a1,...`` in energy."""
+    if not text:
+        return None
+    values = [float(x) for x in text.split(",")]
+    return values[0] if len(values) == 1 else values
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import json
 
@@ -214,10 +222,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         from defectnet_atomate.spectra import read_spectrum_file
 
         spectrum = read_spectrum_file(spectrum, args.unit, clip_negative=True)
-    resolution = None
-    if args.resolution:
-        values = [float(x) for x in args.resolution.split(",")]
-        resolution = values[0] if len(values) == 1 else values
+    resolution = _resolution(args.resolution)
     prediction = model.predict(
         spectrum,
         host=host,
@@ -492,17 +497,13 @@ def _cmd_signatures_fit(args: argparse.Namespace) -> int:
         if isinstance(data, dict) and "config_id" in data:
             spectrum = data  # a DefectPhononDoc written with dumpfn
     candidates = [c.strip() for c in args.candidates.split(",")] if args.candidates else None
-    resolution = None
-    if args.resolution:
-        values = [float(x) for x in args.resolution.split(",")]
-        resolution = values[0] if len(values) == 1 else values
     fit = library.fit(
         spectrum,
         candidates=candidates,
         pristine=args.pristine,
         threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         unit=args.unit,
-        resolution=resolution,
+        resolution=_resolution(args.resolution),
         kind=args.kind,
         lattice=args.lattice,
     )
