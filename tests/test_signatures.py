@@ -77,6 +77,9 @@ def test_fit_with_an_instrument_resolution(library, engine):
     assert fit.explained > 0.95
     # read as if sharp, the broadening itself is taken for dopants
     assert library.fit(pair, unit="THz", lattice="fixed").explained < fit.explained
+    # a document (a simulation) is read as the instrument would show it
+    as_measured = library.fit(doc, resolution=2.0, lattice="fixed")
+    assert as_measured.concentrations["Ge"] == pytest.approx(100 / 16, rel=0.02)
 
 
 def test_lattice_term_follows_vegard(library):

@@ -452,7 +452,9 @@ class SignatureLibrary(MSONable):
             Instrument resolution of a measured spectrum, FWHM in meV (as in
             :func:`~defectnet_atomate.measurement.apply_resolution`): the library's own
             pristine DOS is broadened alike before it is subtracted (a ``pristine`` you pass
-            is taken as measured on the same instrument and used as it is).
+            is taken as measured on the same instrument and used as it is). A document is a
+            simulation: its change is broadened, read as the instrument would show it (which
+            also removes a supercell's fine structure from its few q-points).
         kind
             ``"pdos"`` (phonon DOS) or ``"neutron"`` (neutron-weighted DOS, as inelastic
             neutron scattering measures; a document is weighted here, a spectrum must
@@ -478,9 +480,10 @@ class SignatureLibrary(MSONable):
                     )
             if cell:
                 dos = sampling_corrected(dos, cell, ref)
-            return _binned(dos["frequencies"], dos["total"], self.scale) - _binned(
+            change = _binned(dos["frequencies"], dos["total"], self.scale) - _binned(
                 ref["frequencies"], ref["total"], self.scale
             )
+            return self._broadened(change, resolution)  # a simulation, read as if measured
         spectrum = as_spectrum(doped, unit)
         observed = _binned(spectrum.frequencies, spectrum.densities, self.scale)
         if cell_reference is not None:
