@@ -27,3 +27,10 @@ def test_fast_examples_run(name, capsys):
 def test_atomate2_example_runs(capsys):
     runpy.run_path(str(EXAMPLES / "atomate2_workflow.py"), run_name="__main__")
     assert "atoms" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_signatures_example_runs(capsys):
+    runpy.run_path(str(EXAMPLES / "signatures_dilute_si.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "bulk modulus" in out and "neutron-weighted DOS" in out
