@@ -70,6 +70,21 @@ def test_patches_are_cached_and_reused(engine, host):
     assert fresh.stats["patches_computed"] == 0  # read from the on-disk cache
 
 
+def test_cache_key_ignores_the_sign_of_zero(engine, host):
+    """A relaxation leaves zero lattice entries as +-1e-9 at random: the same host, one key."""
+    from pymatgen.core import Lattice
+
+    matrix = host.lattice.matrix.copy()
+    zeros = np.abs(matrix) < 1e-6
+    assert zeros.any()
+    keys = set()
+    for sign in (1.0, -1.0):
+        jittered = host.copy()
+        jittered.lattice = Lattice(np.where(zeros, sign * 1e-9, matrix))
+        keys.add(engine._host_key(jittered))
+    assert keys == {engine._host_key(host)}
+
+
 def test_unreadable_patch_cache_is_recomputed(engine, host, monkeypatch):
     """A cache file cut short (a killed writer) is recomputed and rewritten, not fatal."""
     from pathlib import Path

@@ -300,11 +300,13 @@ class EmbeddingEngine(PotentialMixin):
     # ------------------------------------------------------------------ host
 
     def _host_key(self, host: Structure) -> str:
+        # "+ 0.0" turns -0.0 into 0.0: a relaxation leaves zeros as +-1e-9 at random, and
+        # json writes "-0.0", which changed the key of the same host between runs (before 0.25)
         payload = json.dumps(
             {
                 "species": [s.specie.symbol for s in host],
-                "lattice": np.round(host.lattice.matrix, 3).tolist(),
-                "frac": np.round(host.frac_coords, 3).tolist(),
+                "lattice": (np.round(host.lattice.matrix, 3) + 0.0).tolist(),
+                "frac": (np.round(host.frac_coords, 3) + 0.0).tolist(),
                 "ff": [self.force_field, self.calculator_info.weights_hash],
                 "settings": [self.settings.patch_atoms, self.settings.displacement],
             }
