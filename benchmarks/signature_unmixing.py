@@ -248,8 +248,9 @@ def _example(doped_dict: dict, pristine_dos, composition, truth, host_id) -> Exa
     )
 
 
-def direct_rows(args, quantifier) -> tuple[list[dict], dict]:
-    """The fidelity configurations, read from their direct DOS."""
+def direct_rows(args, quantifier, read=None) -> tuple[list[dict], dict]:
+    """The fidelity configurations, read from their direct DOS (by ``read``, default ``_read``)."""
+    read = read or _read
     direct = DirectEngine(force_field=FORCE_FIELD, settings=DirectSettings(relax_cell=False))
     embedding = EmbeddingEngine(
         force_field=FORCE_FIELD,
@@ -293,7 +294,7 @@ def direct_rows(args, quantifier) -> tuple[list[dict], dict]:
             row = {
                 "host": host_id,
                 "index": i,
-                **_read(
+                **read(
                     library, mass_library, quantifier, example, observed, candidates, truth, "fixed"
                 ),
             }
@@ -312,7 +313,7 @@ CONCENTRATED = {
 }
 
 
-def _doc_row(doc: dict, keys: dict, readers: tuple, lattice: str) -> dict | None:
+def _doc_row(doc: dict, keys: dict, readers: tuple, lattice: str, read=None) -> dict | None:
     """Every reading of a document (``None`` where training would leave it out)."""
     from defectnet_atomate.ml.training import examples_from_docs
 
@@ -322,7 +323,7 @@ def _doc_row(doc: dict, keys: dict, readers: tuple, lattice: str) -> dict | None
     library, mass_library, quantifier, candidates = readers
     truth = {x["element"]: x["atomic_percent"] for x in doc["dopants"]}
     observed = {"doped": doc, "references": {}}
-    reading = _read(
+    reading = (read or _read)(
         library, mass_library, quantifier, examples[0], observed, candidates, truth, lattice
     )
     return {**keys, "n_atoms": doc["num_sites"], **reading}
@@ -373,7 +374,7 @@ def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
     return rows, libraries
 
 
-def part_rows(args, quantifier) -> tuple[list[dict], dict]:
+def part_rows(args, quantifier, read=None) -> tuple[list[dict], dict]:
     """The spectra of a SevenNet embedding part, read with their hosts' libraries."""
     from defectnet_atomate.dataset import load_dataset
 
@@ -393,7 +394,8 @@ def part_rows(args, quantifier) -> tuple[list[dict], dict]:
         mass_library = _mass_library(library, embedding.pristine_modes(host).dos())
         readers = (library, mass_library, quantifier, candidates)
         for d in mine:
-            row = _doc_row(d, {"host": host_id, "config_id": d["config_id"]}, readers, "fixed")
+            keys = {"host": host_id, "config_id": d["config_id"]}
+            row = _doc_row(d, keys, readers, "fixed", read)
             if row is not None:  # flagged or not relaxed: left out, as training does
                 rows.append(row)
     return rows, libraries

@@ -215,3 +215,23 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     assert "not a signature library" in capsys.readouterr().err
     assert main([*fit, "--candidates", "Sn"]) == 1
     assert "No signature of ['Sn']" in capsys.readouterr().err
+    # measured on an instrument 2 % off in energy, on a background: undoped with --measured
+    from defectnet_atomate.ml.augment import MeasurementAugmentation
+    from defectnet_atomate.spectra import Spectrum
+
+    blank = MeasurementAugmentation.distort(
+        Spectrum(library.frequencies, library.pristine), library.scale, scale=1.02, background=0.02
+    )
+    measured_csv = tmp_path / "measured.csv"
+    np.savetxt(measured_csv, np.c_[blank.frequencies, blank.densities], delimiter=",")
+    measured = ["signatures", "fit", str(measured_csv), "--library", str(out), "--unit", "THz"]
+    assert main([*measured, "--measured", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["present"] == [] and abs(result["scale"] - 1.02) < 0.003
+    assert result["significance"] == 2.0 and result["nuisance"]["background:constant"] > 0
+    assert main([*measured, "--terms", "background", "--scale", "1.02", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["present"] == []
+    assert main([*measured, "--scale", "fast"]) == 1
+    assert "neither a number nor 'fit'" in capsys.readouterr().err
+    assert main([*measured, "--terms", "dust"]) == 1
+    assert "Unknown measurement term" in capsys.readouterr().err

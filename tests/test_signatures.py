@@ -5,6 +5,7 @@ import pytest
 
 from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
 from defectnet_atomate.signatures import (
+    MEASURED,
     SignatureFit,
     SignatureLibrary,
     plausible_sites,
@@ -80,6 +81,65 @@ def test_fit_with_an_instrument_resolution(library, engine):
     # a document (a simulation) is read as the instrument would show it
     as_measured = library.fit(doc, resolution=2.0, lattice="fixed")
     assert as_measured.concentrations["Ge"] == pytest.approx(100 / 16, rel=0.02)
+
+
+def test_fit_a_measured_spectrum_with_measurement_terms(library, engine):
+    from defectnet_atomate.ml.augment import MeasurementAugmentation
+    from defectnet_atomate.spectra import Spectrum
+
+    doped = single_dopant_cell(library.host, engine.host_data(library.host)["matrix"], 0, "Ge")
+    sample = library.change(engine.run_supercell(doped)) + np.asarray(library.pristine)
+    top = library.scale
+    # a measurement: energies 3 % high, 4 % of the area in the two-phonon tail, a background
+    # under it, 1.5 meV resolution (0.36 THz), against the simulated pristine DOS
+    effects = {"fwhm": (0.3627, 0.0), "scale": 1.03, "multiphonon": 0.04, "background": 0.02}
+    measured = MeasurementAugmentation.distort(
+        Spectrum(library.frequencies, sample), top, **effects
+    )
+    pair = (measured.frequencies, measured.densities)
+    plain = library.fit(pair, unit="THz", resolution=1.5, lattice="fixed")
+    # read as if simulated, the measurement's effects are taken for dopants
+    assert plain.concentrations["Ge"] < 0.5 * 100 / 16
+    assert "C" in plain.present
+    fit = library.fit(
+        pair, unit="THz", resolution=1.5, lattice="fixed", nuisance=MEASURED, scale="fit"
+    )
+    assert fit.scale == pytest.approx(1.03, abs=0.003)
+    assert fit.present == ["Ge"]
+    assert fit.concentrations["Ge"] == pytest.approx(100 / 16, rel=0.15)
+    assert fit.nuisance["multiphonon"] > 0.01
+    assert fit.explained > 0.9
+    assert 0 < fit.uncertainties["Ge"] < 0.5 * fit.concentrations["Ge"]
+    assert "energy scale" in str(fit)
+    # the undoped crystal on the same instrument comes back undoped
+    pristine = Spectrum(library.frequencies, np.asarray(library.pristine))
+    blank = MeasurementAugmentation.distort(pristine, top, **effects)
+    none = library.fit(
+        (blank.frequencies, blank.densities),
+        unit="THz",
+        resolution=1.5,
+        lattice="fixed",
+        nuisance=MEASURED,
+        scale="fit",
+    )
+    assert none.present == []
+    # read against that measured pristine spectrum, the scale comes from it
+    against = library.fit(
+        pair,
+        pristine=(blank.frequencies, blank.densities),
+        unit="THz",
+        resolution=1.5,
+        lattice="fixed",
+        scale="fit",
+    )
+    assert against.scale == pytest.approx(1.03, abs=0.003)
+    assert against.present == ["Ge"]
+    with pytest.raises(ValueError, match="Unknown measurement term"):
+        library.fit(pair, unit="THz", nuisance=["dust"])
+    with pytest.raises(ValueError, match="scale='fast'"):
+        library.fit(pair, unit="THz", scale="fast")
+    with pytest.raises(ValueError, match="positive"):
+        library.rescaled(-1.0)
 
 
 def test_lattice_term_follows_vegard(library):

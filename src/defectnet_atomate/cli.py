@@ -506,9 +506,32 @@ def _cmd_signatures_fit(args: argparse.Namespace) -> int:
         resolution=_resolution(args.resolution),
         kind=args.kind,
         lattice=args.lattice,
+        **_measurement_terms(args),
     )
     print(json.dumps(fit.as_dict(), indent=1) if args.json else fit)
     return 0
+
+
+def _measurement_terms(args: argparse.Namespace) -> dict:
+    """``nuisance``, ``scale`` and ``significance`` of ``signatures fit`` from its options."""
+    from defectnet_atomate.signatures import MEASURED, MEASURED_SIGNIFICANCE
+
+    terms = args.terms or ("measured" if args.measured else "")
+    names = [t.strip() for t in terms.split(",") if t.strip()]
+    nuisance = [n for name in names for n in (MEASURED if name == "measured" else [name])]
+    scale = args.scale or ("fit" if args.measured else "1")
+    if scale != "fit":
+        try:
+            scale = float(scale)
+        except ValueError:
+            raise ValueError(
+                f"--scale {scale!r} is neither a number nor 'fit'; give the factor of the "
+                "spectrum's energies over the library's (e.g. 1.02) or 'fit'."
+            ) from None
+    significance = args.significance
+    if significance is None:
+        significance = MEASURED_SIGNIFICANCE if args.measured else 0.0
+    return {"nuisance": nuisance, "scale": scale, "significance": significance}
 
 
 def _cmd_store_query(args: argparse.Namespace) -> int:
@@ -800,6 +823,31 @@ def _parser() -> argparse.ArgumentParser:
         choices=["relaxed", "fixed"],
         help="relaxed (default, a real sample: each dopant's Vegard change of the lattice "
         "included) or fixed (supercells simulated at the host's lattice)",
+    )
+    sig_fit.add_argument(
+        "--measured",
+        action="store_true",
+        help="a measurement: fit background, multiphonon tail and resolution error beside "
+        "the dopants, the energy scale too, and call a dopant present from 2 standard errors "
+        "(--terms measured --scale fit --significance 2)",
+    )
+    sig_fit.add_argument(
+        "--terms",
+        default=None,
+        help="measurement terms fitted beside the dopants, comma-separated: background, "
+        "multiphonon, resolution, scale, or measured (the first three)",
+    )
+    sig_fit.add_argument(
+        "--scale",
+        default=None,
+        help="factor of the spectrum's energies over the library's, or 'fit' (default 1)",
+    )
+    sig_fit.add_argument(
+        "--significance",
+        type=float,
+        default=None,
+        help="standard errors a concentration needs to be called present (default 0; 2 "
+        "with --measured)",
     )
     sig_fit.add_argument("--json", action="store_true", help="print the fit as JSON")
     sig_fit.set_defaults(func=_cmd_signatures_fit)

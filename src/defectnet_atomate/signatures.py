@@ -27,7 +27,7 @@ measures, once (minutes per candidate and site on one core with SevenNet and 6 A
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,13 +45,34 @@ if TYPE_CHECKING:
     from defectnet_atomate.doping import DopedSupercell
     from defectnet_atomate.phonons.embedding import EmbeddingEngine
 
-__all__ = ["SignatureFit", "SignatureLibrary", "plausible_sites"]
+__all__ = [
+    "MEASURED",
+    "MEASURED_SIGNIFICANCE",
+    "NUISANCES",
+    "SignatureFit",
+    "SignatureLibrary",
+    "plausible_sites",
+]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.1
 """Coefficient (at.%) from which a candidate is called present: half the lowest
 concentration in the model's range (0.2 at.%)."""
+
+NUISANCES = ("background", "multiphonon", "resolution", "scale")
+"""Measurement terms :meth:`SignatureLibrary.fit` can fit beside the dopants."""
+
+MEASURED = ("background", "multiphonon", "resolution")
+"""The terms for a measured spectrum read against the library's simulated pristine DOS."""
+
+MEASURED_SIGNIFICANCE = 2.0
+"""Standard errors from which ``defectnet signatures fit --measured`` calls a dopant present:
+on measurement-like spectra it cut the false positives on undoped samples at little cost
+in recall (``benchmarks/signature_measured.py``)."""
+
+ELASTIC_WIDTH = 0.1
+"""Decay of the elastic-line tail term, in units of the host's top frequency."""
 
 
 def plausible_sites(host: Structure, element: str) -> list[str]:
@@ -219,7 +240,8 @@ class SignatureFit(MSONable):
     concentrations
         Candidate -> fitted concentration in at.% (its sites summed).
     present
-        Candidates whose concentration reaches ``threshold``, most concentrated first.
+        Candidates called present, most concentrated first: concentration from
+        ``threshold`` and, with ``significance``, at least that many standard errors.
     threshold
         Concentration (at.%) from which a candidate is called present.
     site_concentrations
@@ -228,6 +250,19 @@ class SignatureFit(MSONable):
         Share of the observed change the fit explains (``1 - |residual|^2 / |change|^2``);
         well below 1 when the change holds something the candidates do not (another dopant,
         a different potential, a measurement's background).
+    uncertainties
+        Candidate -> standard error of its concentration in at.%, from the residual's size
+        and the columns' overlap (least squares at the fitted point; the residual's bins are
+        not independent, so read it as a scale of the misfit, not a calibrated interval).
+    significance
+        Standard errors a concentration needed to be called present (0: not used).
+    scale
+        Factor of the observed frequencies over the library's (1: as simulated; fitted with
+        ``scale="fit"``).
+    nuisance
+        Fitted amplitude of each measurement term (``background:constant``,
+        ``background:elastic``, ``background:area``, ``multiphonon``, ``resolution``,
+        ``scale``), in units of the observed change.
     """
 
     concentrations: dict[str, float]
@@ -235,14 +270,25 @@ class SignatureFit(MSONable):
     threshold: float
     site_concentrations: dict[str, float] = field(default_factory=dict)
     explained: float = 0.0
+    uncertainties: dict[str, float] = field(default_factory=dict)
+    significance: float = 0.0
+    scale: float = 1.0
+    nuisance: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        lines = [f"{'dopant':<8}{'at.%':>8}  present (from {self.threshold:g} at.%)"]
+        rule = f"from {self.threshold:g} at.%"
+        if self.significance:
+            rule += f" and {self.significance:g} standard errors"
+        lines = [f"{'dopant':<8}{'at.%':>8}{'+-':>8}  present ({rule})"]
         for element, percent in sorted(self.concentrations.items(), key=lambda x: -x[1]):
+            error = self.uncertainties.get(element)
             lines.append(
-                f"{element:<8}{percent:>8.3f}  {'yes' if element in self.present else 'no'}"
+                f"{element:<8}{percent:>8.3f}{'' if error is None else f'{error:8.3f}'}"
+                f"  {'yes' if element in self.present else 'no'}"
             )
         lines.append(f"share of the change explained by the fit: {self.explained:.3f}")
+        if self.scale != 1.0:
+            lines.append(f"energy scale of the spectrum over the library's: {self.scale:.4f}")
         return "\n".join(lines)
 
 
@@ -540,6 +586,159 @@ class SignatureLibrary(MSONable):
 
     # ------------------------------------------------------------------ the fit
 
+    def rescaled(self, factor: float) -> SignatureLibrary:
+        """Return the library on an energy axis stretched by ``factor``.
+
+        Signatures live on a grid relative to the host's top frequency, so a spectrometer
+        whose energies are ``factor`` times the potential's (a miscalibrated axis, or a
+        potential that softens the crystal by a few percent, as universal potentials do)
+        is read with ``library.rescaled(factor)``; ``fit(scale="fit")`` finds the factor.
+        """
+        if not factor > 0:
+            raise ValueError(f"The energy scale factor must be positive, not {factor!r}.")
+        return replace(self, scale=self.scale * float(factor))
+
+    def _nuisance_columns(
+        self, names: Sequence[str], kind: str, resolution: Any, window: np.ndarray
+    ) -> tuple[list[str], list[np.ndarray], list[float]]:
+        """Columns of the measurement terms ``names``, their labels and lower bounds."""
+        raw = np.asarray(self.pristine if kind == "pdos" else self.pristine_neutron, float)
+        p = self._broadened(raw, resolution)
+        x, dx = BIN_CENTRES, BIN_CENTRES[1] - BIN_CENTRES[0]
+        labels, columns, lower = [], [], []
+        for name in names:
+            if name == "background":
+                labels += ["background:constant", "background:elastic", "background:area"]
+                columns += [window.astype(float), np.exp(-x / ELASTIC_WIDTH), p]
+                lower += [-np.inf] * 3
+            elif name == "multiphonon":
+                # two-phonon spectrum: the DOS convolved with itself (bin i + bin j lies at
+                # (i + j + 1) dx), unit area, seen with the same resolution
+                two = np.convolve(raw, raw) * dx
+                two = np.interp(x, (np.arange(two.size) + 1) * dx, two, right=0.0)
+                two = self._broadened(two / max(two.sum() * dx, 1e-12), resolution)
+                labels.append("multiphonon")
+                columns.append(two - p)
+                lower.append(0.0)
+            elif name == "resolution":
+                labels.append("resolution")
+                columns.append(np.gradient(np.gradient(p, dx), dx) * dx**2)
+                lower.append(-np.inf)
+            elif name == "scale":
+                labels.append("scale")
+                columns.append(-np.gradient(x * p, dx))
+                lower.append(-np.inf)
+            else:
+                raise ValueError(
+                    f"Unknown measurement term {name!r}; use any of {list(NUISANCES)}."
+                )
+        return labels, columns, lower
+
+    def _window(self, doped: Any, pristine: Any, unit: str | None) -> np.ndarray:
+        """Bins inside the observed energy range (every bin for a document)."""
+        from defectnet_atomate.spectra import as_spectrum
+
+        window = np.ones(N_BINS, dtype=bool)
+        if isinstance(doped, dict) or hasattr(doped, "pristine_pdos"):
+            return window
+        for observed in (doped, pristine):
+            if observed is None:
+                continue
+            f = as_spectrum(observed, unit).frequencies
+            window &= (self.frequencies >= f.min()) & (self.frequencies <= f.max())
+        return window
+
+    def _solve(
+        self,
+        doped: Any,
+        columns: list[dict],
+        references: dict,
+        resolution: Any,
+        kind: str,
+        lattice: str,
+        nuisance: Sequence[str],
+    ) -> dict:
+        """One bounded least-squares fit at this library's scale."""
+        from scipy.optimize import lsq_linear
+
+        window = self._window(doped, references.get("pristine"), references.get("unit"))
+        if window.sum() < 8:
+            raise ValueError(
+                "The spectrum covers fewer than 8 bins of the library's grid (up to "
+                f"{self.frequencies[-1]:.3g} THz); check its frequency unit (unit=...)."
+            )
+        observed = self.change(doped, resolution=resolution, kind=kind, **references)
+        raw = [self._column(c, kind, lattice) for c in columns]
+        dopant = list(self._broadened(np.stack(raw), resolution)) if raw else []  # one kernel
+        labels, extra, lower = self._nuisance_columns(nuisance, kind, resolution, window)
+        target = observed[window]
+        if not dopant + extra:  # nothing to fit: the change is all residual
+            return {
+                "coefficients": np.zeros(0),
+                "matrix": np.zeros((target.size, 0)),
+                "residual": target,
+                "target": target,
+                "labels": labels,
+                "n_dopant": 0,
+            }
+        matrix = np.stack(dopant + extra, axis=1)[window]
+        bounds = ([0.0] * len(dopant) + lower, [np.inf] * (len(dopant) + len(extra)))
+        norms = np.linalg.norm(matrix, axis=0)
+        norms[norms == 0] = 1.0
+        solution = lsq_linear(matrix / norms, target, bounds=bounds, method="bvls")
+        coefficients = solution.x / norms
+        residual = target - matrix @ coefficients
+        return {
+            "coefficients": coefficients,
+            "matrix": matrix,
+            "residual": residual,
+            "target": target,
+            "labels": labels,
+            "n_dopant": len(dopant),
+        }
+
+    def _fitted_scale(
+        self,
+        doped: Any,
+        columns: list[dict],
+        references: dict,
+        resolution: Any,
+        kind: str,
+        lattice: str,
+        nuisance: Sequence[str],
+        max_scale_error: float,
+    ) -> float:
+        """Energy scale that best aligns the library with the observation.
+
+        With a measured pristine reference the scale is that of the pristine spectrum
+        against the library's (dopants do not enter); otherwise that of the whole fit of
+        the doped spectrum against the library's pristine DOS and signatures.
+        """
+        from scipy.optimize import minimize_scalar
+
+        def misfit(factor: float) -> float:
+            library = self.rescaled(factor)
+            if references.get("pristine") is not None:
+                own = {"unit": references.get("unit")}
+                out = library._solve(
+                    references["pristine"], [], own, resolution, kind, lattice, nuisance
+                )
+            else:
+                out = library._solve(
+                    doped, columns, references, resolution, kind, lattice, nuisance
+                )
+            return float(out["residual"] @ out["residual"]) * factor  # per unit frequency
+
+        step = 0.0025
+        grid = np.arange(1 - max_scale_error, 1 + max_scale_error + step / 2, step)
+        values = [misfit(f) for f in grid]
+        best = float(grid[int(np.argmin(values))])
+        lo, hi = max(best - step, grid[0]), min(best + step, grid[-1])
+        refined = minimize_scalar(misfit, bounds=(lo, hi), method="bounded")
+        return float(refined.x) if refined.fun <= min(values) else best
+
+    # ------------------------------------------------------------------ the fit
+
     def fit(
         self,
         doped: Any,
@@ -551,6 +750,10 @@ class SignatureLibrary(MSONable):
         resolution: Any = None,
         kind: str = "pdos",
         lattice: str = "relaxed",
+        nuisance: Sequence[str] = (),
+        scale: float | str = 1.0,
+        max_scale_error: float = 0.1,
+        significance: float = 0.0,
     ) -> SignatureFit:
         """Read the change of ``doped`` as a non-negative sum of candidate signatures.
 
@@ -558,24 +761,42 @@ class SignatureLibrary(MSONable):
         ----------
         doped, pristine, cell_reference, unit, resolution, kind
             As in :meth:`change`; with ``resolution`` the signatures are broadened alike, and
-            ``kind="neutron"`` fits with the neutron-weighted signatures.
-        lattice
-            ``"relaxed"`` (default): each signature includes the change its dopant makes
-            through the crystal's lattice (Vegard's law), as in a real sample or a
-            supercell whose cell was relaxed; ``"fixed"``: the local change alone, for
-            supercells simulated at the host's lattice.
+            ``kind="neutron"`` fits with the neutron-weighted signatures. A spectrum is fitted
+            over the energy range it covers (and ``pristine``'s).
         candidates
             Elements to fit with (default: every element of the library); each needs a
             signature here.
         threshold
             Concentration in at.% from which a candidate is called present.
+        lattice
+            ``"relaxed"`` (default): each signature includes the change its dopant makes
+            through the crystal's lattice (Vegard's law), as in a real sample or a
+            supercell whose cell was relaxed; ``"fixed"``: the local change alone, for
+            supercells simulated at the host's lattice.
+        nuisance
+            Measurement terms fitted beside the dopants (what a measurement adds that no
+            dopant explains; none by default, for simulated spectra): any of
+            ``"background"`` (a constant, an elastic-line tail decaying from zero energy,
+            and the pristine DOS itself for the area it takes; signed), ``"multiphonon"``
+            (area moved into the two-phonon spectrum of the pristine DOS; non-negative),
+            ``"resolution"`` (a width error: the pristine DOS's second derivative; signed),
+            ``"scale"`` (a small energy-axis error, to first order; signed).
+            :data:`MEASURED` holds the set for a measured spectrum read against the
+            library's simulated pristine DOS.
+        scale
+            Factor of the observed energies over the library's (:meth:`rescaled`), or
+            ``"fit"``: found within ``1 +- max_scale_error``, from the measured
+            ``pristine`` where one is given, else from the whole fit of ``doped``.
+        max_scale_error
+            Bound of the fitted scale.
+        significance
+            Standard errors (:attr:`SignatureFit.uncertainties`) a concentration also needs
+            to be called present (0: the threshold alone).
 
         Returns
         -------
         SignatureFit
         """
-        from scipy.optimize import nnls
-
         wanted = self.elements if candidates is None else list(candidates)
         missing = [c for c in wanted if c not in self.elements]
         if missing:
@@ -585,22 +806,50 @@ class SignatureLibrary(MSONable):
             )
         if not wanted:
             raise ValueError("No candidates to fit; give at least one element of the library.")
-        columns = [s for s in self.signatures if s["element"] in wanted]
         if lattice not in ("relaxed", "fixed"):
             raise ValueError(f"lattice={lattice!r}; use 'relaxed' (a real sample) or 'fixed'.")
-        observed = self.change(doped, pristine, cell_reference, unit, resolution, kind)
-        matrix = np.stack(
-            [self._broadened(self._column(s, kind, lattice), resolution) for s in columns], axis=1
-        )
-        coefficients, residual = nnls(matrix, observed, maxiter=50 * matrix.shape[1])
-        norm = float(observed @ observed)
+        nuisance = [nuisance] if isinstance(nuisance, str) else list(nuisance)
+        unknown = [n for n in nuisance if n not in NUISANCES]
+        if unknown:
+            raise ValueError(
+                f"Unknown measurement term(s) {unknown}; use any of {list(NUISANCES)}."
+            )
+        self._check_kind(kind)
+        columns = [s for s in self.signatures if s["element"] in wanted]
+        references = {"pristine": pristine, "cell_reference": cell_reference, "unit": unit}
+        if isinstance(scale, str):
+            if scale != "fit":
+                raise ValueError(f"scale={scale!r}; give a factor (1.0: as simulated) or 'fit'.")
+            if cell_reference is not None:
+                raise ValueError(
+                    "scale='fit' aligns a measured spectrum with the library; a spectrum "
+                    "read against a simulated cell_reference is on the library's scale."
+                )
+            scale = self._fitted_scale(
+                doped, columns, references, resolution, kind, lattice, nuisance, max_scale_error
+            )
+        library = self if scale == 1.0 else self.rescaled(scale)
+        out = library._solve(doped, columns, references, resolution, kind, lattice, nuisance)
+        coefficients, matrix, residual = out["coefficients"], out["matrix"], out["residual"]
+        rss, norm = float(residual @ residual), float(out["target"] @ out["target"])
+        dof = max(matrix.shape[0] - matrix.shape[1], 1)
+        covariance = rss / dof * np.linalg.pinv(matrix.T @ matrix)
         concentrations = dict.fromkeys(wanted, 0.0)
+        variances = dict.fromkeys(wanted, 0.0)
         sites = {}
-        for s, c in zip(columns, coefficients, strict=True):
-            concentrations[s["element"]] += float(c)
-            sites[f"{s['element']}:{s['replaces']}:{s['basis_index']}"] = float(c)
+        for k, s in enumerate(columns):
+            concentrations[s["element"]] += float(coefficients[k])
+            sites[f"{s['element']}:{s['replaces']}:{s['basis_index']}"] = float(coefficients[k])
+        for el in wanted:
+            idx = [k for k, s in enumerate(columns) if s["element"] == el]
+            variances[el] = float(covariance[np.ix_(idx, idx)].sum())
+        uncertainties = {el: float(np.sqrt(max(v, 0.0))) for el, v in variances.items()}
         present = sorted(
-            (el for el, c in concentrations.items() if c >= threshold),
+            (
+                el
+                for el, c in concentrations.items()
+                if c >= threshold and c >= significance * uncertainties[el]
+            ),
             key=lambda el: -concentrations[el],
         )
         return SignatureFit(
@@ -608,5 +857,12 @@ class SignatureLibrary(MSONable):
             present=present,
             threshold=threshold,
             site_concentrations=sites,
-            explained=1.0 - residual**2 / norm if norm > 0 else 0.0,
+            explained=1.0 - rss / norm if norm > 0 else 0.0,
+            uncertainties=uncertainties,
+            significance=significance,
+            scale=float(scale),
+            nuisance={
+                label: float(c)
+                for label, c in zip(out["labels"], coefficients[out["n_dopant"] :], strict=True)
+            },
         )
