@@ -1383,7 +1383,8 @@ def _signature_measured(lines: list[str]) -> None:
         '`fit(nuisance=MEASURED, scale="fit")` (background, multiphonon tail and resolution '
         "error fitted beside the dopants, the energy scale found within 10 %); *with "
         f"significance*: present only from {r['significance']:g} standard errors (`defectnet "
-        "signatures fit --measured`). *Other background*: the same reading of spectra whose "
+        "signatures fit --measured`); *weighted by error bars*: the spectrum given with its "
+        "noise's standard deviation as error bars. *Other background*: the same reading of spectra whose "
         "background is a Lorentzian elastic tail on a linear ramp, not the terms' exponential "
         "tail. *Measured reference*: read against the undoped host measured alike (a second "
         'noisy measurement), `scale="fit"` from it. *Network*: '
@@ -1402,6 +1403,7 @@ def _signature_measured(lines: list[str]) -> None:
         "as_simulated": "as simulated (no terms)",
         "terms": "measurement terms + scale",
         "terms_significance": "measurement terms + scale, significance",
+        "terms_weighted": "measurement terms + scale, weighted by error bars",
         "terms_other_background": "measurement terms + scale, other background",
         "measured_reference": "measured reference + scale",
         "network": "network",

@@ -18,6 +18,8 @@ the false-positive rate. Readings, all given the instrument's resolution:
 - **measurement terms**: ``nuisance=MEASURED`` (background, multiphonon tail, resolution
   error) and ``scale="fit"``; also with ``significance=2`` (present only from two standard
   errors);
+- **weighted by error bars**: the same terms, the spectrum given with its counting error
+  bars (the noise's standard deviation), so that the fit weights each bin by its error;
 - **other background**: the same reading of spectra whose background has another shape
   than the fitted terms (a Lorentzian elastic tail and a linear ramp instead of the
   augmentation's exponential tail), so that the terms are not tested on their own form;
@@ -52,6 +54,7 @@ METHODS = (
     "as_simulated",
     "terms",
     "terms_significance",
+    "terms_weighted",
     "terms_other_background",
     "measured_reference",
     "network",
@@ -64,6 +67,13 @@ def _other_background(spectrum: Spectrum, f_max: float, level: float) -> Spectru
     f, d = spectrum.frequencies, spectrum.densities
     ramp = 0.4 * f / f_max + 1.0 / (1.0 + (f / (0.04 * f_max)) ** 2)
     return Spectrum(f, d + level * d.max() * ramp, "THz")
+
+
+def _with_errors(measured: Spectrum, clean: Spectrum, f_max: float, instrument: dict) -> Spectrum:
+    """``measured`` with the error bars of its counting noise (as a reduction gives them)."""
+    quiet = MeasurementAugmentation.distort(clean, f_max, **{**instrument, "noise": 0.0})
+    sigma = instrument["noise"] * np.sqrt(quiet.densities.max() * quiet.densities)
+    return Spectrum(measured.frequencies, measured.densities, "THz", errors=sigma)
 
 
 def _fit_reading(fit, significance: float = 0.0) -> dict:
@@ -110,7 +120,7 @@ def measured_reader(draws: int, seed: int):
 
         def fit(spectrum, resolution, reference=None, **kwargs):
             return library.fit(
-                (spectrum.frequencies, spectrum.densities),
+                spectrum,
                 candidates=candidates,
                 pristine=None
                 if reference is None
@@ -141,6 +151,10 @@ def measured_reader(draws: int, seed: int):
             resolution = [a / UNIT_TO_THZ["meV"], b]  # FWHM in meV, a0 + a1 E
             measured = augmentation.distort(sample, f_max, rng=rng, **instrument)
             blank = augmentation.distort(pristine, f_max, rng=rng, **instrument)
+            with_errors = [
+                _with_errors(x, y, f_max, instrument)
+                for x, y in ((measured, sample), (blank, pristine))
+            ]
             blank_again = augmentation.distort(pristine, f_max, rng=rng, **instrument)
             flat = {**instrument, "background": 0.0}
             level = instrument["background"]
@@ -155,12 +169,14 @@ def measured_reader(draws: int, seed: int):
             doped_fits = {
                 "as_simulated": fit(measured, resolution),
                 "terms": fit(measured, resolution, **terms),
+                "terms_weighted": fit(with_errors[0], resolution, **terms),
                 "terms_other_background": fit(other, resolution, **terms),
                 "measured_reference": fit(measured, resolution, blank, scale="fit"),
             }
             blank_fits = {
                 "as_simulated": fit(blank, resolution),
                 "terms": fit(blank, resolution, **terms),
+                "terms_weighted": fit(with_errors[1], resolution, **terms),
                 "terms_other_background": fit(other_blank, resolution, **terms),
                 "measured_reference": fit(blank_again, resolution, blank, scale="fit"),
             }

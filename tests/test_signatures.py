@@ -142,6 +142,23 @@ def test_fit_a_measured_spectrum_with_measurement_terms(library, engine):
         library.rescaled(-1.0)
 
 
+def test_fit_weights_bins_by_error_bars(library, engine):
+    from defectnet_atomate.spectra import Spectrum
+
+    doped = single_dopant_cell(library.host, engine.host_data(library.host)["matrix"], 0, "Ge")
+    sample = library.change(engine.run_supercell(doped)) + np.asarray(library.pristine)
+    f = library.frequencies
+    # a spurious peak where C's local mode lies, in a region of poor statistics
+    where = np.exp(-0.5 * ((f - 1.15 * library.scale) / (0.03 * library.scale)) ** 2)
+    spurious = sample + 0.5 * sample.max() * where
+    errors = 1e-3 * sample.max() + 0.5 * sample.max() * where
+    plain = library.fit((f, spurious), unit="THz", lattice="fixed")
+    assert "C" in plain.present  # unweighted, the artefact reads as carbon
+    weighted = library.fit(Spectrum(f, spurious, "THz", errors=errors), lattice="fixed")
+    assert weighted.present == ["Ge"]
+    assert weighted.concentrations["Ge"] == pytest.approx(100 / 16, rel=0.1)
+
+
 def test_lattice_term_follows_vegard(library):
     # Si's bulk modulus with CHGNet, eV/A^3 (experiment: 98 GPa = 0.61 eV/A^3)
     assert 0.3 < library.bulk_modulus < 0.9

@@ -71,6 +71,9 @@ MEASURED_SIGNIFICANCE = 2.0
 on measurement-like spectra it cut the false positives on undoped samples at little cost
 in recall (``benchmarks/signature_measured.py``)."""
 
+ERROR_DRAWS = 200
+"""Seeded draws that carry a spectrum's error bars onto the library's bins."""
+
 ELASTIC_WIDTH = 0.1
 """Decay of the elastic-line tail term, in units of the host's top frequency."""
 
@@ -251,9 +254,10 @@ class SignatureFit(MSONable):
         well below 1 when the change holds something the candidates do not (another dopant,
         a different potential, a measurement's background).
     uncertainties
-        Candidate -> standard error of its concentration in at.%, from the residual's size
-        and the columns' overlap (least squares at the fitted point; the residual's bins are
-        not independent, so read it as a scale of the misfit, not a calibrated interval).
+        Candidate -> standard error of its concentration in at.%, from the (error-weighted)
+        residual's size and the columns' overlap (least squares at the fitted point; the
+        residual's bins are not independent, so read it as a scale of the misfit, not a
+        calibrated interval).
     significance
         Standard errors a concentration needed to be called present (0: not used).
     scale
@@ -677,6 +681,7 @@ class SignatureLibrary(MSONable):
                 "coefficients": np.zeros(0),
                 "matrix": np.zeros((target.size, 0)),
                 "residual": target,
+                "weights": np.ones(target.size),
                 "target": target,
                 "labels": labels,
                 "n_dopant": 0,
@@ -685,17 +690,62 @@ class SignatureLibrary(MSONable):
         bounds = ([0.0] * len(dopant) + lower, [np.inf] * (len(dopant) + len(extra)))
         norms = np.linalg.norm(matrix, axis=0)
         norms[norms == 0] = 1.0
-        solution = lsq_linear(matrix / norms, target, bounds=bounds, method="bvls")
+        weights = self._weights(doped, references, window)
+        solution = lsq_linear(
+            matrix / norms * weights[:, None], target * weights, bounds=bounds, method="bvls"
+        )
         coefficients = solution.x / norms
         residual = target - matrix @ coefficients
         return {
             "coefficients": coefficients,
             "matrix": matrix,
             "residual": residual,
+            "weights": weights,
             "target": target,
             "labels": labels,
             "n_dopant": len(dopant),
         }
+
+    def _binned_errors(self, spectrum: Spectrum) -> np.ndarray | None:
+        """Return the standard error of each bin of a spectrum (``None`` without error bars).
+
+        Propagated by seeded draws of the spectrum within its error bars, each binned and
+        normalised as the spectrum is (the bins' sums and the unit-area scaling alike).
+        """
+        errors = spectrum.errors
+        if errors is None or not np.any(errors > 0):
+            return None
+        rng = np.random.default_rng(0)
+        noise = rng.standard_normal((ERROR_DRAWS, errors.size)) * errors
+        draws = [_binned(spectrum.frequencies, spectrum.densities + n, self.scale) for n in noise]
+        return np.std(draws, axis=0)
+
+    def _weights(self, doped: Any, references: dict, window: np.ndarray) -> np.ndarray:
+        """Least-squares weights of the window's bins: 1 / error where error bars are given.
+
+        The errors of the spectrum and of a measured ``pristine`` add in quadrature; a bin
+        without counts is floored at 5 % of the median error. Scaled to mean 1.
+        """
+        from defectnet_atomate.spectra import as_spectrum
+
+        ones = np.ones(int(window.sum()))
+        if isinstance(doped, dict) or hasattr(doped, "pristine_pdos"):
+            return ones
+        unit = references.get("unit")
+        parts = [
+            self._binned_errors(as_spectrum(x, unit))
+            for x in (doped, references.get("pristine"))
+            if x is not None
+        ]
+        parts = [x for x in parts if x is not None]
+        if not parts:
+            return ones
+        sigma = np.sqrt(sum(x**2 for x in parts))[window]
+        positive = sigma[sigma > 0]
+        if positive.size == 0:
+            return ones
+        weights = 1.0 / np.maximum(sigma, 0.05 * np.median(positive))
+        return weights / weights.mean()
 
     def _fitted_scale(
         self,
@@ -727,7 +777,8 @@ class SignatureLibrary(MSONable):
                 out = library._solve(
                     doped, columns, references, resolution, kind, lattice, nuisance
                 )
-            return float(out["residual"] @ out["residual"]) * factor  # per unit frequency
+            weighted = out["residual"] * out.get("weights", 1.0)
+            return float(weighted @ weighted) * factor  # per unit frequency
 
         step = 0.0025
         grid = np.arange(1 - max_scale_error, 1 + max_scale_error + step / 2, step)
@@ -762,7 +813,10 @@ class SignatureLibrary(MSONable):
         doped, pristine, cell_reference, unit, resolution, kind
             As in :meth:`change`; with ``resolution`` the signatures are broadened alike, and
             ``kind="neutron"`` fits with the neutron-weighted signatures. A spectrum is fitted
-            over the energy range it covers (and ``pristine``'s).
+            over the energy range it covers (and ``pristine``'s); one with error bars
+            (:attr:`~defectnet_atomate.spectra.Spectrum.errors`, a file's error column) by
+            weighted least squares, each bin weighing one over its error (a measured
+            ``pristine``'s errors added in quadrature).
         candidates
             Elements to fit with (default: every element of the library); each needs a
             signature here.
@@ -833,7 +887,9 @@ class SignatureLibrary(MSONable):
         coefficients, matrix, residual = out["coefficients"], out["matrix"], out["residual"]
         rss, norm = float(residual @ residual), float(out["target"] @ out["target"])
         dof = max(matrix.shape[0] - matrix.shape[1], 1)
-        covariance = rss / dof * np.linalg.pinv(matrix.T @ matrix)
+        weighted = matrix * out["weights"][:, None]
+        chi2 = float(np.sum((residual * out["weights"]) ** 2))
+        covariance = chi2 / dof * np.linalg.pinv(weighted.T @ weighted)
         concentrations = dict.fromkeys(wanted, 0.0)
         variances = dict.fromkeys(wanted, 0.0)
         sites = {}
