@@ -34,3 +34,4 @@ def test_signatures_example_runs(capsys):
     runpy.run_path(str(EXAMPLES / "signatures_dilute_si.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "bulk modulus" in out and "neutron-weighted DOS" in out
+    assert "read as a measurement" in out and "energy scale of the spectrum" in out
