@@ -38,13 +38,12 @@ not the potential against experiment. The last line printed is a JSON object.
 
 from __future__ import annotations
 
-import argparse
 import zlib
 
 import numpy as np
 import torch
 from common import emit
-from signature_unmixing import _metrics, direct_rows, part_rows
+from signature_unmixing import _metrics, direct_rows, part_rows, spectra_parser
 
 from defectnet_atomate.ml.augment import MeasurementAugmentation
 from defectnet_atomate.signatures import MEASURED
@@ -166,20 +165,21 @@ def measured_reader(draws: int, seed: int):
             )
 
             terms = {"nuisance": MEASURED, "scale": "fit"}
-            doped_fits = {
-                "as_simulated": fit(measured, resolution),
-                "terms": fit(measured, resolution, **terms),
-                "terms_weighted": fit(with_errors[0], resolution, **terms),
-                "terms_other_background": fit(other, resolution, **terms),
-                "measured_reference": fit(measured, resolution, blank, scale="fit"),
+            # (spectrum, its error-barred twin, its other-background twin, (reading, reference))
+            cases = {
+                "doped": (measured, with_errors[0], other, (measured, blank)),
+                "undoped": (blank, with_errors[1], other_blank, (blank_again, blank)),
             }
-            blank_fits = {
-                "as_simulated": fit(blank, resolution),
-                "terms": fit(blank, resolution, **terms),
-                "terms_weighted": fit(with_errors[1], resolution, **terms),
-                "terms_other_background": fit(other_blank, resolution, **terms),
-                "measured_reference": fit(blank_again, resolution, blank, scale="fit"),
-            }
+            fits = {}
+            for case, (spectrum, weighted, shifted, (again, reference)) in cases.items():
+                fits[case] = {
+                    "as_simulated": fit(spectrum, resolution),
+                    "terms": fit(spectrum, resolution, **terms),
+                    "terms_weighted": fit(weighted, resolution, **terms),
+                    "terms_other_background": fit(shifted, resolution, **terms),
+                    "measured_reference": fit(again, resolution, reference, scale="fit"),
+                }
+            doped_fits, blank_fits = fits["doped"], fits["undoped"]
             reading = {"truth": truth, "draw": draw, "instrument": instrument}
             reading.update({m: _fit_reading(x) for m, x in doped_fits.items()})
             reading["terms_significance"] = _fit_reading(doped_fits["terms"], SIGNIFICANCE)
@@ -209,16 +209,10 @@ def _summary(rows: list[dict]) -> dict:
 
 
 def main() -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", nargs="*", default=None, help="fidelity hosts to run")
-    parser.add_argument("--direct-cache", default=None, help="folder of direct DOS by config")
-    parser.add_argument("--cache-dir", default=None, help="host force constants and patches")
-    parser.add_argument("--part", default=None, help="a SevenNet embedding dataset part")
+    parser = spectra_parser(__doc__.splitlines()[0])
     parser.add_argument("--part-cache-dir", default=None, help="its hosts' patches")
     parser.add_argument("--draws", type=int, default=3, help="measurements per spectrum")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-direct", action="store_true")
-    parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     from defectnet_atomate.ml.quantifier import DefectQuantifier

@@ -418,13 +418,20 @@ def merge(results: list[dict]) -> dict:
     return out
 
 
-def main() -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def spectra_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments that choose the test spectra (shared with ``signature_measured.py``)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--hosts", nargs="*", default=None, help="fidelity hosts to run")
     parser.add_argument("--direct-cache", default=None, help="folder of direct DOS by config")
     parser.add_argument("--cache-dir", default=None, help="host force constants and patches")
     parser.add_argument("--part", default=None, help="a SevenNet embedding dataset part")
     parser.add_argument("--skip-direct", action="store_true")
+    parser.add_argument("--json", default=None)
+    return parser
+
+
+def main() -> dict:
+    parser = spectra_parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--concentrated", action="store_true", help="also 64-atom cells at 1.6-12.5 at.%%"
     )
@@ -434,7 +441,6 @@ def main() -> dict:
         default=None,
         help="combine the JSON results of runs over host subsets",
     )
-    parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.merge:
         return emit(merge([json.loads(Path(f).read_text()) for f in args.merge]), args.json)

@@ -235,6 +235,19 @@ def _neutron(pdos: dict) -> dict | None:
 
 
 @dataclass
+class _Problem:
+    """What one fit reads: the observation, the signature columns and how to read them."""
+
+    doped: Any
+    columns: list[dict]
+    references: dict
+    resolution: Any
+    kind: str
+    lattice: str
+    nuisance: Sequence[str]
+
+
+@dataclass
 class SignatureFit(MSONable):
     """An observed DOS change read as a non-negative combination of dopant signatures.
 
@@ -652,18 +665,13 @@ class SignatureLibrary(MSONable):
             window &= (self.frequencies >= f.min()) & (self.frequencies <= f.max())
         return window
 
-    def _solve(
-        self,
-        doped: Any,
-        columns: list[dict],
-        references: dict,
-        resolution: Any,
-        kind: str,
-        lattice: str,
-        nuisance: Sequence[str],
-    ) -> dict:
+    def _solve(self, problem: _Problem) -> dict:
         """One bounded least-squares fit at this library's scale."""
         from scipy.optimize import lsq_linear
+
+        doped, columns, references = problem.doped, problem.columns, problem.references
+        resolution, kind, lattice = problem.resolution, problem.kind, problem.lattice
+        nuisance = problem.nuisance
 
         window = self._window(doped, references.get("pristine"), references.get("unit"))
         if window.sum() < 8:
@@ -747,17 +755,7 @@ class SignatureLibrary(MSONable):
         weights = 1.0 / np.maximum(sigma, 0.05 * np.median(positive))
         return weights / weights.mean()
 
-    def _fitted_scale(
-        self,
-        doped: Any,
-        columns: list[dict],
-        references: dict,
-        resolution: Any,
-        kind: str,
-        lattice: str,
-        nuisance: Sequence[str],
-        max_scale_error: float,
-    ) -> float:
+    def _fitted_scale(self, problem: _Problem, max_scale_error: float) -> float:
         """Energy scale that best aligns the library with the observation.
 
         With a measured pristine reference the scale is that of the pristine spectrum
@@ -766,17 +764,15 @@ class SignatureLibrary(MSONable):
         """
         from scipy.optimize import minimize_scalar
 
+        references = problem.references
+        if references.get("pristine") is not None:  # the measured pristine spectrum alone
+            unit = references.get("unit")
+            problem = replace(
+                problem, doped=references["pristine"], columns=[], references={"unit": unit}
+            )
+
         def misfit(factor: float) -> float:
-            library = self.rescaled(factor)
-            if references.get("pristine") is not None:
-                own = {"unit": references.get("unit")}
-                out = library._solve(
-                    references["pristine"], [], own, resolution, kind, lattice, nuisance
-                )
-            else:
-                out = library._solve(
-                    doped, columns, references, resolution, kind, lattice, nuisance
-                )
+            out = self.rescaled(factor)._solve(problem)
             weighted = out["residual"] * out.get("weights", 1.0)
             return float(weighted @ weighted) * factor  # per unit frequency
 
@@ -871,6 +867,7 @@ class SignatureLibrary(MSONable):
         self._check_kind(kind)
         columns = [s for s in self.signatures if s["element"] in wanted]
         references = {"pristine": pristine, "cell_reference": cell_reference, "unit": unit}
+        problem = _Problem(doped, columns, references, resolution, kind, lattice, nuisance)
         if isinstance(scale, str):
             if scale != "fit":
                 raise ValueError(f"scale={scale!r}; give a factor (1.0: as simulated) or 'fit'.")
@@ -879,11 +876,9 @@ class SignatureLibrary(MSONable):
                     "scale='fit' aligns a measured spectrum with the library; a spectrum "
                     "read against a simulated cell_reference is on the library's scale."
                 )
-            scale = self._fitted_scale(
-                doped, columns, references, resolution, kind, lattice, nuisance, max_scale_error
-            )
+            scale = self._fitted_scale(problem, max_scale_error)
         library = self if scale == 1.0 else self.rescaled(scale)
-        out = library._solve(doped, columns, references, resolution, kind, lattice, nuisance)
+        out = library._solve(problem)
         coefficients, matrix, residual = out["coefficients"], out["matrix"], out["residual"]
         rss, norm = float(residual @ residual), float(out["target"] @ out["target"])
         dof = max(matrix.shape[0] - matrix.shape[1], 1)
