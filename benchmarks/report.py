@@ -1425,7 +1425,30 @@ def _signature_measured(lines: list[str]) -> None:
     lines += ["", SIGNATURE_MEASURED_NOTE, ""]
 
 
-SIGNATURE_MEASURED_NOTE = "PLACEHOLDER"
+SIGNATURE_MEASURED_NOTE = (
+    "Read as if simulated, a measurement's own effects pass for dopants: 96 % (direct) and "
+    "100 % (part) of the undoped measurements came back doped, and the true dopants' "
+    "concentrations were off by their own size (median relative error 1.0). Fitted beside "
+    "the dopants, the measurement terms and the energy scale bring the direct set back to "
+    "its clean reading of the section above (AUC 0.994 against 0.991 clean, MAE 0.128 "
+    "against 0.118 at.%); the fitted energy scale is off the drawn one by 0.1 % (median; "
+    "1.2 % at most). Two standard "
+    "errors as a presence rule remove the remaining calls on undoped measurements of the "
+    "direct set (0 of 27) and most of the part's (10.3 % to 2.6 %, La2SeO2's 2 of 24 left), "
+    "at a cost in the part's recall (0.76 to 0.69). The terms do not only fit their own "
+    "form: a background of another shape (Lorentzian tail on a ramp) reads nearly as well "
+    "(direct AUC 0.981, MAE 0.142 at.%). Weighting by the noise's error bars changes little "
+    "on the direct set and helps on the part (F1 0.80 against 0.73, MAE 0.21 against 0.24): "
+    "most of the misfit is the model's, not the noise. A second noisy measurement as the "
+    "reference reads worse than the simulated pristine DOS with terms on the direct set "
+    "(AUC 0.955, MAE 0.17 at.%; its noise adds to the sample's); its real advantage, that it "
+    "carries none of the potential's error against the real crystal, cannot show here, "
+    "where sample and library share the potential. The part's MgS spectra stay the hardest "
+    "(Br read as O, as on clean spectra). The shipped network, trained on CHGNet spectra "
+    "with dilute dopants at the mass-defect level, reads these SevenNet measurements near "
+    "chance (AUC 0.66 direct, 0.51 part) and, with its measured decision rule, calls almost "
+    "nothing at 0.25-0.96 at.% (part recall 0.05), which also keeps undoped samples undoped."
+)
 
 
 SIGNATURE_UNMIXING_NOTE = (
