@@ -229,6 +229,10 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     result = json.loads(capsys.readouterr().out)
     assert result["present"] == [] and abs(result["scale"] - 1.02) < 0.003
     assert result["significance"] == 2.0 and result["nuisance"]["background:constant"] > 0
+    figure = tmp_path / "fit.png"
+    assert main([*measured, "--measured", "--plot", str(figure)]) == 0
+    assert figure.stat().st_size > 1000
+    capsys.readouterr()
     assert main([*measured, "--terms", "background", "--scale", "1.02", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["present"] == []
     assert main([*measured, "--scale", "fast"]) == 1

@@ -111,6 +111,18 @@ def test_fit_a_measured_spectrum_with_measurement_terms(library, engine):
     assert fit.explained > 0.9
     assert 0 < fit.uncertainties["Ge"] < 0.5 * fit.concentrations["Ge"]
     assert "energy scale" in str(fit)
+    parts = fit.components  # the fit, bin by bin, as plot() draws it
+    observed, residual = np.asarray(parts["observed"]), np.asarray(parts["residual"])
+    fitted = sum(np.asarray(v) for v in parts["dopants"].values()) + np.asarray(
+        parts["measurement"]
+    )
+    assert np.allclose(observed - residual, fitted)
+    assert SignatureFit.from_dict(fit.as_dict()).components["dopants"].keys() == {"Ge", "C"}
+    import matplotlib
+
+    matplotlib.use("Agg")
+    legend = [t.get_text() for t in fit.plot().get_legend().get_texts()]
+    assert any(t.startswith("Ge ") for t in legend) and "measurement terms" in legend
     # the undoped crystal on the same instrument comes back undoped
     pristine = Spectrum(library.frequencies, np.asarray(library.pristine))
     blank = MeasurementAugmentation.distort(pristine, top, **effects)

@@ -509,6 +509,11 @@ def _cmd_signatures_fit(args: argparse.Namespace) -> int:
         **_measurement_terms(args),
     )
     print(json.dumps(fit.as_dict(), indent=1) if args.json else fit)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fit.plot().figure.savefig(args.plot, dpi=150, bbox_inches="tight")
     return 0
 
 
@@ -850,6 +855,9 @@ def _parser() -> argparse.ArgumentParser:
         "with --measured)",
     )
     sig_fit.add_argument("--json", action="store_true", help="print the fit as JSON")
+    sig_fit.add_argument(
+        "--plot", default=None, help="save a figure of the change, the fit and each dopant's part"
+    )
     sig_fit.set_defaults(func=_cmd_signatures_fit)
 
     store = sub.add_parser("store", help="work with the document store")

@@ -40,6 +40,7 @@ from defectnet_atomate.spectra import Spectrum, sampling_corrected
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from matplotlib.axes import Axes
     from pymatgen.core import Structure
 
     from defectnet_atomate.doping import DopedSupercell
@@ -280,6 +281,11 @@ class SignatureFit(MSONable):
         Fitted amplitude of each measurement term (``background:constant``,
         ``background:elastic``, ``background:area``, ``multiphonon``, ``resolution``,
         ``scale``), in units of the observed change.
+    components
+        The fit on the bins it used: ``frequencies`` (THz, on the spectrum's energy scale),
+        ``observed`` (the change of the unit-area DOS, per unit frequency relative to the
+        host's top frequency), ``dopants`` (element -> its part of the fit), ``measurement``
+        (the measurement terms' part) and ``residual``; :meth:`plot` draws them.
     """
 
     concentrations: dict[str, float]
@@ -291,6 +297,39 @@ class SignatureFit(MSONable):
     significance: float = 0.0
     scale: float = 1.0
     nuisance: dict[str, float] = field(default_factory=dict)
+    components: dict[str, Any] = field(default_factory=dict)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Plot the observed change, the dopants' fit and each present dopant's part of it.
+
+        Where measurement terms were fitted, their part is taken off the observed change
+        (drawn is what the dopants had to explain) and drawn dashed.
+        """
+        import matplotlib.pyplot as plt
+
+        if not self.components:
+            raise ValueError("This fit has no components (a fit made before 0.25); refit it.")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        c = self.components
+        f = np.asarray(c["frequencies"])
+        measurement = np.asarray(c.get("measurement") or np.zeros(f.size))
+        terms = bool(np.any(measurement != 0))
+        observed = np.asarray(c["observed"]) - measurement
+        ax.axhline(0, color="0.8", lw=0.8)
+        label = "observed change" + (", measurement terms off" if terms else "")
+        ax.plot(f, observed, color="k", lw=1.2, label=label)
+        ax.plot(f, observed - np.asarray(c["residual"]), color="C3", lw=1, label="dopants' fit")
+        for i, element in enumerate(self.present):
+            label = f"{element} {self.concentrations[element]:.2f} at.%"
+            ax.fill_between(f, c["dopants"][element], alpha=0.35, color=f"C{i}", label=label)
+        if terms:
+            ax.plot(f, measurement, color="0.6", lw=0.8, ls="--", label="measurement terms")
+        ax.set_xlabel("frequency (THz)")
+        ax.set_ylabel("change of the unit-area DOS")
+        ax.set_title(f"share explained {self.explained:.2f}")
+        ax.legend(fontsize=7)
+        return ax
 
     def __str__(self) -> str:
         rule = f"from {self.threshold:g} at.%"
@@ -690,6 +729,7 @@ class SignatureLibrary(MSONable):
                 "matrix": np.zeros((target.size, 0)),
                 "residual": target,
                 "weights": np.ones(target.size),
+                "window": window,
                 "target": target,
                 "labels": labels,
                 "n_dopant": 0,
@@ -709,6 +749,7 @@ class SignatureLibrary(MSONable):
             "matrix": matrix,
             "residual": residual,
             "weights": weights,
+            "window": window,
             "target": target,
             "labels": labels,
             "n_dopant": len(dopant),
@@ -903,7 +944,22 @@ class SignatureLibrary(MSONable):
             ),
             key=lambda el: -concentrations[el],
         )
+        n_dopant = out["n_dopant"]
+        parts = matrix * coefficients[None, :]
+        components = {
+            "frequencies": library.frequencies[out["window"]].tolist(),
+            "observed": out["target"].tolist(),
+            "dopants": {
+                el: parts[:, [k for k, s in enumerate(columns) if s["element"] == el]]
+                .sum(axis=1)
+                .tolist()
+                for el in wanted
+            },
+            "measurement": parts[:, n_dopant:].sum(axis=1).tolist(),
+            "residual": residual.tolist(),
+        }
         return SignatureFit(
+            components=components,
             concentrations=concentrations,
             present=present,
             threshold=threshold,
