@@ -171,6 +171,16 @@ def test_fit_weights_bins_by_error_bars(library, engine):
     assert weighted.concentrations["Ge"] == pytest.approx(100 / 16, rel=0.1)
 
 
+def test_a_spectrum_on_the_library_grid_bins_to_itself(library):
+    from defectnet_atomate.signatures import _binned
+
+    pristine = np.asarray(library.pristine)
+    again = _binned(library.frequencies, pristine, library.scale)
+    assert np.allclose(again, pristine, atol=1e-6 * pristine.max())
+    fit = library.fit((library.frequencies, pristine), unit="THz")
+    assert fit.present == [] and max(fit.concentrations.values()) < 1e-6
+
+
 def test_lattice_term_follows_vegard(library):
     # Si's bulk modulus with CHGNet, eV/A^3 (experiment: 98 GPa = 0.61 eV/A^3)
     assert 0.3 < library.bulk_modulus < 0.9

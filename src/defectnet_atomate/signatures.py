@@ -34,7 +34,7 @@ import numpy as np
 from monty.json import MSONable
 
 from defectnet_atomate.measurement import neutron_weighted_dos
-from defectnet_atomate.ml.featurize import BIN_CENTRES, N_BINS, X_MAX, bin_spectrum, host_scale
+from defectnet_atomate.ml.featurize import BIN_CENTRES, N_BINS, X_MAX, host_scale
 from defectnet_atomate.spectra import Spectrum, sampling_corrected
 
 if TYPE_CHECKING:
@@ -165,8 +165,30 @@ def single_dopant_cell(
 
 
 def _binned(frequencies: Any, densities: Any, scale: float) -> np.ndarray:
-    """Unit-area DOS on the relative grid, per unit relative frequency (as the model's)."""
-    return bin_spectrum(np.asarray(frequencies), np.asarray(densities), scale) * (N_BINS / X_MAX)
+    """Unit-area DOS on the relative grid, per unit relative frequency.
+
+    Each point's density holds over the cell between the midpoints to its neighbours (a
+    histogram, as reduction software writes a measured spectrum), so a spectrum already on
+    the library's grid bins to itself. Integrating the points' linear interpolant instead
+    (:func:`~defectnet_atomate.ml.featurize.bin_spectrum`, the model's) smooths a spectrum
+    as coarse as the grid by about a bin, which blurred fine dopant signals (0.24).
+    Negative frequencies (imaginary modes) are dropped; weight above ``X_MAX * scale`` goes
+    to the last bin.
+    """
+    f = np.asarray(frequencies, float) / scale
+    d = np.clip(np.asarray(densities, float), 0, None)
+    if f.size < 2:
+        raise ValueError("A spectrum needs at least two frequencies to be binned.")
+    cells = np.concatenate([[1.5 * f[0] - 0.5 * f[1]], (f[1:] + f[:-1]) / 2])
+    cells = np.clip(np.append(cells, 1.5 * f[-1] - 0.5 * f[-2]), 0.0, None)
+    cumulative = np.concatenate([[0.0], np.cumsum(d * np.diff(cells))])
+    edges = np.linspace(0.0, X_MAX, N_BINS + 1)
+    binned = np.diff(np.interp(edges, cells, cumulative))
+    binned[-1] += cumulative[-1] - np.interp(X_MAX, cells, cumulative)
+    total = binned.sum()
+    if total <= 0:
+        raise ValueError("The spectrum has no weight at positive frequencies.")
+    return binned / total * (N_BINS / X_MAX)
 
 
 VOLUME_STEP = 0.01
