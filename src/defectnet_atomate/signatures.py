@@ -34,7 +34,13 @@ import numpy as np
 from monty.json import MSONable
 
 from defectnet_atomate.measurement import neutron_weighted_dos
-from defectnet_atomate.ml.featurize import BIN_CENTRES, N_BINS, X_MAX, host_scale
+from defectnet_atomate.ml.featurize import (
+    BIN_CENTRES,
+    N_BINS,
+    X_MAX,
+    host_scale,
+    unit_area_bins,
+)
 from defectnet_atomate.spectra import Spectrum, sampling_corrected
 
 if TYPE_CHECKING:
@@ -182,13 +188,7 @@ def _binned(frequencies: Any, densities: Any, scale: float) -> np.ndarray:
     cells = np.concatenate([[1.5 * f[0] - 0.5 * f[1]], (f[1:] + f[:-1]) / 2])
     cells = np.clip(np.append(cells, 1.5 * f[-1] - 0.5 * f[-2]), 0.0, None)
     cumulative = np.concatenate([[0.0], np.cumsum(d * np.diff(cells))])
-    edges = np.linspace(0.0, X_MAX, N_BINS + 1)
-    binned = np.diff(np.interp(edges, cells, cumulative))
-    binned[-1] += cumulative[-1] - np.interp(X_MAX, cells, cumulative)
-    total = binned.sum()
-    if total <= 0:
-        raise ValueError("The spectrum has no weight at positive frequencies.")
-    return binned / total * (N_BINS / X_MAX)
+    return unit_area_bins(cells, cumulative) * (N_BINS / X_MAX)
 
 
 VOLUME_STEP = 0.01

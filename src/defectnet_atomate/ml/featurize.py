@@ -50,6 +50,7 @@ __all__ = [
     "featurize",
     "featurize_spectra",
     "host_scale",
+    "unit_area_bins",
     "with_candidates",
 ]
 
@@ -92,13 +93,22 @@ def bin_spectrum(frequencies: np.ndarray, densities: np.ndarray, scale: float) -
     f = np.asarray(frequencies, float) / scale
     d = np.clip(np.asarray(densities, float), 0, None) * (f >= 0)
     cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(f))])
+    return unit_area_bins(f, cumulative).astype(np.float32)
+
+
+def unit_area_bins(points: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
+    """Unit-area weights of the ``N_BINS`` relative bins from a cumulative area.
+
+    ``cumulative`` is the area up to each of ``points`` (relative frequencies, increasing),
+    linear between them; weight above ``X_MAX`` goes to the last bin.
+    """
     edges = np.linspace(0.0, X_MAX, N_BINS + 1)
-    binned = np.diff(np.interp(edges, f, cumulative))
-    binned[-1] += cumulative[-1] - np.interp(X_MAX, f, cumulative)
+    binned = np.diff(np.interp(edges, points, cumulative))
+    binned[-1] += cumulative[-1] - np.interp(X_MAX, points, cumulative)
     total = binned.sum()
     if total <= 0:
         raise ValueError("The spectrum has no weight at positive frequencies.")
-    return (binned / total).astype(np.float32)
+    return binned / total
 
 
 @dataclass
