@@ -105,9 +105,18 @@ def _per_host_speedup(rows: list[dict]) -> float:
 
 
 def _direct(
-    engine: DirectEngine, doped: object, host_id: str, index: int, cache: str | None
+    engine: DirectEngine,
+    doped: object,
+    host_id: str,
+    index: int,
+    cache: str | None,
+    projected: bool = False,
 ) -> tuple[SimpleNamespace, float]:
-    """The direct DOS of a configuration and its wall time (read back from ``cache``)."""
+    """The direct DOS of a configuration and its wall time (read back from ``cache``).
+
+    ``projected``: the element-projected DOS is needed too (a cached file written without
+    it, before 0.26, is computed again).
+    """
     file = None
     if cache is not None:
         tag = "-".join(
@@ -119,8 +128,13 @@ def _direct(
         file = Path(cache) / f"direct-{host_id}-{index}-{doped.num_sites}-{tag}-{step:g}{ff}.json"
         if file.is_file():
             stored = json.loads(file.read_text())
-            if stored["dopant_sites"] == [list(map(int, g)) for g in doped.dopant_sites]:
-                dos = SimpleNamespace(frequencies=stored["frequencies"], total=stored["total"])
+            same = stored["dopant_sites"] == [list(map(int, g)) for g in doped.dopant_sites]
+            if same and (stored.get("projected") or not projected):
+                dos = SimpleNamespace(
+                    frequencies=stored["frequencies"],
+                    total=stored["total"],
+                    projected=stored.get("projected") or {},
+                )
                 return dos, stored["seconds"]
     t0 = time.perf_counter()
     doc = engine.run_supercell(doped, host_id=host_id)
@@ -131,6 +145,7 @@ def _direct(
             "dopant_sites": [list(map(int, g)) for g in doped.dopant_sites],
             "frequencies": list(map(float, doc.pdos.frequencies)),
             "total": list(map(float, doc.pdos.total)),
+            "projected": {el: list(map(float, d)) for el, d in doc.pdos.projected.items()},
             "seconds": seconds,
         }
         file.write_text(json.dumps(stored))

@@ -20,6 +20,12 @@ all of its host's candidates by three methods:
   fine structure from its few q-points that no instrument resolves);
 - **patch signatures, neutron-weighted** (documents only): the same spectra weighted as
   inelastic neutron scattering sees them, read with the neutron-weighted signatures;
+- **patch signatures, partial DOS** (spectra with element projections: the documents,
+  and the direct spectra whose cached DOS keeps them, as ``_direct(projected=True)``
+  writes them since 0.26): each host element's partial DOS alone (as nuclear resonant
+  scattering of one isotope sees it), read with that element's partial-DOS signatures;
+  scored over every (spectrum, host element) reading, and apart for candidates on that
+  element's sites and on the others';
 - **the shipped network** (``DefectQuantifier.from_pretrained()``, trained on CHGNet
   spectra) with its calibrated decision rule for simulated spectra.
 
@@ -170,6 +176,27 @@ def _mass_library(library: SignatureLibrary, pristine_dos) -> SignatureLibrary:
     )
 
 
+def _reading(fit) -> dict:
+    """What the results keep of one fit."""
+    return {
+        "explained": round(fit.explained, 4),
+        "candidates": {
+            el: {"score": c, "percent": c, "present": el in fit.present}
+            for el, c in fit.concentrations.items()
+        },
+    }
+
+
+def _partials(library: SignatureLibrary, observed: dict) -> dict:
+    """Host element -> (spectrum, references) of its partial DOS (empty without projections)."""
+    if isinstance(observed["doped"], dict):  # a document: the library takes its projections
+        doc = observed["doped"]
+        if not doc["pdos"].get("projected"):
+            return {}
+        return {el: (doc, {}) for el in library.pristine_partial or {}}
+    return observed.get("partials", {})
+
+
 def _read(library, mass_library, quantifier, example, observed, candidates, truth, lattice) -> dict:
     """Every reading of one spectrum (``lattice``: how its cell was simulated)."""
     out = {"truth": truth}
@@ -209,12 +236,16 @@ def _read(library, mass_library, quantifier, example, observed, candidates, trut
     }
     if isinstance(observed["doped"], dict):  # a document: also as a neutron measurement
         fit = library.fit(observed["doped"], candidates=candidates, kind="neutron", lattice=lattice)
-        out["patches_neutron"] = {
-            "explained": round(fit.explained, 4),
-            "candidates": {
-                el: {"score": c, "percent": c, "present": el in fit.present}
-                for el, c in fit.concentrations.items()
-            },
+        out["patches_neutron"] = _reading(fit)
+    partials = _partials(library, observed)
+    if partials:
+        out["patches_partial"] = {
+            el: _reading(
+                library.fit(
+                    doped, candidates=candidates, kind=f"partial:{el}", lattice=lattice, **refs
+                )
+            )
+            for el, (doped, refs) in partials.items()
         }
     probs, concs, _ = predict_arrays(quantifier.network, [example], [candidates])
     threshold, gate = quantifier.decision_for(example, measured=False)
@@ -290,6 +321,18 @@ def direct_rows(args, quantifier, read=None) -> tuple[list[dict], dict]:
             observed = {
                 "doped": (np.asarray(direct_dos.frequencies), np.asarray(direct_dos.total)),
                 "references": {"cell_reference": reference, "unit": "THz"},
+                "partials": {
+                    el: (
+                        (np.asarray(direct_dos.frequencies), np.asarray(values)),
+                        {
+                            "cell_reference": Spectrum(
+                                reference.frequencies, reference.projected[el], "THz"
+                            ),
+                            "unit": "THz",
+                        },
+                    )
+                    for el, values in direct_dos.projected.items()
+                },
             }
             row = {
                 "host": host_id,
@@ -401,6 +444,34 @@ def part_rows(args, quantifier, read=None) -> tuple[list[dict], dict]:
     return rows, libraries
 
 
+def _partial_metrics(rows: list[dict], libraries: dict) -> dict:
+    """Scores of the partial-DOS readings: all, and by the candidates' sublattice."""
+    groups: dict[str, list[dict]] = {"all": [], "own_sites": [], "other_sites": []}
+    for r in rows:
+        sites = libraries[r["host"]]["sites"]
+        for el, reading in r.get("patches_partial", {}).items():
+            own = {c for c in reading["candidates"] if el in sites[c]}
+            for group, keep in (
+                ("all", set(reading["candidates"])),
+                ("own_sites", own),
+                ("other_sites", set(reading["candidates"]) - own),
+            ):
+                mine = {c: v for c, v in reading["candidates"].items() if c in keep}
+                if mine:
+                    truth = {c: t for c, t in r["truth"].items() if c in mine}
+                    m = {"explained": reading["explained"], "candidates": mine}
+                    groups[group].append({"truth": truth, "m": m, "element": el})
+    return {g: _metrics(rs, "m") for g, rs in groups.items() if rs}
+
+
+def _summary(rows: list[dict], libraries: dict) -> dict:
+    """Every method's scores over one set's rows."""
+    out = {m: _metrics(rows, m) for m in METHODS if all(m in row for row in rows)}
+    if any("patches_partial" in row for row in rows):
+        out["patches_partial"] = _partial_metrics(rows, libraries)
+    return out
+
+
 def merge(results: list[dict]) -> dict:
     """One result from runs over different hosts (rows joined, metrics recomputed)."""
     out = {k: v for k, v in results[0].items() if not isinstance(v, dict)}
@@ -410,11 +481,7 @@ def merge(results: list[dict]) -> dict:
             continue
         rows = [row for p in parts for row in p["rows"]]
         libraries = {h: lib for p in parts for h, lib in p["libraries"].items()}
-        out[key] = {
-            "libraries": libraries,
-            **{m: _metrics(rows, m) for m in METHODS if all(m in row for row in rows)},
-            "rows": rows,
-        }
+        out[key] = {"libraries": libraries, **_summary(rows, libraries), "rows": rows}
     return out
 
 
@@ -458,11 +525,7 @@ def main() -> dict:
         sets.append(("embedding_part", part_rows))
     for name, run in sets:
         rows, libraries = run(args, quantifier)
-        result[name] = {
-            "libraries": libraries,
-            **{m: _metrics(rows, m) for m in METHODS if all(m in row for row in rows)},
-            "rows": rows,
-        }
+        result[name] = {"libraries": libraries, **_summary(rows, libraries), "rows": rows}
     emit(result, args.json)
     return result
 

@@ -211,6 +211,10 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     neutron = ["signatures", "fit", str(neutron_csv), "--library", str(out), "--unit", "THz"]
     assert main([*neutron, "--kind", "neutron", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["present"] == []
+    assert main([*fit, "--kind", "partial:Si", "--json"]) == 0  # Si's partial DOS is its DOS
+    assert json.loads(capsys.readouterr().out)["present"] == []
+    assert main([*fit, "--kind", "partial:Ge"]) == 1
+    assert "Ge is not an element of the host" in capsys.readouterr().err
     assert main(["signatures", "fit", str(csv), "--library", str(csv), "--unit", "THz"]) == 1
     assert "not a signature library" in capsys.readouterr().err
     assert main([*fit, "--candidates", "Sn"]) == 1

@@ -64,6 +64,34 @@ def test_fit_reads_a_single_dopant_cell_and_ignores_distractors(library, engine)
     assert again.concentrations["C"] == pytest.approx(fit.concentrations["C"], rel=0.05)
 
 
+def test_fit_a_partial_dos_of_a_host_element(library, engine):
+    # Si's partial DOS of pristine Si is its DOS
+    assert np.allclose(library.pristine_partial["Si"], library.pristine)
+    ge, c = library.signatures
+    total, partial = np.asarray(c["per_percent"]), np.asarray(c["per_percent_partial"]["Si"])
+    # C's local mode above the Si band sits on the C atom: the total DOS shows it, Si's
+    # partial DOS (what nuclear resonant scattering of 29Si would see) hardly does
+    above = library.frequencies > 1.05 * library.scale
+    assert partial[above].sum() < 0.2 * total[above].sum()
+    assert not np.allclose(ge["per_percent_partial"]["Si"], ge["per_percent"])
+    doped = single_dopant_cell(library.host, engine.host_data(library.host)["matrix"], 1, "C")
+    doc = engine.run_supercell(doped)
+    fit = library.fit(doc, kind="partial:Si", lattice="fixed")
+    assert fit.present == ["C"]
+    assert fit.concentrations["C"] == pytest.approx(100 / 16, rel=0.02)
+    # the same partial DOS as a plain spectrum against the library's pristine partial DOS
+    corrected = library.change(doc, kind="partial:Si") + np.asarray(library.pristine_partial["Si"])
+    pair = (library.frequencies, corrected)
+    again = library.fit(pair, unit="THz", kind="partial:Si", lattice="fixed")
+    assert again.present == ["C"]
+    assert again.concentrations["C"] == pytest.approx(fit.concentrations["C"], rel=0.02)
+    with pytest.raises(ValueError, match="C is not an element of the host"):
+        library.fit(doc, kind="partial:C")
+    older = SignatureLibrary.from_dict({**library.as_dict(), "pristine_partial": None})
+    with pytest.raises(ValueError, match="no partial-DOS signatures"):
+        older.fit(doc, kind="partial:Si")
+
+
 def test_fit_with_an_instrument_resolution(library, engine):
     from defectnet_atomate.measurement import apply_resolution
 

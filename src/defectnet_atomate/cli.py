@@ -818,9 +818,9 @@ def _parser() -> argparse.ArgumentParser:
     sig_fit.add_argument(
         "--kind",
         default="pdos",
-        choices=["pdos", "neutron"],
-        help="pdos (default) or neutron (a neutron-weighted DOS, read with neutron-weighted "
-        "signatures against a neutron-weighted pristine)",
+        help="pdos (default), neutron (a neutron-weighted DOS, read with neutron-weighted "
+        "signatures against a neutron-weighted pristine) or partial:ELEMENT (one host "
+        "element's partial DOS, as nuclear resonant scattering measures)",
     )
     sig_fit.add_argument(
         "--lattice",

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from defectnet_atomate.phonons.embedding import EmbeddingEngine
 
 __all__ = [
+    "KINDS",
     "MEASURED",
     "MEASURED_SIGNIFICANCE",
     "NUISANCES",
@@ -228,7 +229,7 @@ def _volume_response(engine: EmbeddingEngine, host: Structure, scale: float) -> 
 
     s = engine.settings
     matrix = engine.host_data(host)["matrix"]
-    pressures, totals, neutrons = [], [], []
+    pressures, totals, neutrons, partials = [], [], [], []
     for factor in (1 + VOLUME_STEP, 1 - VOLUME_STEP):
         strained = _strained(host, factor, engine)
         pressures.append(_pressure(strained, engine.calculator))
@@ -240,6 +241,9 @@ def _volume_response(engine: EmbeddingEngine, host: Structure, scale: float) -> 
         neutrons.append(
             _binned(dos.frequencies, neutron_weighted_dos(dos), scale) if dos.projected else None
         )
+        partials.append(
+            {el: _binned(dos.frequencies, d, scale) for el, d in (dos.projected or {}).items()}
+        )
     d_ln_v = float(np.log((1 + VOLUME_STEP) / (1 - VOLUME_STEP)))
     return {
         "bulk_modulus": -(pressures[0] - pressures[1]) / d_ln_v,
@@ -247,14 +251,33 @@ def _volume_response(engine: EmbeddingEngine, host: Structure, scale: float) -> 
         "neutron_per_ln_volume": None
         if neutrons[0] is None
         else ((neutrons[0] - neutrons[1]) / d_ln_v).tolist(),
+        "partial_per_ln_volume": {
+            el: ((partials[0][el] - partials[1][el]) / d_ln_v).tolist() for el in partials[0]
+        }
+        or None,
     }
 
 
-def _neutron(pdos: dict) -> dict | None:
-    """Return a stored DOS in its neutron-weighted form (``None`` when it cannot be made)."""
+KINDS = ("pdos", "neutron", "partial:<element>")
+"""Kinds of spectrum a library reads: the phonon DOS, the neutron-weighted DOS of inelastic
+neutron scattering, and one host element's partial DOS (nuclear resonant scattering)."""
+
+
+def _partial_element(kind: str) -> str | None:
+    """Return the element of ``"partial:X"`` (``None`` for the other kinds)."""
+    return kind.split(":", 1)[1] if kind.startswith("partial:") else None
+
+
+def _dos_form(pdos: dict, kind: str) -> dict | None:
+    """Return a stored DOS as the spectrum of ``kind`` (``None`` when it cannot be made)."""
     from defectnet_atomate.dataset import neutron_form
 
-    values = neutron_form(pdos)
+    if kind == "pdos":
+        return pdos
+    if kind == "neutron":
+        values = neutron_form(pdos)
+    else:
+        values = (pdos.get("projected") or {}).get(_partial_element(kind))
     return None if values is None else {"frequencies": pdos["frequencies"], "total": values}
 
 
@@ -390,11 +413,13 @@ class SignatureLibrary(MSONable):
         The host's unit-area pristine DOS on that grid (per unit relative frequency).
     pristine_neutron
         The same for its neutron-weighted DOS (``None`` without projections).
+    pristine_partial
+        Host element -> the same for its partial DOS (``None`` without projections).
     bulk_modulus
         The host's bulk modulus with the potential, eV/A^3 (``None``: no lattice term).
-    dos_per_ln_volume, neutron_per_ln_volume
-        Change of the host's unit-area DOS (and neutron-weighted DOS) per unit ``ln V``
-        under isotropic strain.
+    dos_per_ln_volume, neutron_per_ln_volume, partial_per_ln_volume
+        Change of the host's unit-area DOS (neutron-weighted DOS, each host element's
+        partial DOS) per unit ``ln V`` under isotropic strain.
     signatures
         One entry per (candidate, symmetry-distinct site): ``element``, ``replaces``,
         ``basis_index``, ``multiplicity`` (equivalent sites in the host cell), ``n_atoms`` of
@@ -403,6 +428,8 @@ class SignatureLibrary(MSONable):
         ``per_percent_neutron``: that of the unit-area neutron-weighted DOS (inelastic
         neutron scattering; each element's partial DOS weighted by its bound scattering
         cross-section over its mass, :func:`~defectnet_atomate.measurement.neutron_weighted_dos`);
+        ``per_percent_partial``: host element -> that of its unit-area partial DOS (nuclear
+        resonant scattering of one isotope sees one element's partial DOS);
         ``ln_volume_per_percent``: the relative volume change per at.% of the dopant in a
         free crystal (Vegard's law), from the pressure the relaxed dopant leaves in the patch
         cell at the host lattice over the bulk modulus.
@@ -424,6 +451,8 @@ class SignatureLibrary(MSONable):
     bulk_modulus: float | None = None
     dos_per_ln_volume: list[float] | None = None
     neutron_per_ln_volume: list[float] | None = None
+    pristine_partial: dict[str, list[float]] | None = None
+    partial_per_ln_volume: dict[str, list[float]] | None = None
 
     @classmethod
     def from_host(
@@ -487,10 +516,15 @@ class SignatureLibrary(MSONable):
         if pristine_dos.projected:
             neutron = _binned(pristine_dos.frequencies, neutron_weighted_dos(pristine_dos), scale)
             library.pristine_neutron = neutron.tolist()
+            library.pristine_partial = {
+                el: _binned(pristine_dos.frequencies, d, scale).tolist()
+                for el, d in pristine_dos.projected.items()
+            }
         response = _volume_response(engine, host, scale)
         library.bulk_modulus = response["bulk_modulus"]
         library.dos_per_ln_volume = response["dos_per_ln_volume"]
         library.neutron_per_ln_volume = response["neutron_per_ln_volume"]
+        library.partial_per_ln_volume = response["partial_per_ln_volume"]
         matrix = engine.host_data(host)["matrix"]
         host_pressure = _pressure(host.copy().make_supercell(matrix), engine.calculator)
         for element in candidates:
@@ -521,6 +555,11 @@ class SignatureLibrary(MSONable):
                                 if library.pristine_neutron is not None
                                 else None
                             ),
+                            "per_percent_partial": {
+                                el: library._doc_change(doc, f"partial:{el}").tolist()
+                                for el in library.pristine_partial or {}
+                            }
+                            or None,
                             "ln_volume_per_percent": excess
                             / library.bulk_modulus
                             * doped.num_sites
@@ -581,9 +620,11 @@ class SignatureLibrary(MSONable):
             simulation: its change is broadened, read as the instrument would show it (which
             also removes a supercell's fine structure from its few q-points).
         kind
-            ``"pdos"`` (phonon DOS) or ``"neutron"`` (neutron-weighted DOS, as inelastic
-            neutron scattering measures; a document is weighted here, a spectrum must
-            already be one, against a pristine reference of the same kind).
+            ``"pdos"`` (phonon DOS), ``"neutron"`` (neutron-weighted DOS, as inelastic
+            neutron scattering measures) or ``"partial:Fe"`` (one host element's partial
+            DOS, as nuclear resonant scattering of its isotope measures): a document is
+            turned into that kind here; a spectrum must already be one, against a pristine
+            reference of the same kind.
         """
         from defectnet_atomate.spectra import as_spectrum
 
@@ -596,12 +637,13 @@ class SignatureLibrary(MSONable):
                 )
             d = doped if isinstance(doped, dict) else doped.model_dump()
             dos, cell, ref = d["pdos"], d.get("cell_pristine_pdos"), d["pristine_pdos"]
-            if kind == "neutron":
-                dos, cell, ref = (_neutron(x) if x else None for x in (dos, cell, ref))
+            if kind != "pdos":
+                dos, cell, ref = (_dos_form(x, kind) if x else None for x in (dos, cell, ref))
                 if dos is None or ref is None or (d.get("cell_pristine_pdos") and cell is None):
                     raise ValueError(
-                        "The document has neither neutron-weighted spectra nor element "
-                        "projections (with neutron cross-sections) for kind='neutron'."
+                        f"The document cannot give its {kind!r} spectrum: it has no element "
+                        "projections (with neutron cross-sections for 'neutron', with that "
+                        "element for 'partial:X')."
                     )
             if cell:
                 dos = sampling_corrected(dos, cell, ref)
@@ -622,17 +664,40 @@ class SignatureLibrary(MSONable):
             ref_spectrum = as_spectrum(pristine, unit)
             ref = _binned(ref_spectrum.frequencies, ref_spectrum.densities, self.scale)
         else:
-            own = self.pristine if kind == "pdos" else self.pristine_neutron
-            ref = self._broadened(np.asarray(own), resolution)
+            ref = self._broadened(self._pristine_of(kind), resolution)
         return observed - ref
+
+    def _pristine_of(self, kind: str) -> np.ndarray:
+        """Return the library's unit-area pristine spectrum of ``kind`` on its grid."""
+        if kind == "pdos":
+            return np.asarray(self.pristine, float)
+        if kind == "neutron":
+            return np.asarray(self.pristine_neutron, float)
+        return np.asarray(self.pristine_partial[_partial_element(kind)], float)
+
+    @staticmethod
+    def _signature_of(signature: dict, kind: str) -> list[float] | None:
+        """Return one signature's change per at.% in the spectrum of ``kind``."""
+        if kind == "pdos":
+            return signature["per_percent"]
+        if kind == "neutron":
+            return signature.get("per_percent_neutron")
+        return (signature.get("per_percent_partial") or {}).get(_partial_element(kind))
+
+    def _volume_of(self, kind: str) -> list[float] | None:
+        """Return the host's change per unit ``ln V`` in the spectrum of ``kind``."""
+        if kind == "pdos":
+            return self.dos_per_ln_volume
+        if kind == "neutron":
+            return self.neutron_per_ln_volume
+        return (self.partial_per_ln_volume or {}).get(_partial_element(kind))
 
     def _column(self, signature: dict, kind: str, lattice: str) -> np.ndarray:
         """One signature as fitted: local change, plus the lattice's for ``"relaxed"``."""
-        key = "per_percent" if kind == "pdos" else "per_percent_neutron"
-        column = np.asarray(signature[key], float)
+        column = np.asarray(self._signature_of(signature, kind), float)
         if lattice == "fixed":
             return column
-        derivative = self.dos_per_ln_volume if kind == "pdos" else self.neutron_per_ln_volume
+        derivative = self._volume_of(kind)
         if derivative is None or signature.get("ln_volume_per_percent") is None:
             raise ValueError(
                 "This library has no lattice (Vegard) term; rebuild it with "
@@ -641,18 +706,28 @@ class SignatureLibrary(MSONable):
         return column + signature["ln_volume_per_percent"] * np.asarray(derivative, float)
 
     def _check_kind(self, kind: str) -> None:
-        if kind not in ("pdos", "neutron"):
+        element = _partial_element(kind)
+        if kind not in ("pdos", "neutron") and not element:
             raise ValueError(
-                f"kind={kind!r} is not supported here; use 'pdos' (phonon DOS) or 'neutron' "
-                "(neutron-weighted DOS)."
+                f"kind={kind!r} is not supported here; use 'pdos' (phonon DOS), 'neutron' "
+                "(neutron-weighted DOS) or 'partial:Fe' (one host element's partial DOS)."
             )
-        if kind == "neutron" and (
-            self.pristine_neutron is None
-            or any(s.get("per_percent_neutron") is None for s in self.signatures)
-        ):
+        if element:
+            hosts = sorted({site.specie.symbol for site in self.host})
+            if element not in hosts:
+                raise ValueError(
+                    f"kind={kind!r}: {element} is not an element of the host {hosts}; a "
+                    "partial DOS is read against the host element it belongs to (a dopant's "
+                    "own partial DOS has no pristine reference)."
+                )
+        if kind == "pdos":
+            return
+        pristine = self.pristine_neutron if kind == "neutron" else self.pristine_partial
+        if pristine is None or any(self._signature_of(s, kind) is None for s in self.signatures):
+            what = "neutron-weighted" if kind == "neutron" else "partial-DOS"
             raise ValueError(
-                "This library has no neutron-weighted signatures (built without element "
-                "projections); rebuild it with SignatureLibrary.from_host."
+                f"This library has no {what} signatures (built without element projections, "
+                f"or before 0.26 for partial DOS); rebuild it with SignatureLibrary.from_host."
             )
 
     def _broadened(self, values: np.ndarray, resolution: Any) -> np.ndarray:
@@ -681,7 +756,7 @@ class SignatureLibrary(MSONable):
         self, names: Sequence[str], kind: str, resolution: Any, window: np.ndarray
     ) -> tuple[list[str], list[np.ndarray], list[float]]:
         """Columns of the measurement terms ``names``, their labels and lower bounds."""
-        raw = np.asarray(self.pristine if kind == "pdos" else self.pristine_neutron, float)
+        raw = self._pristine_of(kind)
         p = self._broadened(raw, resolution)
         x, dx = BIN_CENTRES, BIN_CENTRES[1] - BIN_CENTRES[0]
         labels, columns, lower = [], [], []
@@ -872,7 +947,8 @@ class SignatureLibrary(MSONable):
         ----------
         doped, pristine, cell_reference, unit, resolution, kind
             As in :meth:`change`; with ``resolution`` the signatures are broadened alike, and
-            ``kind="neutron"`` fits with the neutron-weighted signatures. A spectrum is fitted
+            ``kind="neutron"`` fits with the neutron-weighted signatures, ``kind="partial:Fe"``
+            with those of Fe's partial DOS (any host element). A spectrum is fitted
             over the energy range it covers (and ``pristine``'s); one with error bars
             (:attr:`~defectnet_atomate.spectra.Spectrum.errors`, a file's error column) by
             weighted least squares, each bin weighing one over its error (a measured
