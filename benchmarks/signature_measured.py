@@ -1,7 +1,7 @@
 """Dopant signatures on measurement-like spectra: the measurement terms against none.
 
 python benchmarks/signature_measured.py --direct-cache DIR --cache-dir DIR [--hosts mp-149 ...]
-    [--part FILE.json.gz --part-cache-dir DIR] [--draws 3] [--seed 0]
+    [--part FILE.json.gz --part-cache-dir DIR] [--draws 3] [--seed 0] [--kind neutron]
     [--json benchmarks/results/signature_measured.json]
 
 The test spectra of ``signature_unmixing.py`` (the 9 dilute direct-engine configurations of
@@ -30,6 +30,12 @@ the false-positive rate. Readings, all given the instrument's resolution:
   given, so no candidate-site inputs), the instrument's resolution given,
   ``measured=True, align=True`` (the reference matched to the instrument).
 
+With ``--kind neutron`` the spectra are the neutron-weighted DOS (inelastic neutron
+scattering), read with the neutron-weighted signatures and pristine DOS, and the network
+with ``kind="neutron"``; only spectra with element projections (or a stored neutron-weighted
+DOS) take part: the part's documents, and the direct configurations whose cached DOS keeps
+its projections.
+
 Scores as in ``signature_unmixing.py`` (AUC, precision, recall, F1, MAE in at.%), plus the
 share of undoped measurements with any candidate called present. Signatures and spectra
 come from the same potential (SevenNet): this measures the reading of measurement effects,
@@ -43,7 +49,7 @@ import zlib
 import numpy as np
 import torch
 from common import emit
-from signature_unmixing import _metrics, direct_rows, part_rows, spectra_parser
+from signature_unmixing import _metrics, direct_rows, forms, part_rows, spectra_parser
 
 from defectnet_atomate.ml.augment import MeasurementAugmentation
 from defectnet_atomate.signatures import MEASURED
@@ -105,14 +111,18 @@ def _network_reading(prediction) -> dict:
     }
 
 
-def measured_reader(draws: int, seed: int):
+def measured_reader(draws: int, seed: int, kind: str = "pdos"):
     """A reader for ``direct_rows``/``part_rows``: ``draws`` measurements of each spectrum."""
     augmentation = MeasurementAugmentation(probability=1.0)
 
     def read(library, mass_library, quantifier, example, observed, candidates, truth, lattice):
-        change = library.change(observed["doped"], **observed["references"])
+        if kind not in forms(library, observed):
+            return {"truth": truth, "draws": []}  # no projections: not in this kind's set
+        doped, references = forms(library, observed)[kind]
+        change = library.change(doped, kind=kind, **references)
         f = library.frequencies
-        pristine = Spectrum(f, np.asarray(library.pristine), "THz", source="pristine")
+        own = library.pristine if kind == "pdos" else library.pristine_neutron
+        pristine = Spectrum(f, np.asarray(own), "THz", source="pristine")
         sample = Spectrum(f, np.clip(pristine.densities + change, 0, None), "THz")
         f_max = pristine.quantile_frequency(0.999)
         key = zlib.crc32(f"{example.host_id}:{sorted(truth.items())}".encode())
@@ -127,6 +137,7 @@ def measured_reader(draws: int, seed: int):
                 unit="THz",
                 resolution=resolution,
                 lattice=lattice,
+                kind=kind,
                 **kwargs,
             )
 
@@ -140,6 +151,7 @@ def measured_reader(draws: int, seed: int):
                 resolution=resolution,
                 measured=True,
                 align=True,
+                kind=kind,
             )
 
         out = []
@@ -213,17 +225,24 @@ def main() -> dict:
     parser.add_argument("--part-cache-dir", default=None, help="its hosts' patches")
     parser.add_argument("--draws", type=int, default=3, help="measurements per spectrum")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--kind",
+        default="pdos",
+        choices=["pdos", "neutron"],
+        help="pdos (default) or neutron (the neutron-weighted DOS of inelastic scattering)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     from defectnet_atomate.ml.quantifier import DefectQuantifier
 
     quantifier = DefectQuantifier.from_pretrained()
-    read = measured_reader(args.draws, args.seed)
+    read = measured_reader(args.draws, args.seed, args.kind)
     result: dict = {
         "force_field": "SevenNet",
         "model": quantifier.name,
         "draws": args.draws,
         "seed": args.seed,
+        "kind": args.kind,
         "significance": SIGNIFICANCE,
         "augmentation": MeasurementAugmentation(probability=1.0).as_dict(),
     }

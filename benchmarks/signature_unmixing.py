@@ -69,7 +69,7 @@ from common import emit
 from engine_fidelity import CASES, _direct, _host, configuration
 
 from defectnet_atomate.doping import make_doped_supercell, recommend_dopants
-from defectnet_atomate.measurement import apply_resolution
+from defectnet_atomate.measurement import apply_resolution, neutron_weighted_dos
 from defectnet_atomate.ml.featurize import BIN_CENTRES
 from defectnet_atomate.ml.training import Example, predict_arrays
 from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
@@ -187,14 +187,21 @@ def _reading(fit) -> dict:
     }
 
 
-def _partials(library: SignatureLibrary, observed: dict) -> dict:
-    """Host element -> (spectrum, references) of its partial DOS (empty without projections)."""
-    if isinstance(observed["doped"], dict):  # a document: the library takes its projections
+def forms(library: SignatureLibrary, observed: dict) -> dict:
+    """Kind -> (spectrum, references) of an observation in every form it can be read in.
+
+    ``"pdos"`` always; ``"neutron"`` and each host element's ``"partial:X"`` where the
+    spectrum has element projections (a document is turned into them by the library).
+    """
+    out = {"pdos": (observed["doped"], observed["references"])}
+    if isinstance(observed["doped"], dict):
         doc = observed["doped"]
-        if not doc["pdos"].get("projected"):
-            return {}
-        return {el: (doc, {}) for el in library.pristine_partial or {}}
-    return observed.get("partials", {})
+        if doc["pdos"].get("neutron") or doc["pdos"].get("projected"):
+            out["neutron"] = (doc, {})
+        if doc["pdos"].get("projected"):
+            out.update({f"partial:{el}": (doc, {}) for el in library.pristine_partial or {}})
+        return out
+    return {**out, **observed.get("forms", {})}
 
 
 def _read(library, mass_library, quantifier, example, observed, candidates, truth, lattice) -> dict:
@@ -237,7 +244,9 @@ def _read(library, mass_library, quantifier, example, observed, candidates, trut
     if isinstance(observed["doped"], dict):  # a document: also as a neutron measurement
         fit = library.fit(observed["doped"], candidates=candidates, kind="neutron", lattice=lattice)
         out["patches_neutron"] = _reading(fit)
-    partials = _partials(library, observed)
+    partials = {
+        kind.split(":")[1]: x for kind, x in forms(library, observed).items() if ":" in kind
+    }
     if partials:
         out["patches_partial"] = {
             el: _reading(
@@ -277,6 +286,27 @@ def _example(doped_dict: dict, pristine_dos, composition, truth, host_id) -> Exa
         },
         force_field=FORCE_FIELD,
     )
+
+
+def _direct_forms(direct_dos, reference) -> dict:
+    """Neutron-weighted and partial forms of a direct DOS that keeps its projections."""
+    if not getattr(direct_dos, "projected", None):
+        return {}
+    doped = {
+        "frequencies": direct_dos.frequencies,
+        "total": direct_dos.total,
+        "projected": direct_dos.projected,
+    }
+    values = {"neutron": (neutron_weighted_dos(doped), neutron_weighted_dos(reference))}
+    for el, d in direct_dos.projected.items():
+        values[f"partial:{el}"] = (d, reference.projected[el])
+    return {
+        kind: (
+            (np.asarray(direct_dos.frequencies), np.asarray(mine)),
+            {"cell_reference": Spectrum(reference.frequencies, ref, "THz"), "unit": "THz"},
+        )
+        for kind, (mine, ref) in values.items()
+    }
 
 
 def direct_rows(args, quantifier, read=None) -> tuple[list[dict], dict]:
@@ -321,18 +351,7 @@ def direct_rows(args, quantifier, read=None) -> tuple[list[dict], dict]:
             observed = {
                 "doped": (np.asarray(direct_dos.frequencies), np.asarray(direct_dos.total)),
                 "references": {"cell_reference": reference, "unit": "THz"},
-                "partials": {
-                    el: (
-                        (np.asarray(direct_dos.frequencies), np.asarray(values)),
-                        {
-                            "cell_reference": Spectrum(
-                                reference.frequencies, reference.projected[el], "THz"
-                            ),
-                            "unit": "THz",
-                        },
-                    )
-                    for el, values in direct_dos.projected.items()
-                },
+                "forms": _direct_forms(direct_dos, reference),
             }
             row = {
                 "host": host_id,
