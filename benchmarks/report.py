@@ -1318,17 +1318,25 @@ def _signature_unmixing(lines: list[str]) -> None:
         "masses": "mass-defect signatures",
         "network": "network",
     }
+    partial_names = {
+        "all": "patch signatures, partial DOS of each host element",
+        "own_sites": "partial DOS, candidates on the element's own sites",
+        "other_sites": "partial DOS, candidates on the other sublattice",
+    }
+
+    def f(v: object) -> str:
+        return "-" if v is None else f"{v:g}"
+
     for key, label in labels.items():
         if key not in r:
             continue
-        for method, name in names.items():
-            if method not in r[key]:
-                continue
-            m = r[key][method]
-
-            def f(v: object) -> str:
-                return "-" if v is None else f"{v:g}"
-
+        methods = [(r[key][m], name) for m, name in names.items() if m in r[key]]
+        methods += [
+            (r[key]["patches_partial"][g], name)
+            for g, name in partial_names.items()
+            if g in r[key].get("patches_partial", {})
+        ]
+        for m, name in methods:
             lines.append(
                 f"| {label} | {name} | {m['spectra']} | {m['dopants']} / {m['distractors']} | "
                 f"{f(m['auc'])} | {f(m['precision'])} | {f(m['recall'])} | {f(m['f1'])} | "
@@ -1355,6 +1363,33 @@ def _signature_unmixing(lines: list[str]) -> None:
             )
             formula = r[key]["libraries"][row["host"]]["formula"]
             lines.append(f"| {formula} | {row.get('n_atoms', 216)} | {truth} | {fit} | {net} |")
+    partial_rows = [
+        (key, row) for key in ("direct", "concentrated") for row in r.get(key, {}).get("rows", [])
+    ]
+    partial_rows = [(key, row) for key, row in partial_rows if "patches_partial" in row]
+    if partial_rows:
+        lines += [
+            "",
+            "The partial DOS of each host element, as read (spectra with projections):",
+            "",
+        ]
+        lines += [
+            "| host | cell | true at.% | partial DOS of | signatures (at.%) | change explained |",
+            "|---|---|---|---|---|---|",
+        ]
+        for key, row in partial_rows:
+            formula = r[key]["libraries"][row["host"]]["formula"]
+            truth = ", ".join(f"{el} {v:.2f}" for el, v in row["truth"].items())
+            for el, reading in row["patches_partial"].items():
+                fit = ", ".join(
+                    f"{c} {o['percent']:.2f}" + ("" if o["present"] else " (no)")
+                    for c, o in reading["candidates"].items()
+                    if o["percent"] >= 0.01 or c in row["truth"]
+                )
+                lines.append(
+                    f"| {formula} | {row.get('n_atoms', 216)} | {truth} | {el} | {fit} | "
+                    f"{reading['explained']:.2f} |"
+                )
     lines += ["", SIGNATURE_UNMIXING_NOTE, ""]
 
 
@@ -1412,18 +1447,36 @@ def _signature_measured(lines: list[str]) -> None:
     def f(v: object) -> str:
         return "-" if v is None else f"{v:g}"
 
-    for key, label in labels.items():
-        for method, name in names.items():
-            m = r.get(key, {}).get(method)
-            if m is None:
-                continue
-            lines.append(
-                f"| {label} | {name} | {m['spectra']} | {m['dopants']} / {m['distractors']} | "
-                f"{f(m['auc'])} | {f(m['precision'])} | {f(m['recall'])} | {f(m['f1'])} | "
-                f"{f(m['mae_at_percent'])} | {f(m['pristine_false_positive_rate'])} |"
-            )
+    runs = [(r, "")]
+    neutron = _load("signature_measured_neutron.json")
+    if neutron is not None:
+        runs.append((neutron, ", neutron-weighted"))
+    for run, suffix in runs:
+        for key, label in labels.items():
+            for method, name in names.items():
+                m = run.get(key, {}).get(method)
+                if m is None or not m["spectra"]:
+                    continue
+                lines.append(
+                    f"| {label}{suffix} | {name} | {m['spectra']} | {m['dopants']} / "
+                    f"{m['distractors']} | {f(m['auc'])} | {f(m['precision'])} | "
+                    f"{f(m['recall'])} | {f(m['f1'])} | {f(m['mae_at_percent'])} | "
+                    f"{f(m['pristine_false_positive_rate'])} |"
+                )
     lines += ["", SIGNATURE_MEASURED_NOTE, ""]
+    if neutron is not None:
+        lines += [
+            "*Neutron-weighted*: the same, run with `--kind neutron --json "
+            "benchmarks/results/signature_measured_neutron.json` (the neutron-weighted DOS, as "
+            "inelastic neutron scattering measures it, read with the neutron-weighted signatures "
+            'and pristine DOS; the network with `kind="neutron"`); only spectra with element '
+            "projections take part (the part's documents and the direct configurations whose "
+            "cached DOS keeps them). " + SIGNATURE_MEASURED_NEUTRON_NOTE,
+            "",
+        ]
 
+
+SIGNATURE_MEASURED_NEUTRON_NOTE = ""
 
 SIGNATURE_MEASURED_NOTE = (
     "Read as if simulated, a measurement's own effects pass for dopants: 96 % (direct) and "

@@ -298,8 +298,8 @@ def _direct_forms(direct_dos, reference) -> dict:
         "projected": direct_dos.projected,
     }
     values = {"neutron": (neutron_weighted_dos(doped), neutron_weighted_dos(reference))}
-    for el, d in direct_dos.projected.items():
-        values[f"partial:{el}"] = (d, reference.projected[el])
+    for el, ref in reference.projected.items():  # host elements (not the dopants')
+        values[f"partial:{el}"] = (direct_dos.projected[el], ref)
     return {
         kind: (
             (np.asarray(direct_dos.frequencies), np.asarray(mine)),

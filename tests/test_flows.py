@@ -129,3 +129,31 @@ def test_auto_engine_hands_cells_smaller_than_the_patch_cell_to_direct(
     docs = [responses[j.uuid][1].output for j in flow.jobs]
     assert docs[0].num_sites < 128
     assert docs[0].settings.engine == "direct"
+
+
+def test_signature_library_maker_fans_out_one_job_per_patch(
+    disk_jobstore, tmp_path, si_structure, zno_structure, clean_dir
+):
+    from defectnet_atomate.flows import SignatureLibraryMaker
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+    from defectnet_atomate.signatures import SignatureLibrary
+
+    settings = EmbeddingSettings(patch_atoms=16, min_separation=3.0)
+    maker = SignatureLibraryMaker(force_field="CHGNet", settings=settings, cache_dir=str(tmp_path))
+    flow = maker.make(si_structure.get_primitive_structure(), ["Ge", "C"])
+    responses = run_locally(flow, store=disk_jobstore, ensure_success=True, log=False)
+    # the host job, one patch job per candidate (both Si sites alike), the assembly
+    assert len(responses) == 4
+    library = disk_jobstore.get_output(flow.jobs[0].uuid, load=True)
+    library = SignatureLibrary.from_dict(library) if isinstance(library, dict) else library
+    assert library.elements == ["Ge", "C"]
+    # the same library as from_host with the same engine (its patches reused from the cache)
+    engine = EmbeddingEngine(force_field="CHGNet", settings=settings, cache_dir=str(tmp_path))
+    direct = SignatureLibrary.from_host(library.host, ["Ge", "C"], engine=engine, relax=False)
+    for a, b in zip(library.signatures, direct.signatures, strict=True):
+        assert np.allclose(a["per_percent"], b["per_percent"])
+        assert a["per_percent_partial"].keys() == {"Si"}
+    with pytest.raises(ValueError, match="host elements"):
+        maker.make(si_structure, ["Si"])
+    with pytest.raises(ValueError, match="not elements of the host"):
+        maker.make(zno_structure, ["Ga"], replaces={"Ga": ["Si"]})

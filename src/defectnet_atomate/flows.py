@@ -9,7 +9,7 @@ from jobflow import Flow, Maker
 from pymatgen.core import Structure
 
 from defectnet_atomate.doping import Doping, make_doped_supercell, parse_doping
-from defectnet_atomate.jobs import doped_phonon_branches, run_engine
+from defectnet_atomate.jobs import doped_phonon_branches, run_engine, signature_library
 from defectnet_atomate.phonons.direct import DirectSettings
 from defectnet_atomate.phonons.embedding import EmbeddingSettings
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from defectnet_atomate.schemas import CalculatorInfo, PhononSettings
 
-__all__ = ["DefectPhononMaker"]
+__all__ = ["DefectPhononMaker", "SignatureLibraryMaker"]
 
 
 def _doping_sets(dopings: Any) -> list[list[Doping]]:
@@ -267,3 +267,95 @@ class DefectPhononMaker(Maker):
                 f"q-mesh of phonopy length {self.settings.mesh_length} A on the supercell",
             ]
         return settings
+
+
+def _signature_settings() -> EmbeddingSettings:
+    return EmbeddingSettings(cutoff=6.0)
+
+
+@dataclass
+class SignatureLibraryMaker(Maker):
+    """A host's dopant signatures as a jobflow flow, one job per dopant patch.
+
+    The same library as :meth:`~defectnet_atomate.signatures.SignatureLibrary.from_host`,
+    with its patches (minutes each) run as parallel jobs on a cluster: one job prepares
+    the host (relaxation, host screen, pristine DOS, lattice response) and fans out one
+    job per (candidate, symmetry-distinct site), then one job assembles the
+    :class:`~defectnet_atomate.signatures.SignatureLibrary`, the flow's output (its
+    signatures in the ``data`` store).
+
+    Parameters
+    ----------
+    name
+        Name of the flow and prefix of its jobs.
+    force_field
+        Potential of the patches (default SevenNet, with ``settings`` the setting
+        validated against the direct engine on dilute cells).
+    settings
+        Embedding-engine settings (patch cutoff, patch cell); default 6 A patches.
+    relax
+        Relax the host with the potential first; ``False`` when it already is.
+    cache_dir
+        Folder of the engine's host force constants and patches (on a cluster, a shared
+        filesystem: each patch job then reuses the host's force constants computed once);
+        ``None``: each job computes what it needs.
+
+    Examples
+    --------
+    >>> from jobflow import run_locally
+    >>> flow = SignatureLibraryMaker(cache_dir="patches").make(zns, ["Se", "Cd", "O"])
+    >>> responses = run_locally(flow, store=default_job_store())  # doctest: +SKIP
+    """
+
+    name: str = "signature library"
+    force_field: str = "SevenNet"
+    settings: EmbeddingSettings = field(default_factory=_signature_settings)
+    relax: bool = True
+    cache_dir: str | None = None
+
+    def make(
+        self,
+        structure: Structure,
+        candidates: Sequence[str],
+        replaces: dict[str, list[str]] | None = None,
+    ) -> Flow:
+        """Make the flow.
+
+        Parameters
+        ----------
+        structure
+            Host crystal (primitive or conventional cell); may be an output reference.
+        candidates
+            Dopant elements.
+        replaces
+            Candidate -> host elements it may replace; default
+            :func:`~defectnet_atomate.signatures.plausible_sites`.
+
+        Returns
+        -------
+        Flow
+            Output: the :class:`~defectnet_atomate.signatures.SignatureLibrary`.
+        """
+        from defectnet_atomate.phonons.calculators import force_field_name
+        from defectnet_atomate.signatures import patch_sites
+
+        if not self.settings.patches:
+            raise ValueError(
+                "settings has patches=False (the mass-defect level): signatures need the "
+                "dopant patches; use EmbeddingSettings(patches=True)."
+            )
+        candidates = list(candidates)
+        if isinstance(structure, Structure):  # refuse bad input now, not mid-flow
+            patch_sites(structure, candidates, replaces)
+        prepare = signature_library(
+            structure,
+            candidates,
+            force_field=force_field_name(self.force_field),
+            settings=self.settings,
+            replaces=replaces,
+            relax=self.relax,
+            cache_dir=self.cache_dir,
+            name=self.name,
+        )
+        prepare.name = f"{self.name} host"
+        return Flow([prepare], output=prepare.output, name=self.name)

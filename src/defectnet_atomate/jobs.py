@@ -23,8 +23,17 @@ if TYPE_CHECKING:
 
     from defectnet_atomate.flows import DefectPhononMaker
     from defectnet_atomate.phonons.direct import DirectSettings
+    from defectnet_atomate.signatures import SignatureLibrary
 
-__all__ = ["DILUTE_LIMIT", "defect_phonon_document", "doped_phonon_branches", "run_engine"]
+__all__ = [
+    "DILUTE_LIMIT",
+    "assemble_signature_library",
+    "defect_phonon_document",
+    "doped_phonon_branches",
+    "run_engine",
+    "signature_library",
+    "signature_patch",
+]
 
 _DATA_FIELDS = ["pdos", "pristine_pdos", "cell_pristine_pdos", "modes", "pristine_modes"]
 
@@ -231,3 +240,61 @@ def run_engine(
     for key, value in _current_provenance().items():
         setattr(doc, key, value)
     return doc
+
+
+@job
+def signature_library(
+    host: Structure,
+    candidates: Sequence[str],
+    force_field: str,
+    settings: EmbeddingSettings,
+    replaces: dict[str, list[str]] | None = None,
+    relax: bool = True,
+    cache_dir: str | None = None,
+    name: str = "signature library",
+) -> Response:
+    """Prepare a host's signature library and fan out one job per dopant patch.
+
+    The host step of :meth:`~defectnet_atomate.signatures.SignatureLibrary.from_host`
+    (relaxation, host screen, pristine DOS, lattice response), then a ``Response(replace=...)``
+    flow of one :func:`signature_patch` job per (candidate, symmetry-distinct site) and an
+    :func:`assemble_signature_library` job, whose output (the library) is this job's.
+    """
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine
+    from defectnet_atomate.signatures import SignatureLibrary
+
+    engine = EmbeddingEngine(force_field=force_field, settings=settings, cache_dir=cache_dir)
+    library = SignatureLibrary.prepare(host, engine=engine, relax=relax)
+    patches = []
+    for site in library.sites(candidates, replaces):
+        patch = signature_patch(library, site, force_field, settings, cache_dir)
+        patch.name = f"{name} {site['element']} on {site['replaces']} {site['basis_index']}"
+        patches.append(patch)
+    assemble = assemble_signature_library(library, [p.output for p in patches])
+    assemble.name = f"{name} assemble"
+    return Response(replace=Flow([*patches, assemble], output=assemble.output, name=name))
+
+
+@job
+def signature_patch(
+    library: SignatureLibrary,
+    site: dict[str, Any],
+    force_field: str,
+    settings: EmbeddingSettings,
+    cache_dir: str | None = None,
+) -> dict[str, Any]:
+    """One signature of a prepared library (one dopant patch; cached in ``cache_dir``)."""
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine
+
+    engine = EmbeddingEngine(force_field=force_field, settings=settings, cache_dir=cache_dir)
+    return library.compute_signature(engine, **site)
+
+
+@job(data=["signatures"])
+def assemble_signature_library(
+    library: SignatureLibrary, signatures: Sequence[dict[str, Any]]
+) -> SignatureLibrary:
+    """Return the prepared library with its signatures (they go to the ``data`` store)."""
+    from dataclasses import replace
+
+    return replace(library, signatures=list(signatures))

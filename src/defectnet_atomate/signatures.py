@@ -59,6 +59,8 @@ __all__ = [
     "NUISANCES",
     "SignatureFit",
     "SignatureLibrary",
+    "default_engine",
+    "patch_sites",
     "plausible_sites",
 ]
 
@@ -134,6 +136,52 @@ def _distinct_sites(host: Structure, element: str) -> list[tuple[int, int]]:
         for group in symmetrized.equivalent_indices
         if host[group[0]].specie.symbol == element
     )
+
+
+def patch_sites(
+    host: Structure, candidates: Iterable[str], replaces: Mapping[str, Sequence[str]] | None = None
+) -> list[dict[str, Any]]:
+    """Return the patches a signature library of ``candidates`` in ``host`` needs.
+
+    One per candidate and symmetry-distinct site of each host element it may replace
+    (``replaces``, default :func:`plausible_sites`): dicts of ``element``, ``replaces``,
+    ``basis_index`` and ``multiplicity``, the arguments of
+    :meth:`SignatureLibrary.compute_signature`.
+
+    Raises
+    ------
+    ValueError
+        For a candidate that is a host element, or a ``replaces`` entry that is not one.
+    """
+    from defectnet_atomate.ml.elements import validate_element
+
+    candidates = [validate_element(c) for c in candidates]
+    host_elements = {site.specie.symbol for site in host}
+    clash = sorted(set(candidates) & host_elements)
+    if clash:
+        raise ValueError(
+            f"Candidate(s) {clash} are host elements; substitutional dopants must be foreign."
+        )
+    out = []
+    for element in candidates:
+        targets = (replaces or {}).get(element) or plausible_sites(host, element)
+        unknown = sorted(set(targets) - host_elements)
+        if unknown:
+            raise ValueError(
+                f"replaces[{element!r}] names {unknown}, which are not elements of the "
+                f"host ({sorted(host_elements)})."
+            )
+        for target in targets:
+            for basis_index, multiplicity in _distinct_sites(host, target):
+                out.append(
+                    {
+                        "element": element,
+                        "replaces": target,
+                        "basis_index": basis_index,
+                        "multiplicity": multiplicity,
+                    }
+                )
+    return out
 
 
 def single_dopant_cell(
@@ -394,6 +442,17 @@ class SignatureFit(MSONable):
         return "\n".join(lines)
 
 
+def default_engine() -> EmbeddingEngine:
+    """Return the engine signatures are built with by default: SevenNet, 6 A patches.
+
+    The setting validated against the direct engine on dilute cells
+    (``benchmarks/engine_fidelity.py --force-field SevenNet --cutoff 6``).
+    """
+    from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+
+    return EmbeddingEngine(force_field="SevenNet", settings=EmbeddingSettings(cutoff=6.0))
+
+
 @dataclass
 class SignatureLibrary(MSONable):
     """Per-at.% DOS signatures of candidate dopants in one host, from dopant patches.
@@ -465,6 +524,11 @@ class SignatureLibrary(MSONable):
     ) -> SignatureLibrary:
         """Compute the signatures of ``candidates`` in ``host`` (patches cached by ``engine``).
 
+        The steps are :meth:`prepare` (the host), :meth:`sites` (what to compute) and
+        :meth:`compute_signature` (one patch each);
+        :class:`~defectnet_atomate.flows.SignatureLibraryMaker` runs the same steps as a
+        jobflow flow, one job per patch.
+
         Parameters
         ----------
         host
@@ -481,23 +545,32 @@ class SignatureLibrary(MSONable):
             Relax the host (cell and positions) with the engine's potential first (as the
             engine's own runs do); ``False`` when ``host`` already is.
         """
-        from defectnet_atomate.ml.elements import validate_element
-        from defectnet_atomate.phonons.direct import relax_structure
-        from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
+        engine = engine or default_engine()
+        candidates = list(candidates)
+        patch_sites(host, candidates, replaces)  # refuse bad input before any calculation
+        library = cls.prepare(host, engine=engine, relax=relax)
+        sites = library.sites(candidates, replaces)
+        for site in sites:
+            library.signatures.append(library.compute_signature(engine, **site))
+        return library
 
-        if engine is None:
-            engine = EmbeddingEngine(force_field="SevenNet", settings=EmbeddingSettings(cutoff=6.0))
+    @classmethod
+    def prepare(
+        cls, host: Structure, engine: EmbeddingEngine | None = None, relax: bool = True
+    ) -> SignatureLibrary:
+        """Return the host's library without signatures: its pristine DOS and lattice response.
+
+        Relaxes the host with the engine's potential (``relax``), checks that it is a
+        minimum of it (the host screen), and computes its pristine DOS (total, neutron-
+        weighted, each element's partial) and its response to a volume change.
+        """
+        from defectnet_atomate.phonons.direct import relax_structure
+
+        engine = engine or default_engine()
         if not engine.settings.patches:
             raise ValueError(
                 "The engine has patches=False (the mass-defect level): signatures need the "
                 "dopant patches; use EmbeddingSettings(patches=True)."
-            )
-        candidates = [validate_element(c) for c in candidates]
-        host_elements = {site.specie.symbol for site in host}
-        clash = sorted(set(candidates) & host_elements)
-        if clash:
-            raise ValueError(
-                f"Candidate(s) {clash} are host elements; substitutional dopants must be foreign."
             )
         if relax:
             s = engine.settings
@@ -525,48 +598,69 @@ class SignatureLibrary(MSONable):
         library.dos_per_ln_volume = response["dos_per_ln_volume"]
         library.neutron_per_ln_volume = response["neutron_per_ln_volume"]
         library.partial_per_ln_volume = response["partial_per_ln_volume"]
-        matrix = engine.host_data(host)["matrix"]
-        host_pressure = _pressure(host.copy().make_supercell(matrix), engine.calculator)
-        for element in candidates:
-            targets = (replaces or {}).get(element) or plausible_sites(host, element)
-            unknown = sorted(set(targets) - host_elements)
-            if unknown:
-                raise ValueError(
-                    f"replaces[{element!r}] names {unknown}, which are not elements of the "
-                    f"host ({sorted(host_elements)})."
-                )
-            for target in targets:
-                for basis_index, multiplicity in _distinct_sites(host, target):
-                    doped = single_dopant_cell(host, matrix, basis_index, element)
-                    doc = engine.run_supercell(doped)
-                    relaxed = engine.force_constants(doped)[0]  # the patch's relaxation
-                    excess = _pressure(relaxed, engine.calculator) - host_pressure
-                    library.signatures.append(
-                        {
-                            "element": element,
-                            "replaces": target,
-                            "basis_index": basis_index,
-                            "multiplicity": multiplicity,
-                            "n_atoms": doped.num_sites,
-                            "imaginary_fraction": doc.imaginary_fraction,
-                            "per_percent": library._doc_change(doc).tolist(),
-                            "per_percent_neutron": (
-                                library._doc_change(doc, "neutron").tolist()
-                                if library.pristine_neutron is not None
-                                else None
-                            ),
-                            "per_percent_partial": {
-                                el: library._doc_change(doc, f"partial:{el}").tolist()
-                                for el in library.pristine_partial or {}
-                            }
-                            or None,
-                            "ln_volume_per_percent": excess
-                            / library.bulk_modulus
-                            * doped.num_sites
-                            / 100,
-                        }
-                    )
         return library
+
+    def sites(
+        self, candidates: Iterable[str], replaces: Mapping[str, Sequence[str]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the patches a library of ``candidates`` needs, one per dopant and site.
+
+        Each is a dict of :meth:`compute_signature`'s arguments: ``element``, ``replaces``
+        (the host element), ``basis_index`` (a symmetry-distinct site of it in the host
+        cell) and ``multiplicity`` (its equivalent sites).
+        """
+        return patch_sites(self.host, candidates, replaces)
+
+    def compute_signature(
+        self,
+        engine: EmbeddingEngine,
+        element: str,
+        replaces: str,
+        basis_index: int,
+        multiplicity: int,
+    ) -> dict[str, Any]:
+        """Return one signature: ``element`` on the host site ``basis_index`` (of ``replaces``).
+
+        One dopant patch (cached by ``engine``), embedded alone in the patch cell, against
+        the undoped cell at the same q-points; the entry's keys are described in the
+        class's ``signatures``. The engine must be the one the library was prepared with
+        (same potential and settings).
+        """
+        if engine.force_field != self.force_field or engine.settings.cutoff != self.cutoff:
+            raise ValueError(
+                f"The engine ({engine.force_field}, cutoff {engine.settings.cutoff}) is not the "
+                f"one this library was prepared with ({self.force_field}, cutoff {self.cutoff})."
+            )
+        matrix = engine.host_data(self.host)["matrix"]
+        host_pressure = _pressure(self.host.copy().make_supercell(matrix), engine.calculator)
+        doped = single_dopant_cell(self.host, matrix, basis_index, element)
+        if doped.dopants[0].replaces != replaces:
+            raise ValueError(
+                f"Site {basis_index} of the host holds {doped.dopants[0].replaces}, not {replaces}."
+            )
+        doc = engine.run_supercell(doped)
+        relaxed = engine.force_constants(doped)[0]  # the patch's relaxation
+        excess = _pressure(relaxed, engine.calculator) - host_pressure
+        return {
+            "element": element,
+            "replaces": replaces,
+            "basis_index": basis_index,
+            "multiplicity": multiplicity,
+            "n_atoms": doped.num_sites,
+            "imaginary_fraction": doc.imaginary_fraction,
+            "per_percent": self._doc_change(doc).tolist(),
+            "per_percent_neutron": (
+                self._doc_change(doc, "neutron").tolist()
+                if self.pristine_neutron is not None
+                else None
+            ),
+            "per_percent_partial": {
+                el: self._doc_change(doc, f"partial:{el}").tolist()
+                for el in self.pristine_partial or {}
+            }
+            or None,
+            "ln_volume_per_percent": excess / self.bulk_modulus * doped.num_sites / 100,
+        }
 
     # ------------------------------------------------------------------ changes
 
