@@ -196,6 +196,21 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     assert "2 signatures of Ge, C" in capsys.readouterr().out
     assert main([*build, *small, "--out", str(out)]) == 1  # never overwrites silently
     assert "--overwrite" in capsys.readouterr().err
+    # add a candidate to the library, its host step not repeated, Ge and C kept as they were
+    before = loadfn(out)
+    extend = ["signatures", "build", "--candidates", "Ge,Sn", "--extend", *small]
+    assert main([*extend, "--out", str(out)]) == 0
+    assert "3 signatures of Ge, C, Sn" in capsys.readouterr().out
+    after = loadfn(out)
+    assert after.bulk_modulus == before.bulk_modulus
+    assert np.allclose(after.signatures[1]["per_percent"], before.signatures[1]["per_percent"])
+    recommended = ["signatures", "build", "--recommend", "1", "--extend", *small]
+    assert main([*recommended, "--out", str(out)]) == 0  # Si: As, Al, Ge (Ge already there)
+    assert "5 signatures of Ge, C, Sn, As, Al" in capsys.readouterr().out
+    assert main([*extend, "--out", str(tmp_path / "none.json")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["signatures", "build", "mp-149", "--out", str(tmp_path / "x.json")]) == 1
+    assert "--recommend" in capsys.readouterr().err
     # the library's own pristine host, as a measured file, comes back undoped
     library = loadfn(out)
     csv = tmp_path / "pristine.csv"
@@ -217,8 +232,8 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     assert "Ge is not an element of the host" in capsys.readouterr().err
     assert main(["signatures", "fit", str(csv), "--library", str(csv), "--unit", "THz"]) == 1
     assert "not a signature library" in capsys.readouterr().err
-    assert main([*fit, "--candidates", "Sn"]) == 1
-    assert "No signature of ['Sn']" in capsys.readouterr().err
+    assert main([*fit, "--candidates", "Pb"]) == 1
+    assert "No signature of ['Pb']" in capsys.readouterr().err
     # measured on an instrument 2 % off in energy, on a background: undoped with --measured
     from defectnet_atomate.ml.augment import MeasurementAugmentation
     from defectnet_atomate.spectra import Spectrum

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
     from pymatgen.core import Structure
 
+    from defectnet_atomate.signatures import SignatureLibrary
+
 __all__ = ["main"]
 
 ENGINE_CHOICES = ["direct", "atomate2", "embedding", "mass-defect", "auto"]
@@ -452,27 +454,71 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_signatures_build(args: argparse.Namespace) -> int:
     from monty.serialization import dumpfn
 
+    from defectnet_atomate.doping import recommend_dopants
     from defectnet_atomate.phonons.embedding import EmbeddingEngine, EmbeddingSettings
     from defectnet_atomate.signatures import SignatureLibrary
 
-    host = _read_host(args.host, args.hosts_file)[0]
-    if not args.candidates:
-        raise ValueError("Give the candidate dopants, e.g. --candidates Ge,Sn,C.")
-    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
+    if args.extend and args.overwrite:
+        raise ValueError("--extend adds to --out and --overwrite replaces it; give one of them.")
+    existing = None
+    if Path(args.out).exists():
+        if not (args.overwrite or args.extend):
+            raise FileExistsError(
+                f"{args.out} exists; choose another --out, pass --extend to add candidates to "
+                "it, or --overwrite to replace it."
+            )
+        if args.extend:
+            existing = _load_library(args.out)
+    elif args.extend:
+        raise FileNotFoundError(f"--extend: {args.out} does not exist; build it first.")
+    if existing is not None:
+        host = existing.host
+    elif args.host is None:
+        raise ValueError("Give the HOST (a structure file or a host id such as mp-149).")
+    else:
+        host = _read_host(args.host, args.hosts_file)[0]
+    candidates = [c.strip() for c in (args.candidates or "").split(",") if c.strip()]
+    if args.recommend:
+        host_elements = {site.specie.symbol for site in host}
+        for suggestion in recommend_dopants(host, num_dopants=args.recommend):
+            if suggestion.element not in candidates and suggestion.element not in host_elements:
+                candidates.append(suggestion.element)
+    if not candidates:
+        raise ValueError(
+            "Give the candidate dopants (--candidates Ge,Sn,C) and/or --recommend N for the "
+            "dopant recommender's suggestions."
+        )
     cutoff = None if args.cutoff.lower() == "cell" else float(args.cutoff)
     engine = EmbeddingEngine(
         force_field=args.force_field,
         settings=EmbeddingSettings(cutoff=cutoff, patch_atoms=args.patch_atoms),
         cache_dir=args.cache_dir,
     )
-    if Path(args.out).exists() and not args.overwrite:
-        raise FileExistsError(
-            f"{args.out} exists; choose another --out or pass --overwrite to replace it."
-        )
-    library = SignatureLibrary.from_host(host, candidates, engine=engine)
+    if existing is not None:
+        library = existing.extend(candidates, engine=engine)
+    else:
+        library = SignatureLibrary.from_host(host, candidates, engine=engine)
     dumpfn(library, args.out)
     print(f"{len(library.signatures)} signatures of {', '.join(library.elements)} in {args.out}")
     return 0
+
+
+def _load_library(path: str) -> SignatureLibrary:
+    """Load a signature library written by ``signatures build`` (a clear error otherwise)."""
+    from monty.serialization import loadfn
+
+    from defectnet_atomate.signatures import SignatureLibrary
+
+    try:
+        library = loadfn(path)
+    except ValueError:  # not JSON (JSONDecodeError) or not a serialised object
+        library = None
+    if not isinstance(library, SignatureLibrary):
+        raise ValueError(
+            f"{path} is not a signature library; write one with "
+            "'defectnet signatures build HOST --candidates ... --out FILE'."
+        )
+    return library
 
 
 def _cmd_signatures_fit(args: argparse.Namespace) -> int:
@@ -480,17 +526,9 @@ def _cmd_signatures_fit(args: argparse.Namespace) -> int:
 
     from monty.serialization import loadfn
 
-    from defectnet_atomate.signatures import DEFAULT_THRESHOLD, SignatureLibrary
+    from defectnet_atomate.signatures import DEFAULT_THRESHOLD
 
-    try:
-        library = loadfn(args.library)
-    except ValueError:  # not JSON (JSONDecodeError) or not a serialised object
-        library = None
-    if not isinstance(library, SignatureLibrary):
-        raise ValueError(
-            f"{args.library} is not a signature library; write one with "
-            "'defectnet signatures build HOST --candidates ... --out FILE'."
-        )
+    library = _load_library(args.library)
     spectrum = args.spectrum
     if spectrum.endswith(".json"):
         data = loadfn(spectrum)
@@ -780,10 +818,26 @@ def _parser() -> argparse.ArgumentParser:
     sig_build = sig_sub.add_parser(
         "build", help="compute the candidates' signatures in a host (minutes per candidate)"
     )
-    sig_build.add_argument("host", help="structure file (CIF, POSCAR, ...) or host id (mp-...)")
-    sig_build.add_argument("--candidates", required=True, help="comma-separated, e.g. Ge,Sn,C")
+    sig_build.add_argument(
+        "host",
+        nargs="?",
+        default=None,
+        help="structure file (CIF, POSCAR, ...) or host id (mp-...); not with --extend",
+    )
+    sig_build.add_argument("--candidates", default=None, help="comma-separated, e.g. Ge,Sn,C")
+    sig_build.add_argument(
+        "--recommend",
+        type=int,
+        default=0,
+        help="also the dopant recommender's first N suggestions of each kind",
+    )
     sig_build.add_argument("--out", required=True, help="library file to write (.json)")
     sig_build.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    sig_build.add_argument(
+        "--extend",
+        action="store_true",
+        help="add the candidates to the library in --out (its host; existing ones skipped)",
+    )
     sig_build.add_argument("--hosts-file", default=None, help="host library (.jsonl.gz)")
     sig_build.add_argument(
         "--force-field",

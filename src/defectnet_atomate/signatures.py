@@ -554,6 +554,24 @@ class SignatureLibrary(MSONable):
             library.signatures.append(library.compute_signature(engine, **site))
         return library
 
+    def extend(
+        self,
+        candidates: Iterable[str],
+        engine: EmbeddingEngine | None = None,
+        replaces: Mapping[str, Sequence[str]] | None = None,
+    ) -> SignatureLibrary:
+        """Return the library with the signatures of more candidates added.
+
+        Candidates it already has are skipped; the host step is not repeated. ``engine``
+        must have the library's potential and patch cutoff (default: :func:`default_engine`,
+        which a library built with the defaults has).
+        """
+        engine = engine or default_engine()
+        new = [c for c in dict.fromkeys(candidates) if c not in self.elements]
+        sites = patch_sites(self.host, new, replaces)
+        signatures = [*self.signatures, *(self.compute_signature(engine, **s) for s in sites)]
+        return replace(self, signatures=signatures)
+
     @classmethod
     def prepare(
         cls, host: Structure, engine: EmbeddingEngine | None = None, relax: bool = True
