@@ -1,7 +1,7 @@
 """Dilute dopants read by their patch signatures (linear unmixing) against the network.
 
 python benchmarks/signature_unmixing.py [--hosts mp-149 ...] [--direct-cache DIR]
-    [--cache-dir DIR] [--concentrated] [--part FILE.json.gz] [--skip-direct]
+    [--cache-dir DIR] [--concentrated [--series]] [--part FILE.json.gz] [--skip-direct]
     [--json benchmarks/results/signature_unmixing.json]
 
 For each host, a :class:`~defectnet_atomate.signatures.SignatureLibrary` is built with
@@ -18,6 +18,11 @@ all of its host's candidates by three methods:
 - **patch signatures at 3 meV**: the same, with the spectrum and the signatures broadened
   by a 3 meV FWHM Gaussian resolution, as an instrument shows them (a supercell's DOS has
   fine structure from its few q-points that no instrument resolves);
+- **with a concentration series** (``--series``, set 2): the same libraries with each
+  signature also computed by the direct engine for one dopant in the 3x3x3 and 2x2x2
+  supercells of the host cell (``SignatureLibrary.with_series``: 1.9 and 6.3 at.% for these
+  two-atom cells, lattice relaxed), read with ``fit(series=True)`` (each candidate's
+  signature at its fitted concentration, iterated), clean and at 3 meV;
 - **patch signatures, neutron-weighted** (documents only): the same spectra weighted as
   inelastic neutron scattering sees them, read with the neutron-weighted signatures;
 - **patch signatures, partial DOS** (spectra with element projections: the documents,
@@ -61,6 +66,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +87,15 @@ from defectnet_atomate.spectra import Spectrum, sampling_corrected
 ROOT = Path(__file__).resolve().parents[1]
 FORCE_FIELD = "SevenNet"
 N_DISTRACTORS = 3
-METHODS = ("patches", "patches_resolution", "patches_neutron", "masses", "network")
+METHODS = (
+    "patches",
+    "patches_resolution",
+    "patches_series",
+    "patches_series_resolution",
+    "patches_neutron",
+    "masses",
+    "network",
+)
 RESOLUTION_MEV = 3.0
 """FWHM of the instrument-like reading (a typical direct-geometry chopper at thermal energies)."""
 
@@ -227,20 +241,24 @@ def _read(library, mass_library, quantifier, example, observed, candidates, trut
     seen = apply_resolution(
         library.frequencies, change + np.asarray(library.pristine), RESOLUTION_MEV
     )
+    pair = (library.frequencies, np.clip(seen, 0, None))
     fit = library.fit(
-        (library.frequencies, np.clip(seen, 0, None)),
-        candidates=candidates,
-        unit="THz",
-        resolution=RESOLUTION_MEV,
-        lattice=lattice,
+        pair, candidates=candidates, unit="THz", resolution=RESOLUTION_MEV, lattice=lattice
     )
-    out["patches_resolution"] = {
-        "explained": round(fit.explained, 4),
-        "candidates": {
-            el: {"score": c, "percent": c, "present": el in fit.present}
-            for el, c in fit.concentrations.items()
-        },
-    }
+    out["patches_resolution"] = _reading(fit)
+    if lattice == "relaxed" and any(s.get("series") for s in library.signatures):
+        doped, refs = observed["doped"], observed["references"]
+        fit = library.fit(doped, candidates=candidates, lattice=lattice, series=True, **refs)
+        out["patches_series"] = _reading(fit)
+        fit = library.fit(
+            pair,
+            candidates=candidates,
+            unit="THz",
+            resolution=RESOLUTION_MEV,
+            lattice=lattice,
+            series=True,
+        )
+        out["patches_series_resolution"] = _reading(fit)
     if isinstance(observed["doped"], dict):  # a document: also as a neutron measurement
         fit = library.fit(observed["doped"], candidates=candidates, kind="neutron", lattice=lattice)
         out["patches_neutron"] = _reading(fit)
@@ -391,6 +409,25 @@ def _doc_row(doc: dict, keys: dict, readers: tuple, lattice: str, read=None) -> 
     return {**keys, "n_atoms": doc["num_sites"], **reading}
 
 
+def _with_series(library: SignatureLibrary, host_id: str, cache: Path | None, info: dict):
+    """The library with its concentration series (direct engine; kept in ``cache``)."""
+    from monty.serialization import dumpfn, loadfn
+
+    file = None if cache is None else cache / f"series-{host_id}-{FORCE_FIELD}.json"
+    stored = loadfn(file) if file is not None and file.is_file() else None
+    if stored and [s["element"] for s in stored] == [s["element"] for s in library.signatures]:
+        library = replace(library, signatures=stored)  # computed in an earlier run
+    else:
+        t0 = time.perf_counter()
+        library = library.with_series(DirectEngine(force_field=FORCE_FIELD))
+        info["series_s"] = round(time.perf_counter() - t0, 1)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            dumpfn(library.signatures, file)
+    info["series_cells"] = sorted({e["n_atoms"] for s in library.signatures for e in s["series"]})
+    return library
+
+
 def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
     """Direct spectra of 64-atom cells at 1.6-12.5 at.% per dopant, read with the libraries."""
     from monty.serialization import dumpfn, loadfn
@@ -412,6 +449,8 @@ def concentrated_rows(args, quantifier) -> tuple[list[dict], dict]:
         library, libraries[host_id] = _library(host, host_id, true_dopants, embedding)
         candidates = libraries[host_id]["candidates"]
         mass_library = _mass_library(library, embedding.pristine_modes(host).dos())
+        if args.series:
+            library = _with_series(library, host_id, cache, libraries[host_id])
         for i, dopings in enumerate(configs):
             file = (
                 None
@@ -520,6 +559,12 @@ def main() -> dict:
     parser = spectra_parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--concentrated", action="store_true", help="also 64-atom cells at 1.6-12.5 at.%%"
+    )
+    parser.add_argument(
+        "--series",
+        action="store_true",
+        help="with --concentrated: also read with each library's concentration series "
+        "(SignatureLibrary.with_series, direct engine; kept in --direct-cache)",
     )
     parser.add_argument(
         "--merge",

@@ -209,6 +209,26 @@ def test_a_spectrum_on_the_library_grid_bins_to_itself(library):
     assert fit.present == [] and max(fit.concentrations.values()) < 1e-6
 
 
+def test_concentration_series_reads_a_crowded_cell(library):
+    from defectnet_atomate.phonons.direct import DirectEngine
+
+    # one Ge in Si's two-atom cell: 50 at.% (ordered SiGe), the series' one point here
+    crowded = library.with_series(multiples=(1, 2))  # 2x2x2 = the patch cell: skipped
+    assert [[e["n_atoms"] for e in s["series"]] for s in crowded.signatures] == [[2], [2]]
+    assert crowded.signatures[0]["series"][0]["percent"] == pytest.approx(50.0)
+    cell = np.eye(3, dtype=int).tolist()
+    doc = DirectEngine().run_supercell(single_dopant_cell(library.host, cell, 0, "Ge"))
+    linear = crowded.fit(doc)
+    assert linear.concentrations["Ge"] < 25  # the first order reads it far too low
+    fit = crowded.fit(doc, series=True)
+    assert fit.concentrations["Ge"] == pytest.approx(50.0, rel=0.01)
+    assert fit.present == ["Ge"] and fit.explained > 0.99
+    with pytest.raises(ValueError, match="no concentration series"):
+        library.fit(doc, series=True)
+    with pytest.raises(ValueError, match="lattice='relaxed'"):
+        crowded.fit(doc, series=True, lattice="fixed")
+
+
 def test_lattice_term_follows_vegard(library):
     # Si's bulk modulus with CHGNet, eV/A^3 (experiment: 98 GPa = 0.61 eV/A^3)
     assert 0.3 < library.bulk_modulus < 0.9

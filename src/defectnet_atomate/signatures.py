@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
 
     from defectnet_atomate.doping import DopedSupercell
+    from defectnet_atomate.phonons.direct import DirectEngine
     from defectnet_atomate.phonons.embedding import EmbeddingEngine
 
 __all__ = [
@@ -84,6 +85,12 @@ measurements called doped (10 to 5 %) at a cost of 0.07 in recall
 
 ERROR_DRAWS = 200
 """Seeded draws that carry a spectrum's error bars onto the library's bins."""
+
+SERIES_ITERATIONS = 30
+"""Largest number of refits of ``fit(series=True)``."""
+
+SERIES_TOLERANCE = 1e-3
+"""Change of every concentration (at.%) below which ``fit(series=True)`` has settled."""
 
 ELASTIC_WIDTH = 0.1
 """Decay of the elastic-line tail term, in units of the host's top frequency."""
@@ -340,6 +347,7 @@ class _Problem:
     kind: str
     lattice: str
     nuisance: Sequence[str]
+    percents: Sequence[float] | None = None  # each column's concentration (series), at.%
 
 
 @dataclass
@@ -572,6 +580,84 @@ class SignatureLibrary(MSONable):
         signatures = [*self.signatures, *(self.compute_signature(engine, **s) for s in sites)]
         return replace(self, signatures=signatures)
 
+    def with_series(
+        self, engine: DirectEngine | None = None, multiples: Sequence[int] = (3, 2)
+    ) -> SignatureLibrary:
+        """Return the library with a concentration series of each signature.
+
+        A dilute signature is the first order in the concentration; crowded dopants change
+        the spectrum less per at.% (their local modes broaden into bands, the lattice
+        strain saturates). For each signature, the dopant alone on its site in the
+        ``k x k x k`` supercells of the host (``k`` in ``multiples``: one dopant in
+        ``k**3`` host cells, e.g. 1.9 and 6.3 at.% for a two-atom cell) is simulated by the
+        direct engine (cell and positions relaxed, every atom displaced, against the undoped
+        cell at the same q-points), giving its change per at.% at that concentration with
+        the lattice relaxed. ``fit(..., series=True)`` reads each candidate with its
+        signature at its fitted concentration. Minutes per signature and cell.
+
+        Parameters
+        ----------
+        engine
+            The direct engine (default: ``DirectEngine`` with the library's potential and
+            default settings); it must have the library's potential.
+        multiples
+            Supercell multiples of the host cell; a cell not smaller than the patch cell is
+            skipped (the dilute signature stands for it).
+        """
+        from defectnet_atomate.phonons.direct import DirectEngine
+
+        engine = engine or DirectEngine(force_field=self.force_field)
+        if engine.force_field != self.force_field:
+            raise ValueError(
+                f"The direct engine's potential ({engine.force_field}) is not the library's "
+                f"({self.force_field})."
+            )
+        if not engine.settings.relax_cell:
+            raise ValueError(
+                "The series needs the doped cells' lattice relaxed (a real sample's); use "
+                "DirectSettings(relax_cell=True)."
+            )
+        signatures = []
+        for signature in self.signatures:
+            series = []
+            for k in sorted({int(m) for m in multiples}, reverse=True):
+                if k < 1:
+                    raise ValueError(f"Supercell multiples must be positive, not {k}.")
+                matrix = (np.eye(3, dtype=int) * k).tolist()
+                doped = single_dopant_cell(
+                    self.host, matrix, signature["basis_index"], signature["element"]
+                )
+                if doped.num_sites >= signature["n_atoms"]:
+                    continue
+                doc = engine.run_supercell(doped)
+                series.append(
+                    {
+                        "percent": doped.dopants[0].atomic_percent,
+                        "n_atoms": doped.num_sites,
+                        "multiple": k,
+                        "imaginary_fraction": doc.imaginary_fraction,
+                        **self._doc_changes(doc),
+                    }
+                )
+            signatures.append({**signature, "series": series})
+        return replace(self, signatures=signatures)
+
+    def _doc_changes(self, doc: Any) -> dict[str, Any]:
+        """Return a document's change per at.% in every kind the library reads."""
+        return {
+            "per_percent": self._doc_change(doc).tolist(),
+            "per_percent_neutron": (
+                self._doc_change(doc, "neutron").tolist()
+                if self.pristine_neutron is not None
+                else None
+            ),
+            "per_percent_partial": {
+                el: self._doc_change(doc, f"partial:{el}").tolist()
+                for el in self.pristine_partial or {}
+            }
+            or None,
+        }
+
     @classmethod
     def prepare(
         cls, host: Structure, engine: EmbeddingEngine | None = None, relax: bool = True
@@ -666,17 +752,7 @@ class SignatureLibrary(MSONable):
             "multiplicity": multiplicity,
             "n_atoms": doped.num_sites,
             "imaginary_fraction": doc.imaginary_fraction,
-            "per_percent": self._doc_change(doc).tolist(),
-            "per_percent_neutron": (
-                self._doc_change(doc, "neutron").tolist()
-                if self.pristine_neutron is not None
-                else None
-            ),
-            "per_percent_partial": {
-                el: self._doc_change(doc, f"partial:{el}").tolist()
-                for el in self.pristine_partial or {}
-            }
-            or None,
+            **self._doc_changes(doc),
             "ln_volume_per_percent": excess / self.bulk_modulus * doped.num_sites / 100,
         }
 
@@ -804,8 +880,27 @@ class SignatureLibrary(MSONable):
             return self.neutron_per_ln_volume
         return (self.partial_per_ln_volume or {}).get(_partial_element(kind))
 
-    def _column(self, signature: dict, kind: str, lattice: str) -> np.ndarray:
-        """One signature as fitted: local change, plus the lattice's for ``"relaxed"``."""
+    def _column(
+        self, signature: dict, kind: str, lattice: str, percent: float | None = None
+    ) -> np.ndarray:
+        """One signature as fitted: local change, plus the lattice's for ``"relaxed"``.
+
+        With ``percent`` and a concentration series (:meth:`with_series`), the change per
+        at.% at that concentration: interpolated linearly between the dilute signature (at
+        the patch cell's concentration) and the series' cells, constant beyond them.
+        """
+        if percent is not None and signature.get("series"):
+            points = [(100.0 / signature["n_atoms"], self._column(signature, kind, lattice))]
+            points += [(e["percent"], self._series_column(e, kind)) for e in signature["series"]]
+            points.sort(key=lambda p: p[0])
+            x = [p[0] for p in points]
+            k = int(np.searchsorted(x, percent))
+            if k == 0:
+                return points[0][1]
+            if k == len(x):
+                return points[-1][1]
+            w = (percent - x[k - 1]) / (x[k] - x[k - 1])
+            return (1 - w) * points[k - 1][1] + w * points[k][1]
         column = np.asarray(self._signature_of(signature, kind), float)
         if lattice == "fixed":
             return column
@@ -816,6 +911,12 @@ class SignatureLibrary(MSONable):
                 "SignatureLibrary.from_host, or fit with lattice='fixed'."
             )
         return column + signature["ln_volume_per_percent"] * np.asarray(derivative, float)
+
+    def _series_column(self, entry: dict, kind: str) -> np.ndarray:
+        values = self._signature_of(entry, kind)
+        if values is None:
+            raise ValueError(f"This library's concentration series has no {kind!r} signatures.")
+        return np.asarray(values, float)
 
     def _check_kind(self, kind: str) -> None:
         element = _partial_element(kind)
@@ -929,7 +1030,8 @@ class SignatureLibrary(MSONable):
                 f"{self.frequencies[-1]:.3g} THz); check its frequency unit (unit=...)."
             )
         observed = self.change(doped, resolution=resolution, kind=kind, **references)
-        raw = [self._column(c, kind, lattice) for c in columns]
+        percents = problem.percents or [None] * len(columns)
+        raw = [self._column(c, kind, lattice, p) for c, p in zip(columns, percents, strict=True)]
         dopant = list(self._broadened(np.stack(raw), resolution)) if raw else []  # one kernel
         labels, extra, lower = self._nuisance_columns(nuisance, kind, resolution, window)
         target = observed[window]
@@ -1006,6 +1108,22 @@ class SignatureLibrary(MSONable):
         weights = 1.0 / np.maximum(sigma, 0.05 * np.median(positive))
         return weights / weights.mean()
 
+    def _series_solve(self, problem: _Problem, out: dict) -> dict:
+        """Iterate the fit with each column's signature at its element's fitted at.%."""
+        columns = problem.columns
+        for _ in range(SERIES_ITERATIONS):
+            coefficients = out["coefficients"][: len(columns)]
+            totals: dict[str, float] = {}
+            for c, s in zip(coefficients, columns, strict=True):
+                totals[s["element"]] = totals.get(s["element"], 0.0) + float(c)
+            percents = [totals[s["element"]] for s in columns]
+            new = self._solve(replace(problem, percents=percents))
+            moved = np.abs(new["coefficients"][: len(columns)] - coefficients)
+            out = new
+            if moved.size == 0 or moved.max() < SERIES_TOLERANCE:
+                break
+        return out
+
     def _fitted_scale(self, problem: _Problem, max_scale_error: float) -> float:
         """Energy scale that best aligns the library with the observation.
 
@@ -1052,6 +1170,7 @@ class SignatureLibrary(MSONable):
         scale: float | str = 1.0,
         max_scale_error: float = 0.1,
         significance: float = 0.0,
+        series: bool = False,
     ) -> SignatureFit:
         """Read the change of ``doped`` as a non-negative sum of candidate signatures.
 
@@ -1094,6 +1213,11 @@ class SignatureLibrary(MSONable):
         significance
             Standard errors (:attr:`SignatureFit.uncertainties`) a concentration also needs
             to be called present (0: the threshold alone).
+        series
+            Read each candidate with its signature at its fitted concentration (the
+            library's concentration series, :meth:`with_series`; the fit iterated until
+            the concentrations settle): for samples of a few at.% and more, where the
+            change is no longer linear in the concentration. Needs ``lattice="relaxed"``.
 
         Returns
         -------
@@ -1118,6 +1242,13 @@ class SignatureLibrary(MSONable):
             )
         self._check_kind(kind)
         columns = [s for s in self.signatures if s["element"] in wanted]
+        if series and lattice != "relaxed":
+            raise ValueError("series=True reads relaxed samples; use lattice='relaxed'.")
+        if series and not any(c.get("series") for c in columns):
+            raise ValueError(
+                "This library has no concentration series; add one with "
+                "library.with_series() (the direct engine, minutes per signature)."
+            )
         references = {"pristine": pristine, "cell_reference": cell_reference, "unit": unit}
         problem = _Problem(doped, columns, references, resolution, kind, lattice, nuisance)
         if isinstance(scale, str):
@@ -1131,6 +1262,8 @@ class SignatureLibrary(MSONable):
             scale = self._fitted_scale(problem, max_scale_error)
         library = self if scale == 1.0 else self.rescaled(scale)
         out = library._solve(problem)
+        if series:
+            out = library._series_solve(problem, out)
         coefficients, matrix, residual = out["coefficients"], out["matrix"], out["residual"]
         rss, norm = float(residual @ residual), float(out["target"] @ out["target"])
         dof = max(matrix.shape[0] - matrix.shape[1], 1)
