@@ -207,6 +207,10 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     recommended = ["signatures", "build", "--recommend", "1", "--extend", *small]
     assert main([*recommended, "--out", str(out)]) == 0  # Si: As, Al, Ge (Ge already there)
     assert "5 signatures of Ge, C, Sn, As, Al" in capsys.readouterr().out
+    series = ["signatures", "build", "--candidates", "Ge", "--extend", "--series", "1", *small]
+    assert main([*series, "--out", str(out)]) == 0  # one dopant per two-atom cell: 50 at.%
+    assert [e["n_atoms"] for e in loadfn(out).signatures[0]["series"]] == [2]
+    capsys.readouterr()
     assert main([*extend, "--out", str(tmp_path / "none.json")]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert main(["signatures", "build", "mp-149", "--out", str(tmp_path / "x.json")]) == 1
@@ -221,6 +225,8 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     assert result["present"] == [] and max(result["concentrations"].values()) < 0.1
     assert main([*fit, "--resolution", "1.5", "--lattice", "fixed"]) == 0
     assert "share of the change explained" in capsys.readouterr().out
+    assert main([*fit, "--series", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["present"] == []
     neutron_csv = tmp_path / "pristine-neutron.csv"
     np.savetxt(neutron_csv, np.c_[library.frequencies, library.pristine_neutron], delimiter=",")
     neutron = ["signatures", "fit", str(neutron_csv), "--library", str(out), "--unit", "THz"]

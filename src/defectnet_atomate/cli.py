@@ -498,6 +498,11 @@ def _cmd_signatures_build(args: argparse.Namespace) -> int:
         library = existing.extend(candidates, engine=engine)
     else:
         library = SignatureLibrary.from_host(host, candidates, engine=engine)
+    if args.series:
+        from defectnet_atomate.phonons.direct import DirectEngine
+
+        multiples = [int(k) for k in args.series.split(",") if k.strip()]
+        library = library.with_series(DirectEngine(force_field=engine.force_field), multiples)
     dumpfn(library, args.out)
     print(f"{len(library.signatures)} signatures of {', '.join(library.elements)} in {args.out}")
     return 0
@@ -544,6 +549,7 @@ def _cmd_signatures_fit(args: argparse.Namespace) -> int:
         resolution=_resolution(args.resolution),
         kind=args.kind,
         lattice=args.lattice,
+        series=args.series,
         **_measurement_terms(args),
     )
     print(json.dumps(fit.as_dict(), indent=1) if args.json else fit)
@@ -849,6 +855,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sig_build.add_argument("--patch-atoms", type=int, default=216)
     sig_build.add_argument(
+        "--series",
+        default=None,
+        help="also a concentration series by the direct engine: supercell multiples of the "
+        "host cell, e.g. 3,2 (one dopant in 3x3x3 and 2x2x2 cells; minutes each)",
+    )
+    sig_build.add_argument(
         "--cache-dir", default=None, help="keep host force constants and patches"
     )
     sig_build.set_defaults(func=_cmd_signatures_build)
@@ -882,6 +894,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=["relaxed", "fixed"],
         help="relaxed (default, a real sample: each dopant's Vegard change of the lattice "
         "included) or fixed (supercells simulated at the host's lattice)",
+    )
+    sig_fit.add_argument(
+        "--series",
+        action="store_true",
+        help="read each candidate at its fitted concentration with the library's "
+        "concentration series (build --series): for samples of a few at.%% and more",
     )
     sig_fit.add_argument(
         "--measured",

@@ -602,7 +602,8 @@ class SignatureLibrary(MSONable):
             default settings); it must have the library's potential.
         multiples
             Supercell multiples of the host cell; a cell not smaller than the patch cell is
-            skipped (the dilute signature stands for it).
+            skipped (the dilute signature stands for it), and so is a multiple the series
+            already has (extending a library's series computes only the new cells).
         """
         from defectnet_atomate.phonons.direct import DirectEngine
 
@@ -617,12 +618,16 @@ class SignatureLibrary(MSONable):
                 "The series needs the doped cells' lattice relaxed (a real sample's); use "
                 "DirectSettings(relax_cell=True)."
             )
+        wanted = sorted({int(m) for m in multiples}, reverse=True)
+        if not wanted or min(wanted) < 1:
+            raise ValueError(f"Give positive supercell multiples, not {list(multiples)}.")
         signatures = []
         for signature in self.signatures:
-            series = []
-            for k in sorted({int(m) for m in multiples}, reverse=True):
-                if k < 1:
-                    raise ValueError(f"Supercell multiples must be positive, not {k}.")
+            series = list(signature.get("series") or [])  # kept; only new cells computed
+            done = {e["multiple"] for e in series}
+            for k in wanted:
+                if k in done:
+                    continue
                 matrix = (np.eye(3, dtype=int) * k).tolist()
                 doped = single_dopant_cell(
                     self.host, matrix, signature["basis_index"], signature["element"]
@@ -639,6 +644,7 @@ class SignatureLibrary(MSONable):
                         **self._doc_changes(doc),
                     }
                 )
+            series.sort(key=lambda e: e["percent"])
             signatures.append({**signature, "series": series})
         return replace(self, signatures=signatures)
 
