@@ -139,11 +139,14 @@ def test_signature_library_maker_fans_out_one_job_per_patch(
     from defectnet_atomate.signatures import SignatureLibrary
 
     settings = EmbeddingSettings(patch_atoms=16, min_separation=3.0)
-    maker = SignatureLibraryMaker(force_field="CHGNet", settings=settings, cache_dir=str(tmp_path))
+    maker = SignatureLibraryMaker(
+        force_field="CHGNet", settings=settings, cache_dir=str(tmp_path), series=(1, 2)
+    )
     flow = maker.make(si_structure.get_primitive_structure(), ["Ge", "C"])
     responses = run_locally(flow, store=disk_jobstore, ensure_success=True, log=False)
-    # the host job, one patch job per candidate (both Si sites alike), the assembly
-    assert len(responses) == 4
+    # the host job, one patch and one series job per candidate (both Si sites alike), the
+    # assembly; the series has the two-atom cell only (2x2x2 is the 16-atom patch cell)
+    assert len(responses) == 6
     library = disk_jobstore.get_output(flow.jobs[0].uuid, load=True)
     library = SignatureLibrary.from_dict(library) if isinstance(library, dict) else library
     assert library.elements == ["Ge", "C"]
@@ -153,6 +156,7 @@ def test_signature_library_maker_fans_out_one_job_per_patch(
     for a, b in zip(library.signatures, direct.signatures, strict=True):
         assert np.allclose(a["per_percent"], b["per_percent"])
         assert a["per_percent_partial"].keys() == {"Si"}
+        assert [e["n_atoms"] for e in a["series"]] == [2]
     with pytest.raises(ValueError, match="host elements"):
         maker.make(si_structure, ["Si"])
     with pytest.raises(ValueError, match="not elements of the host"):

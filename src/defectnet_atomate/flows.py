@@ -299,6 +299,10 @@ class SignatureLibraryMaker(Maker):
         Folder of the engine's host force constants and patches (on a cluster, a shared
         filesystem: each patch job then reuses the host's force constants computed once);
         ``None``: each job computes what it needs.
+    series
+        Supercell multiples of a concentration series
+        (:meth:`~defectnet_atomate.signatures.SignatureLibrary.with_series`, e.g. ``(3, 2)``),
+        one direct-engine job per signature; empty (default): dilute signatures only.
 
     Examples
     --------
@@ -312,6 +316,7 @@ class SignatureLibraryMaker(Maker):
     settings: EmbeddingSettings = field(default_factory=_signature_settings)
     relax: bool = True
     cache_dir: str | None = None
+    series: tuple[int, ...] = ()
 
     def make(
         self,
@@ -356,6 +361,7 @@ class SignatureLibraryMaker(Maker):
             relax=self.relax,
             cache_dir=self.cache_dir,
             name=self.name,
+            series=tuple(self.series),
         )
         prepare.name = f"{self.name} host"
         return Flow([prepare], output=prepare.output, name=self.name)

@@ -33,6 +33,7 @@ __all__ = [
     "run_engine",
     "signature_library",
     "signature_patch",
+    "signature_series",
 ]
 
 _DATA_FIELDS = ["pdos", "pristine_pdos", "cell_pristine_pdos", "modes", "pristine_modes"]
@@ -252,12 +253,15 @@ def signature_library(
     relax: bool = True,
     cache_dir: str | None = None,
     name: str = "signature library",
+    series: Sequence[int] = (),
 ) -> Response:
     """Prepare a host's signature library and fan out one job per dopant patch.
 
     The host step of :meth:`~defectnet_atomate.signatures.SignatureLibrary.from_host`
     (relaxation, host screen, pristine DOS, lattice response), then a ``Response(replace=...)``
-    flow of one :func:`signature_patch` job per (candidate, symmetry-distinct site) and an
+    flow of one :func:`signature_patch` job per (candidate, symmetry-distinct site), with
+    ``series`` one :func:`signature_series` job each too (the direct engine's cells of
+    :meth:`~defectnet_atomate.signatures.SignatureLibrary.with_series`), and an
     :func:`assemble_signature_library` job, whose output (the library) is this job's.
     """
     from defectnet_atomate.phonons.embedding import EmbeddingEngine
@@ -265,14 +269,23 @@ def signature_library(
 
     engine = EmbeddingEngine(force_field=force_field, settings=settings, cache_dir=cache_dir)
     library = SignatureLibrary.prepare(host, engine=engine, relax=relax)
-    patches = []
+    patch_atoms = round(abs(np.linalg.det(engine.host_data(library.host)["matrix"])))
+    patch_atoms *= len(library.host)
+    jobs, patches, cells = [], [], []
     for site in library.sites(candidates, replaces):
+        label = f"{site['element']} on {site['replaces']} {site['basis_index']}"
         patch = signature_patch(library, site, force_field, settings, cache_dir)
-        patch.name = f"{name} {site['element']} on {site['replaces']} {site['basis_index']}"
-        patches.append(patch)
-    assemble = assemble_signature_library(library, [p.output for p in patches])
+        patch.name = f"{name} {label}"
+        jobs.append(patch)
+        patches.append(patch.output)
+        if series:
+            more = signature_series(library, site, force_field, series, patch_atoms - 1)
+            more.name = f"{name} {label} series"
+            jobs.append(more)
+            cells.append(more.output)
+    assemble = assemble_signature_library(library, patches, cells or None)
     assemble.name = f"{name} assemble"
-    return Response(replace=Flow([*patches, assemble], output=assemble.output, name=name))
+    return Response(replace=Flow([*jobs, assemble], output=assemble.output, name=name))
 
 
 @job
@@ -290,11 +303,33 @@ def signature_patch(
     return library.compute_signature(engine, **site)
 
 
+@job
+def signature_series(
+    library: SignatureLibrary,
+    site: dict[str, Any],
+    force_field: str,
+    multiples: Sequence[int],
+    max_atoms: int | None = None,
+) -> list[dict[str, Any]]:
+    """One signature's concentration series (direct engine, default settings)."""
+    from defectnet_atomate.phonons.direct import DirectEngine
+
+    engine = DirectEngine(force_field=force_field)
+    return library.compute_series(
+        engine, site["element"], site["basis_index"], multiples, max_atoms=max_atoms
+    )
+
+
 @job(data=["signatures"])
 def assemble_signature_library(
-    library: SignatureLibrary, signatures: Sequence[dict[str, Any]]
+    library: SignatureLibrary,
+    signatures: Sequence[dict[str, Any]],
+    series: Sequence[list[dict[str, Any]]] | None = None,
 ) -> SignatureLibrary:
     """Return the prepared library with its signatures (they go to the ``data`` store)."""
     from dataclasses import replace
 
-    return replace(library, signatures=list(signatures))
+    signatures = [dict(s) for s in signatures]
+    for signature, cells in zip(signatures, series or [], strict=False):
+        signature["series"] = sorted(cells, key=lambda e: e["percent"])
+    return replace(library, signatures=signatures)

@@ -608,6 +608,36 @@ class SignatureLibrary(MSONable):
         from defectnet_atomate.phonons.direct import DirectEngine
 
         engine = engine or DirectEngine(force_field=self.force_field)
+        signatures = []
+        for signature in self.signatures:
+            series = list(signature.get("series") or [])  # kept; only new cells computed
+            done = {e["multiple"] for e in series}
+            series += self.compute_series(
+                engine,
+                signature["element"],
+                signature["basis_index"],
+                [k for k in multiples if int(k) not in done],
+                max_atoms=signature["n_atoms"] - 1,
+            )
+            series.sort(key=lambda e: e["percent"])
+            signatures.append({**signature, "series": series})
+        return replace(self, signatures=signatures)
+
+    def compute_series(
+        self,
+        engine: DirectEngine,
+        element: str,
+        basis_index: int,
+        multiples: Sequence[int],
+        max_atoms: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return the series entries of one dopant and site (see :meth:`with_series`).
+
+        One direct-engine cell per multiple ``k`` (``k x k x k`` host cells, at most
+        ``max_atoms`` atoms): ``percent``, ``n_atoms``, ``multiple``, ``imaginary_fraction``
+        and the change per at.% in every kind (``per_percent``, ``per_percent_neutron``,
+        ``per_percent_partial``).
+        """
         if engine.force_field != self.force_field:
             raise ValueError(
                 f"The direct engine's potential ({engine.force_field}) is not the library's "
@@ -619,34 +649,25 @@ class SignatureLibrary(MSONable):
                 "DirectSettings(relax_cell=True)."
             )
         wanted = sorted({int(m) for m in multiples}, reverse=True)
-        if not wanted or min(wanted) < 1:
+        if wanted and min(wanted) < 1:
             raise ValueError(f"Give positive supercell multiples, not {list(multiples)}.")
-        signatures = []
-        for signature in self.signatures:
-            series = list(signature.get("series") or [])  # kept; only new cells computed
-            done = {e["multiple"] for e in series}
-            for k in wanted:
-                if k in done:
-                    continue
-                matrix = (np.eye(3, dtype=int) * k).tolist()
-                doped = single_dopant_cell(
-                    self.host, matrix, signature["basis_index"], signature["element"]
-                )
-                if doped.num_sites >= signature["n_atoms"]:
-                    continue
-                doc = engine.run_supercell(doped)
-                series.append(
-                    {
-                        "percent": doped.dopants[0].atomic_percent,
-                        "n_atoms": doped.num_sites,
-                        "multiple": k,
-                        "imaginary_fraction": doc.imaginary_fraction,
-                        **self._doc_changes(doc),
-                    }
-                )
-            series.sort(key=lambda e: e["percent"])
-            signatures.append({**signature, "series": series})
-        return replace(self, signatures=signatures)
+        out = []
+        for k in wanted:
+            matrix = (np.eye(3, dtype=int) * k).tolist()
+            doped = single_dopant_cell(self.host, matrix, basis_index, element)
+            if max_atoms is not None and doped.num_sites > max_atoms:
+                continue
+            doc = engine.run_supercell(doped)
+            out.append(
+                {
+                    "percent": doped.dopants[0].atomic_percent,
+                    "n_atoms": doped.num_sites,
+                    "multiple": k,
+                    "imaginary_fraction": doc.imaginary_fraction,
+                    **self._doc_changes(doc),
+                }
+            )
+        return out
 
     def _doc_changes(self, doc: Any) -> dict[str, Any]:
         """Return a document's change per at.% in every kind the library reads."""
