@@ -1314,6 +1314,8 @@ def _signature_unmixing(lines: list[str]) -> None:
     names = {
         "patches": "patch signatures",
         "patches_resolution": "patch signatures, 3 meV resolution",
+        "patches_series": "patch signatures + concentration series",
+        "patches_series_resolution": "patch signatures + concentration series, 3 meV",
         "patches_neutron": "patch signatures, neutron-weighted spectra",
         "masses": "mass-defect signatures",
         "network": "network",
@@ -1345,24 +1347,34 @@ def _signature_unmixing(lines: list[str]) -> None:
             )
     lines += ["", "Each spectrum of the direct sets, as read:", ""]
     lines += [
-        "| host | cell | true at.% | patch signatures (at.%) | network (probability, at.%) |",
-        "|---|---|---|---|---|",
+        "| host | cell | true at.% | patch signatures (at.%) | + series, 3 meV (at.%) "
+        "| network (probability, at.%) |",
+        "|---|---|---|---|---|---|",
     ]
+
+    def called(reading: dict | None, truth: dict) -> str:
+        if reading is None:
+            return "-"
+        return ", ".join(
+            f"{el} {o['percent']:.2f}" + ("" if o["present"] else " (no)")
+            for el, o in reading["candidates"].items()
+            if o["percent"] >= 0.01 or el in truth
+        )
+
     for key in ("direct", "concentrated"):
         for row in r.get(key, {}).get("rows", []):
             truth = ", ".join(f"{el} {v:.2f}" for el, v in row["truth"].items())
-            fit = ", ".join(
-                f"{el} {o['percent']:.2f}" + ("" if o["present"] else " (no)")
-                for el, o in row["patches"]["candidates"].items()
-                if o["percent"] >= 0.01 or el in row["truth"]
-            )
+            fit = called(row["patches"], row["truth"])
+            series = called(row.get("patches_series_resolution"), row["truth"])
             net = ", ".join(
                 f"{el} {o['score']:.2f}/{o['percent']:.2f}" + ("" if o["present"] else " (no)")
                 for el, o in row["network"]["candidates"].items()
                 if o["present"] or el in row["truth"]
             )
             formula = r[key]["libraries"][row["host"]]["formula"]
-            lines.append(f"| {formula} | {row.get('n_atoms', 216)} | {truth} | {fit} | {net} |")
+            lines.append(
+                f"| {formula} | {row.get('n_atoms', 216)} | {truth} | {fit} | {series} | {net} |"
+            )
     partial_rows = [
         (key, row) for key in ("direct", "concentrated") for row in r.get(key, {}).get("rows", [])
     ]
@@ -1381,11 +1393,7 @@ def _signature_unmixing(lines: list[str]) -> None:
             formula = r[key]["libraries"][row["host"]]["formula"]
             truth = ", ".join(f"{el} {v:.2f}" for el, v in row["truth"].items())
             for el, reading in row["patches_partial"].items():
-                fit = ", ".join(
-                    f"{c} {o['percent']:.2f}" + ("" if o["present"] else " (no)")
-                    for c, o in reading["candidates"].items()
-                    if o["percent"] >= 0.01 or c in row["truth"]
-                )
+                fit = called(reading, row["truth"])
                 lines.append(
                     f"| {formula} | {row.get('n_atoms', 216)} | {truth} | {el} | {fit} | "
                     f"{reading['explained']:.2f} |"
