@@ -1484,7 +1484,18 @@ def _signature_measured(lines: list[str]) -> None:
         ]
 
 
-SIGNATURE_MEASURED_NEUTRON_NOTE = ""
+SIGNATURE_MEASURED_NEUTRON_NOTE = (
+    "The direct set shrinks to the 4 one-dopant configurations whose direct DOS was computed "
+    "again with its projections (C in Si, Se in ZnS, Ca in MgO, Na in LiF; 12 measurements): "
+    "with the terms every dopant is found (AUC 1.00, F1 0.92 with two distractor calls, MAE "
+    "0.08 at.%) and no undoped measurement is called doped; as simulated, 11 of 12 are. On "
+    "the part the neutron-weighted measurements read at least as well as the phonon-DOS "
+    "ones above (terms: AUC 0.91 against 0.87, F1 0.79 against 0.72, MAE 0.23 at.% alike; "
+    "undoped called doped 7.7 % against 10.3 %, 3.8 % with significance 2; MgS 1 of 30, "
+    "CaHBr 2 of 24, La2SeO2 3 of 24), although hydrogen carries most of CaHBr's neutron "
+    "weight. The fitted energy scale is within 0.2 % of the drawn one. The network, given "
+    '`kind="neutron"`, stays near chance (AUC 0.70 and 0.51).'
+)
 
 SIGNATURE_MEASURED_NOTE = (
     "Read as if simulated, a measurement's own effects pass for dopants: 96 % (direct) and "
