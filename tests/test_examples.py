@@ -35,3 +35,11 @@ def test_signatures_example_runs(capsys):
     out = capsys.readouterr().out
     assert "bulk modulus" in out and "neutron-weighted DOS" in out
     assert "read as a measurement" in out and "energy scale of the spectrum" in out
+
+
+@pytest.mark.slow
+def test_sige_alloy_example_runs(capsys):
+    runpy.run_path(str(EXAMPLES / "signatures_sige_alloy.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("with the concentration series, 3 meV") == 2
+    assert "series 1.9 at.% (54 atoms), 6.2 at.% (16 atoms)" in out
