@@ -223,6 +223,8 @@ def test_concentration_series_reads_a_crowded_cell(library):
     fit = crowded.fit(doc, series=True)
     assert fit.concentrations["Ge"] == pytest.approx(50.0, rel=0.01)
     assert fit.present == ["Ge"] and fit.explained > 0.99
+    assert fit.series and 2 < fit.iterations <= 31 and "concentration series" in str(fit)
+    assert not linear.series and linear.iterations == 1
     with pytest.raises(ValueError, match="no concentration series"):
         library.fit(doc, series=True)
     with pytest.raises(ValueError, match="lattice='relaxed'"):

@@ -388,6 +388,9 @@ class SignatureFit(MSONable):
         ``observed`` (the change of the unit-area DOS, per unit frequency relative to the
         host's top frequency), ``dopants`` (element -> its part of the fit), ``measurement``
         (the measurement terms' part) and ``residual``; :meth:`plot` draws them.
+    series
+        Whether each candidate was read at its fitted concentration with the library's
+        concentration series (``fit(series=True)``), and ``iterations``: the fits it took.
     """
 
     concentrations: dict[str, float]
@@ -400,6 +403,8 @@ class SignatureFit(MSONable):
     scale: float = 1.0
     nuisance: dict[str, float] = field(default_factory=dict)
     components: dict[str, Any] = field(default_factory=dict)
+    series: bool = False
+    iterations: int = 1
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Plot the observed change, the dopants' fit and each present dopant's part of it.
@@ -445,6 +450,8 @@ class SignatureFit(MSONable):
                 f"  {'yes' if element in self.present else 'no'}"
             )
         lines.append(f"share of the change explained by the fit: {self.explained:.3f}")
+        if self.series:
+            lines.append(f"read with the concentration series ({self.iterations} fits to settle)")
         if self.scale != 1.0:
             lines.append(f"energy scale of the spectrum over the library's: {self.scale:.4f}")
         return "\n".join(lines)
@@ -1135,9 +1142,13 @@ class SignatureLibrary(MSONable):
         weights = 1.0 / np.maximum(sigma, 0.05 * np.median(positive))
         return weights / weights.mean()
 
-    def _series_solve(self, problem: _Problem, out: dict) -> dict:
-        """Iterate the fit with each column's signature at its element's fitted at.%."""
+    def _series_solve(self, problem: _Problem, out: dict) -> tuple[dict, int]:
+        """Iterate the fit with each column's signature at its element's fitted at.%.
+
+        Returns the last fit and the number of fits made (the linear one included).
+        """
         columns = problem.columns
+        fits = 1
         for _ in range(SERIES_ITERATIONS):
             coefficients = out["coefficients"][: len(columns)]
             totals: dict[str, float] = {}
@@ -1145,11 +1156,12 @@ class SignatureLibrary(MSONable):
                 totals[s["element"]] = totals.get(s["element"], 0.0) + float(c)
             percents = [totals[s["element"]] for s in columns]
             new = self._solve(replace(problem, percents=percents))
+            fits += 1
             moved = np.abs(new["coefficients"][: len(columns)] - coefficients)
             out = new
             if moved.size == 0 or moved.max() < SERIES_TOLERANCE:
                 break
-        return out
+        return out, fits
 
     def _fitted_scale(self, problem: _Problem, max_scale_error: float) -> float:
         """Energy scale that best aligns the library with the observation.
@@ -1289,8 +1301,9 @@ class SignatureLibrary(MSONable):
             scale = self._fitted_scale(problem, max_scale_error)
         library = self if scale == 1.0 else self.rescaled(scale)
         out = library._solve(problem)
+        iterations = 1
         if series:
-            out = library._series_solve(problem, out)
+            out, iterations = library._series_solve(problem, out)
         coefficients, matrix, residual = out["coefficients"], out["matrix"], out["residual"]
         rss, norm = float(residual @ residual), float(out["target"] @ out["target"])
         dof = max(matrix.shape[0] - matrix.shape[1], 1)
@@ -1343,4 +1356,6 @@ class SignatureLibrary(MSONable):
                 label: float(c)
                 for label, c in zip(out["labels"], coefficients[out["n_dopant"] :], strict=True)
             },
+            series=series,
+            iterations=iterations,
         )
