@@ -40,7 +40,7 @@ import numpy as np
 from monty.json import MSONable
 
 from defectnet_atomate.doping import DopedSupercell, DopingError, make_doped_supercell
-from defectnet_atomate.phonons.calculators import PotentialMixin
+from defectnet_atomate.phonons.calculators import PotentialMixin, forces_calculator
 from defectnet_atomate.phonons.dos import (
     cell_reference_modes,
     make_phonopy,
@@ -208,7 +208,7 @@ def relax_structure(
                 "in its site order."
             )
     atoms = AseAtomsAdaptor.get_atoms(structure)
-    atoms.calc = calculator
+    atoms.calc = calculator if relax_cell else forces_calculator(calculator)
     start_positions = atoms.get_positions().copy()
     volume0 = atoms.get_volume()
     target = FrechetCellFilter(atoms) if relax_cell else atoms
@@ -264,7 +264,7 @@ def _forces(cell: Any, calculator: Calculator) -> NDArray[np.float64]:
     atoms = Atoms(
         symbols=cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True
     )
-    atoms.calc = calculator
+    atoms.calc = forces_calculator(calculator)
     return np.asarray(atoms.get_forces(), dtype=float)
 
 

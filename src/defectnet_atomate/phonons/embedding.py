@@ -74,7 +74,7 @@ from phonopy.harmonic.force_constants import symmetrize_force_constants
 from scipy.spatial import cKDTree
 
 from defectnet_atomate.doping import DopingError
-from defectnet_atomate.phonons.calculators import PotentialMixin
+from defectnet_atomate.phonons.calculators import PotentialMixin, forces_calculator
 from defectnet_atomate.phonons.direct import UnstableHostError, check_host_modes, relax_structure
 from defectnet_atomate.phonons.dos import (
     cell_reference_modes,
@@ -1016,7 +1016,7 @@ def _structure_forces(structure: Structure, calculator: Calculator) -> NDArray:
     from pymatgen.io.ase import AseAtomsAdaptor
 
     atoms = AseAtomsAdaptor.get_atoms(structure)
-    atoms.calc = calculator
+    atoms.calc = forces_calculator(calculator)
     return np.asarray(atoms.get_forces(), dtype=float)
 
 
