@@ -18,8 +18,9 @@ Measured, single-threaded torch:
 2. **Direct engine** (CHGNet only): ``DirectEngine.run_supercell`` of two doped Si cells (the
    64-atom cell of ``maker_walltime.py``, 2 Ge; a 62-atom cell of Ge, C and Sn with no
    symmetry left, like the dataset campaign's), once as 0.26 ran it (``forces_calculator``
-   replaced by the identity) and once as it runs now; wall time and the largest difference
-   of the two total DOS (relative to its maximum).
+   replaced by the identity) and once as it runs now, alternating, twice each, a fresh
+   engine every time (the fastest run of each counts); wall time and the largest
+   difference of the two total DOS (relative to its maximum).
 
 The last line printed is a JSON object.
 """
@@ -42,7 +43,7 @@ from defectnet_atomate.phonons.calculators import forces_calculator, load_calcul
 from defectnet_atomate.phonons.direct import DirectEngine
 
 CELLS = {
-    "Si 64 atoms, 2 Ge (maker_walltime.py)": (["Ge:Si:3.125"], 64, 64),
+    "Si 64 atoms, 2 Ge": (["Ge:Si:3.125"], 64, 64),
     "Si 62 atoms, Ge 6 + C 3.2 + Sn 1.6 at.%": (["Ge:Si:6", "C:Si:3.1", "Sn:Si:1.6"], 60, 72),
 }
 
@@ -101,22 +102,27 @@ def evaluations(name: str, repeats: int) -> list[dict]:
     return rows
 
 
-def engine_runs() -> list[dict]:
-    """The direct engine on two doped Si cells, as in 0.26 and as now (CHGNet)."""
-    engine = DirectEngine(force_field="CHGNet")
-    host = engine.relax_host(_silicon())
+def engine_runs(repeats: int = 2) -> list[dict]:
+    """The direct engine on two doped Si cells, as in 0.26 and as now (CHGNet).
+
+    Every run has an engine of its own (the host's pristine force constants are computed
+    in each, as in a fresh worker); the two modes alternate ``repeats`` times and the fastest
+    run of each counts (the first run of a process pays for warming up).
+    """
+    host = DirectEngine(force_field="CHGNet").relax_host(_silicon())
     rows = []
     for label, (dopings, low, high) in CELLS.items():
         doped = make_doped_supercell(host, dopings, seed=1, min_atoms=low, max_atoms=high)
-        times, totals = {}, {}
-        for mode in ("0.26", "now"):
+        times: dict[str, list[float]] = {"0.26": [], "now": []}
+        totals = {}
+        for mode in ("0.26", "now") * repeats:
             original = direct_module.forces_calculator
             if mode == "0.26":
                 direct_module.forces_calculator = lambda calculator: calculator
             try:
                 t0 = time.perf_counter()
-                doc = engine.run_supercell(doped)
-                times[mode] = time.perf_counter() - t0
+                doc = DirectEngine(force_field="CHGNet").run_supercell(doped)
+                times[mode].append(time.perf_counter() - t0)
             finally:
                 direct_module.forces_calculator = original
             totals[mode] = np.asarray(doc.pdos.total)
@@ -125,9 +131,9 @@ def engine_runs() -> list[dict]:
                 "cell": label,
                 "n_atoms": doped.num_sites,
                 "relaxation_steps": doc.relaxation.n_steps if doc.relaxation else None,
-                "s_0.26": round(times["0.26"], 1),
-                "s_now": round(times["now"], 1),
-                "speedup": round(times["0.26"] / times["now"], 2),
+                "s_0.26": round(min(times["0.26"]), 1),
+                "s_now": round(min(times["now"]), 1),
+                "speedup": round(min(times["0.26"]) / min(times["now"]), 2),
                 "max_dos_difference_relative": float(
                     np.abs(totals["now"] - totals["0.26"]).max() / totals["0.26"].max()
                 ),
