@@ -23,6 +23,42 @@ def clean_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def mantid_nexus(tmp_path):
+    """Write a file in the layout of Mantid's ``SaveNexusProcessed`` (a ``Workspace2D``).
+
+    The layout follows Mantid's ``NexusFileIO::writeNexusProcessedData2D``: group
+    ``mantid_workspace_<n>/workspace`` with ``values`` and ``errors`` (spectra x bins),
+    ``axis1`` (points or bin edges) whose ``units`` attribute is the unit ID (fixed-length
+    strings, as the NeXus API writes them), ``axis2`` the spectrum numbers.
+    """
+    import h5py
+    import numpy as np
+
+    def write(name, x, values, errors=None, units="DeltaE", label="meV", entries=1):
+        path = tmp_path / name
+        values = np.atleast_2d(values)
+        with h5py.File(path, "w") as handle:
+            for n in range(1, entries + 1):
+                group = handle.create_group(f"mantid_workspace_{n}/workspace")
+                data = group.create_dataset("values", data=values * n)
+                data.attrs["signal"] = np.int32(1)
+                data.attrs["axes"] = np.bytes_("axis2,axis1")
+                data.attrs["units"] = np.bytes_("Counts")
+                group.create_dataset(
+                    "errors", data=np.atleast_2d(errors) if errors is not None else 0 * values
+                )
+                axis = group.create_dataset("axis1", data=np.asarray(x, float))
+                axis.attrs["distribution"] = np.bytes_("0")
+                axis.attrs["units"] = np.bytes_(units)
+                axis.attrs["label"] = np.bytes_(label)
+                spectra = group.create_dataset("axis2", data=np.arange(1.0, len(values) + 1))
+                spectra.attrs["units"] = np.bytes_("spectraNumber")
+        return path
+
+    return write
+
+
 @pytest.fixture(autouse=True)
 def _keep_torch_default_dtype():
     """Force fields may change torch's global default dtype; restore it after each test."""

@@ -182,6 +182,63 @@ def test_mantid_saveascii(tmp_path):
         read_spectrum_file(two, unit="meV")
 
 
+def test_mantid_processed_nexus(tmp_path, mantid_nexus):
+    energy, dos, error = _measured()
+    # ComputeIncoherentDOS: energy transfer in meV, point data
+    path = mantid_nexus("dos.nxs", energy, dos, error)
+    spectrum = read_spectrum_file(path)
+    assert np.allclose(spectrum.frequencies, energy / MEV_PER_THZ)
+    assert np.allclose(spectrum.densities, dos) and np.allclose(spectrum.errors, error)
+    with pytest.raises(SpectrumError, match=r"states its frequency unit as .*DeltaE.*unit='THz'"):
+        read_spectrum_file(path, unit="THz")
+    # histogram: bin edges become centres; the highest workspace of the file is read
+    edges = np.append(energy - 0.25, energy[-1] + 0.25)
+    hist = read_spectrum_file(mantid_nexus("hist.nxs", edges, dos, error, entries=2))
+    assert np.allclose(hist.frequencies, energy / MEV_PER_THZ)
+    assert np.allclose(hist.densities, 2 * dos)
+    # wavenumbers (Abins), GHz, and a Label unit
+    cm = read_spectrum_file(
+        mantid_nexus("cm.nxs", energy * 8.0655, dos, units="DeltaE_inWavenumber")
+    )
+    assert np.allclose(cm.frequencies, energy * 8.0655 / CM_PER_THZ)
+    ghz = read_spectrum_file(
+        mantid_nexus("ghz.nxs", energy * 241.8, dos, units="DeltaE_inFrequency")
+    )
+    assert np.allclose(ghz.frequencies, energy * 0.2418)
+    label = read_spectrum_file(mantid_nexus("label.nxs", energy, dos, units="Label", label="THz"))
+    assert np.allclose(label.frequencies, energy)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"units": "TOF", "label": "microsecond"}, r"unit 'TOF', not an energy.*ConvertUnits"),
+        ({"units": "Label", "label": "furlong"}, r"not a unit this reader knows"),
+        ({"two_spectra": True}, r"holds 2 spectra .*SumSpectra"),
+        ({"short_axis": True}, r"axis values for .* data values"),
+    ],
+    ids=["tof", "unknown-label", "two-spectra", "short-axis"],
+)
+def test_mantid_nexus_refused_with_the_problem_named(mantid_nexus, kwargs, match):
+    energy, dos, _ = _measured()
+    kwargs = dict(kwargs)
+    values = np.vstack([dos, dos]) if kwargs.pop("two_spectra", False) else dos
+    x = energy[:-3] if kwargs.pop("short_axis", False) else energy
+    path = mantid_nexus("bad.nxs", x, values, **kwargs)
+    with pytest.raises(SpectrumError, match=match):
+        read_spectrum_file(path)
+
+
+def test_other_hdf5_is_refused(tmp_path):
+    import h5py
+
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as handle:
+        handle["entry/data"] = np.arange(10.0)
+    with pytest.raises(SpectrumError, match=r"not a Mantid processed workspace.*SaveAscii"):
+        read_spectrum_file(path)
+
+
 def _dave_grp(energy, dos, error, unit="meV", groups=1):
     head = (
         f"# Number of Energy transfer values\n{len(energy)}\n# Number of q values\n{groups}\n"
@@ -289,7 +346,7 @@ def _bad_files():
         (
             "run.nxs",
             b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00" + bytes(range(256)) * 8,
-            r"HDF5/NeXus file .*export the spectrum as text",
+            r"looks like HDF5 but cannot be opened",
         ),
         ("dos.xlsx", b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 8, r"Excel workbook"),
         (

@@ -598,6 +598,108 @@ def _read_dave_grp(lines: list[tuple[int, str]], file: Path) -> _Table:
     return table
 
 
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+_MANTID_UNITS = {
+    "DeltaE": ("meV", 1.0),
+    "Energy": ("meV", 1.0),
+    "DeltaE_inWavenumber": ("cm-1", 1.0),
+    "Energy_inWavenumber": ("cm-1", 1.0),
+    "DeltaE_inFrequency": ("THz", 1e-3),  # GHz
+}
+"""Mantid unit IDs of an energy axis: the unit this reader states, the factor to it."""
+
+
+def _text_attribute(dataset: Any, name: str) -> str:
+    value = dataset.attrs.get(name, "")
+    if isinstance(value, np.ndarray):
+        value = value.ravel()[0] if value.size else ""
+    if isinstance(value, bytes | np.bytes_):
+        value = value.decode("utf-8", "replace")
+    return str(value).strip().strip("\x00")
+
+
+def _read_mantid_nexus(file: Path) -> _Table:
+    """Read the workspace of a Mantid processed NeXus file (``SaveNexusProcessed``).
+
+    The layout Mantid writes for a ``Workspace2D``: groups ``mantid_workspace_<n>`` (the
+    highest ``n`` is read, as ``LoadNexusProcessed`` does), each with an NXdata group
+    ``workspace`` holding ``values`` and ``errors`` (spectra x bins) and ``axis1`` (bin
+    centres, or bin edges for a histogram; one row per spectrum if ragged) whose ``units``
+    attribute is the unit ID (``DeltaE``, ``DeltaE_inWavenumber``, ``Label`` with a
+    ``label`` attribute, ...).
+    """
+    import h5py
+
+    table = _Table()
+    try:
+        handle = h5py.File(file, "r")
+    except OSError as exc:
+        raise SpectrumError(
+            f"{file} looks like HDF5 but cannot be opened ({exc}); it may be cut short: save "
+            "it again (SaveNexusProcessed) or export the spectrum as text (SaveAscii)."
+        ) from exc
+    with handle:
+        entries = sorted(
+            (k for k in handle if re.fullmatch(r"mantid_workspace_\d+", k)),
+            key=lambda k: int(k.rsplit("_", 1)[1]),
+        )
+        if not entries:
+            raise SpectrumError(
+                f"{file} is an HDF5/NeXus file but not a Mantid processed workspace (no "
+                "'mantid_workspace_<n>' group, as SaveNexusProcessed writes); save the DOS "
+                "workspace with SaveNexusProcessed or export it as text (SaveAscii)."
+            )
+        entry = entries[-1]
+        group = handle[entry].get("workspace")
+        if not isinstance(group, h5py.Group) or not {"values", "axis1"} <= set(group):
+            raise SpectrumError(
+                f"{file}: '{entry}' holds no histogram workspace ('workspace/values' and "
+                "'axis1'; an event or table workspace?); convert it to a Workspace2D "
+                "(e.g. Rebin, ConvertToMatrixWorkspace) before saving."
+            )
+        values = np.atleast_2d(np.asarray(group["values"], dtype=float))
+        errors = np.asarray(group["errors"], dtype=float) if "errors" in group else None
+        x_axis = group["axis1"]
+        x = np.asarray(x_axis, dtype=float)
+        unit_id = _text_attribute(x_axis, "units")
+        label = _text_attribute(x_axis, "label")
+    where = f"{entry}/workspace/axis1 units"
+    if values.shape[0] != 1:
+        raise SpectrumError(
+            f"{file} holds {values.shape[0]} spectra in '{entry}' (one per detector group or "
+            "momentum bin); a DOS is one spectrum: sum them (SumSpectra) or keep one "
+            "(ExtractSingleSpectrum) before saving."
+        )
+    x = x[0] if x.ndim == 2 else x
+    n = values.shape[1]
+    if len(x) == n + 1:  # histogram: bin edges
+        x = 0.5 * (x[1:] + x[:-1])
+    elif len(x) != n:
+        raise SpectrumError(
+            f"{file}: '{entry}' has {len(x)} axis values for {n} data values; the file is "
+            "damaged or not written by Mantid's SaveNexusProcessed."
+        )
+    if unit_id in _MANTID_UNITS:
+        name, factor = _MANTID_UNITS[unit_id]
+        x = x * factor
+        table.state_unit(name, f"{where} {unit_id!r}")
+    elif unit_id == "Label" and label:
+        table.state_unit(label, f"{where} 'Label', label {label!r}")
+    else:
+        raise SpectrumError(
+            f"{file}: the x axis of '{entry}' is in Mantid unit {unit_id or 'none'!r}, not an "
+            "energy; convert it first (ConvertUnits(Target='DeltaE'), or "
+            "'DeltaE_inWavenumber') and save again."
+        )
+    columns = [x, values[0]]
+    if errors is not None and errors.shape == values.shape:
+        columns.append(np.atleast_2d(errors)[0])
+        table.error_column = True
+    table.columns = np.column_stack(columns)
+    return table
+
+
 def _read_columns(lines: list[tuple[int, str]], file: Path) -> _Table:
     """Read a delimited table (plain columns, Mantid ``SaveAscii``, headered CSV/TXT)."""
     header: list[tuple[int, str]] = []
@@ -778,7 +880,11 @@ def read_spectrum_file(
     label (``meV``, ``THz``, ``cm-1``, ``cm^-1``, ``1/cm``, ``wavenumber``, ``ueV``/``micro
     eV``, ``eV``) or a ``unit: ...`` comment; other unit text there is refused. Without a
     header a third column is the error; more than three columns are refused. Strictly
-    decreasing frequencies are reversed. Binary files (NeXus/HDF5, Excel, gzip) are refused.
+    decreasing frequencies are reversed. A Mantid processed NeXus file
+    (``SaveNexusProcessed``, HDF5) is read from its workspace: one spectrum, its energy
+    unit from the axis (``DeltaE`` meV, ``DeltaE_inWavenumber`` cm-1, ``DeltaE_inFrequency``
+    GHz, or a ``Label`` unit), bin edges turned into centres, its errors as error bars.
+    Other binary files (other HDF5, Excel, gzip) are refused.
     """
     file = Path(path)
     if not file.is_file():
@@ -788,6 +894,8 @@ def read_spectrum_file(
         raise SpectrumError(
             f"{file} is empty; write the spectrum as columns frequency, density[, error]."
         )
+    if raw.startswith(_HDF5_MAGIC):
+        return _table_spectrum(_read_mantid_nexus(file), file, unit, clip_negative)
     _refuse_binary(raw, file)
     try:
         text = raw.decode("utf-8-sig")
