@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from defectnet_atomate.cli import main
@@ -31,7 +32,7 @@ def test_clear_errors_and_exit_codes(tmp_path, capsys, test_dir):
     assert exc.value.code == 2
 
 
-def test_predict_command(tmp_path, capsys, si_docs):
+def test_predict_command(tmp_path, capsys, si_docs, mantid_nexus):
     import json
 
     from monty.serialization import dumpfn
@@ -74,6 +75,18 @@ def test_predict_command(tmp_path, capsys, si_docs):
     # a neutron measurement with an instrument resolution, from the document's projections
     common = ["--model", str(folder), "--candidates", "Ge", "--json"]
     code = main(["predict", str(doc_file), *common, "--kind", "neutron", "--resolution", "1.5"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["dopants"][0]["element"] == "Ge"
+
+    # Mantid processed NeXus files (energy transfer in meV): the sample and its host
+    def nexus(name, pdos):
+        freqs = np.asarray(pdos["frequencies"])
+        keep = freqs > 0
+        return str(mantid_nexus(name, freqs[keep] * 4.135667696, np.asarray(pdos["total"])[keep]))
+
+    doped = nexus("doped.nxs", si_docs[0]["pdos"])
+    pristine = nexus("pristine.nxs", si_docs[0]["pristine_pdos"])
+    code = main(["predict", doped, "--host", pristine, "--composition", "Si:1", *common])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["dopants"][0]["element"] == "Ge"
     assert main(["predict", str(doc_file), *common, "--kind", "xray"]) == 1

@@ -193,6 +193,10 @@ def _resolution(text: str | None) -> float | list[float] | None:
     return values[0] if len(values) == 1 else values
 
 
+SPECTRUM_SUFFIXES = (".csv", ".txt", ".dat", ".json", ".grp", ".nxs", ".nx5", ".h5")
+"""File endings ``--host`` reads as the host's pristine spectrum (anything else: a structure)."""
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import json
 
@@ -201,7 +205,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     host = None
     if args.host:
         path = Path(args.host)
-        if path.suffix.lower() in (".csv", ".txt", ".dat", ".json") and path.is_file():
+        if path.is_file() and path.suffix.lower() in SPECTRUM_SUFFIXES:
             host = str(path)  # the host's pristine spectrum
         else:
             host = _read_host(args.host, args.hosts_file)[0]
@@ -638,7 +642,11 @@ def _parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=_cmd_simulate)
 
     pred = sub.add_parser("predict", help="quantify dopants in a spectrum")
-    pred.add_argument("spectrum", help="CSV/JSON spectrum, or a DefectPhononDoc JSON file")
+    pred.add_argument(
+        "spectrum",
+        help="spectrum file (text columns, Mantid SaveAscii or .nxs, DAVE .grp, JSON), "
+        "or a DefectPhononDoc JSON file",
+    )
     pred.add_argument(
         "--host",
         default=None,
