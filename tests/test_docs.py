@@ -24,6 +24,7 @@ REFERENCE_MODULES = [
     "schemas",
     "flows",
     "jobs",
+    "phonons.calculators",
     "phonons.dos",
     "phonons.direct",
     "phonons.embedding",
