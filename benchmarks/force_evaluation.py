@@ -5,7 +5,7 @@ python benchmarks/force_evaluation.py [--force-fields CHGNet SevenNet] [--repeat
 
 A phonon calculation's displaced cells and a relaxation at a fixed cell need forces only.
 CHGNet's ASE calculator computes energy, forces, stress and magnetic moments at every call
-(``task="efsm"``; the stress is a second gradient through the cell's strain), so 0.27 and
+(``task="efsm"``; the stress is a second gradient through the cell's strain), so 0.26 and
 earlier paid for a stress they threw away. Since 0.27 the engines ask for forces through
 :func:`~defectnet_atomate.phonons.calculators.forces_calculator` (CHGNet: ``task="ef"``).
 
