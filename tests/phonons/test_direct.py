@@ -51,6 +51,35 @@ def test_force_constants_obey_sum_rule_and_symmetry(engine, si_structure):
     assert np.allclose(fc, fc.transpose(1, 0, 3, 2), atol=1e-8)  # Phi_ij = Phi_ji^T
 
 
+def test_displacements_and_fixed_cell_relaxations_ask_for_forces_only(
+    engine, si_structure, monkeypatch
+):
+    from defectnet_atomate.phonons.direct import relax_structure
+
+    calculator = engine.calculator
+    tasks = []
+    inner = calculator.calculate
+
+    def recording(*args, task="efsm", **kwargs):
+        tasks.append(task)
+        return inner(*args, task=task, **kwargs)
+
+    monkeypatch.setattr(calculator, "calculate", recording)
+    relaxed = engine.relax_host(si_structure)  # cell and positions: with the stress
+    tasks.clear()
+    compute_force_constants(relaxed, 2 * np.eye(3, dtype=int), calculator)
+    assert tasks and set(tasks) == {"ef"}  # every displaced cell: no stress
+    tasks.clear()
+    moved = relaxed.copy()
+    moved.make_supercell(2)
+    moved.translate_sites([0], [0.05, 0.0, 0.0], frac_coords=False)
+    relax_structure(moved, calculator, relax_cell=False, fmax=0.01)
+    assert tasks and set(tasks) == {"ef"}
+    tasks.clear()
+    relax_structure(moved, calculator, relax_cell=True, fmax=0.01)
+    assert "efsm" in tasks  # the cell's relaxation needs the stress
+
+
 def test_pristine_is_cached(engine, ge_doc):
     before = dict(engine._pristine_cache)
     engine.pristine_modes(ge_doc.host.structure, ge_doc.supercell_matrix)
