@@ -195,18 +195,68 @@ SHIPPED_NOTE = (
 )
 
 MAKER_NOTE = (
-    "Measured in 0.27 with nothing else running, the direct flow timed on its second run in "
+    "Measured in 0.28 with nothing else running, the direct flow timed on its second run in "
     "the process (the first warms the potential up, as a dataset worker's first spectrum "
-    "does); the engine's JSON summaries below show this ratio. The 15.5x this table showed "
-    "until 0.26 was measured on 2026-11-25 beside a second process (atomate2 333 s, direct "
-    "engine 21.5 s) and is not reproduced: today atomate2's flow takes 200 s here and the "
-    "direct engine 22 s with forces-only evaluations (28-30 s without, next section). The "
-    "direct engine displaces every atom both ways (central differences: the residual forces "
-    "of the relaxation and the potential's cubic term cancel), about twice the force "
-    "evaluations of atomate2's one-sided displacements where symmetry allows them, so its "
-    "gain is atomate2's per-job overhead, not fewer evaluations. Issue 3's 15x is not met in "
-    "this measurement."
+    "does); the engine's JSON summaries below show this ratio. 0.27 measured 200 s against "
+    "22.2 s (9.0x). Of the change to 13.1 s, the elastic start of the doped cell's relaxation "
+    "(0.28; section on where BFGS starts the cell) gives 1.2x on this cell (24 BFGS steps -> "
+    "14; the doped cell 13.9-15.8 s -> 11.3-12.7 s, `DirectEngine.run` twice each way the "
+    "same hour); the rest is the machine, faster in this session than in 0.27's (atomate2 "
+    "took 200 s then, 172 s now; the 15.5x shown until 0.26 came from a run beside a second "
+    "process, atomate2 333 s). phonopy gives this cell 104 displacements both with central "
+    "differences (the direct engine) and with its 'auto' choice (atomate2), so the gain is "
+    "atomate2's per-job overhead and the shorter relaxation, not fewer evaluations. Per core, "
+    "issue 3's 15x is not met in this measurement; per machine, see the next section."
 )
+
+
+MACHINE_THROUGHPUT_NOTE = (
+    "Each side uses both cores as its user would: atomate2 through jobflow's `run_locally` "
+    "(torch's default threads: 176 s, no faster than one thread's 172 s above), or one flow "
+    "per core side by side (a workflow manager with one worker per core: each flow then takes "
+    "258-288 s, the two sharing memory bandwidth); the direct engine through `run_batch` with "
+    "one single-threaded worker per core, counted from the pool's start (each worker loads "
+    "CHGNet and relaxes the host once) to the last of six documents stored in the embedded "
+    "store. 15.05x against atomate2's best is at issue 3's threshold, not beyond the "
+    "run-to-run variation of these timings (atomate2's flow has taken 172-333 s on this cell "
+    "across sessions): met in this measurement, narrowly. One run, 2026-12-07, nothing else "
+    "on the machine."
+)
+
+
+def _machine_throughput(lines: list[str]) -> None:
+    r = _load("machine_throughput.json")
+    lines += [
+        "## Spectra per hour on the whole machine",
+        "",
+        "Script: `python benchmarks/machine_throughput.py --json "
+        "benchmarks/results/machine_throughput.json`",
+        "",
+    ]
+    if r is None:
+        lines += ["Not run yet.", ""]
+        return
+    a, b, d = r["atomate2_run_locally"], r["atomate2_side_by_side"], r["direct_batch"]
+    per_hour = r["spectra_per_hour"]
+    lines += [
+        f"Machine: {r['machine']}; CHGNet; the 64-atom Si cell with 2 Ge of the table above.",
+        "",
+        "| how | spectra | wall time (s) | spectra per hour |",
+        "|---|---|---|---|",
+        f"| atomate2 `PhononMaker`, `run_locally`, all cores | 1 | {a['wall_s']} | "
+        f"{per_hour['atomate2_run_locally']} |",
+        f"| atomate2 `PhononMaker`, {b['flows']} flows side by side, one thread each | "
+        f"{b['flows']} | {b['wall_s']} | {per_hour['atomate2_side_by_side']} |",
+        f"| direct engine, `run_batch`, {d['workers']} workers | {d['requests']} | {d['wall_s']} | "
+        f"{per_hour['direct_batch']} |",
+        "",
+        f"- Direct engine against atomate2's `run_locally`: **{r['throughput_ratio_vs_run_locally']}x**; "
+        f"against atomate2's best use of the machine: **{r['throughput_ratio_vs_best_atomate2']}x** "
+        f"(issue 3 asks for 15x). A direct spectrum took a median {d['median_doped_cell_s']} s in "
+        "its worker.",
+        "- " + MACHINE_THROUGHPUT_NOTE,
+        "",
+    ]
 
 
 FORCE_EVALUATION_NOTE = (
@@ -1346,6 +1396,71 @@ def _relaxation(lines: list[str]) -> None:
             + " |"
         )
     lines += ["", RELAXATION_NOTE, ""]
+
+
+RELAXATION_START_NOTE = (
+    "The elastic start takes 12 % fewer steps over the eight cells (1.26x fewer relaxation "
+    "seconds): 1.3-1.6x fewer on four cells (the two cubic mixtures, a hydride, an "
+    "intermetallic), about as many on two (one unconverged at 300 steps either way), 1.14-1.15x "
+    "more on two. Where both reach the same minimum (six cells) the energies agree within "
+    "0.005 meV/atom and the volumes within 0.07 %. On two cells of complex hosts the elastic "
+    "start ended in another, lower minimum (12-14 meV/atom lower, 2 % larger volume; DOS overlap "
+    "0.88-0.90). The DOS overlap between the two relaxations of one cell to the same minimum is "
+    "the relaxation path's own noise at fmax 5 meV/A: 0.98-0.99 for the cubic and intermetallic "
+    "cells, 0.94-0.95 for an oxide and a chalcogenide, 0.79 for the hydride at the same energy "
+    "(its soft modes move with the path; `relaxation_tolerance.py` measured the same scale "
+    "against tighter fmax). The engine starts from the elastic tensor since 0.28; request ids "
+    "leave the start out, as it changes the path, not the minimum sought. Not adopted: starting "
+    "the atoms from the host's force constants with the cell free (on the hydride cell 178 "
+    "steps against 161, ending 0.36 meV/atom lower; with the elastic cell start as well, 161 "
+    "steps against the elastic start's 108; the positions-only relaxations of the embedding "
+    "engine keep that start)."
+)
+
+
+def _relaxation_start(lines: list[str]) -> None:
+    r = _load("relaxation_start.json")
+    lines += [
+        "## Relaxing doped cells: where BFGS starts the cell",
+        "",
+        "Script: `python benchmarks/relaxation_start.py --n-configs 6 --json "
+        "benchmarks/results/relaxation_start.json`",
+        "",
+    ]
+    if r is None:
+        lines += ["Not run yet.", ""]
+        return
+    s = r["summary"]
+    lines += [
+        "ASE's BFGS starts every coordinate at 70 eV/A^2; `FrechetCellFilter`'s nine cell "
+        "coordinates (the number of atoms times the log of the deformation) really cost "
+        "`volume * C / n_atoms**2`, hundreds of times less for a cell of tens of atoms. "
+        '`DirectSettings(cell_start="elastic")` starts them from the host\'s clamped-ion '
+        "elastic tensor (`phonons.direct.clamped_elastic_tensor`, twelve stress evaluations of "
+        f"the host cell). {r['n_configs']} doped cells ({r['n_configs'] - 2} of the direct "
+        "campaign's draw from hosts it has not run, two cubic mixtures), each relaxed by "
+        "`DirectEngine.run_supercell` with either start (CHGNet, fmax 5 meV/A, at most 300 "
+        "steps, one thread, nothing else running):",
+        "",
+        "| cell | atoms | steps, uniform | steps, elastic | relaxation s, uniform | "
+        "relaxation s, elastic | energy, elastic - uniform (meV/atom) | DOS overlap of the two |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r["rows"]:
+        u, e = row["uniform"], row["elastic"]
+        mark = lambda x: "" if x["converged"] else " (not converged)"  # noqa: E731
+        lines.append(
+            f"| {row['formula']} ({row['case']}) | {row['atoms']} | {u['steps']}{mark(u)} | "
+            f"{e['steps']}{mark(e)} | {u['relax_seconds']} | {e['relax_seconds']} | "
+            f"{row['energy_difference_meV_per_atom']:g} | {row['dos_overlap']} |"
+        )
+    lines += [
+        f"| all | | {s['uniform']['total_steps']} | {s['elastic']['total_steps']} | "
+        f"{s['uniform']['relax_seconds']} | {s['elastic']['relax_seconds']} | | |",
+        "",
+        RELAXATION_START_NOTE,
+        "",
+    ]
 
 
 def _signature_unmixing(lines: list[str]) -> None:
@@ -3110,6 +3225,7 @@ def main() -> None:
         "",
     ]
     _maker(lines)
+    _machine_throughput(lines)
     _force_evaluation(lines)
     _fidelity(lines)
     _embedding_range(lines)
@@ -3120,6 +3236,7 @@ def main() -> None:
     _cell_reference(lines)
     _host_screen(lines)
     _relaxation(lines)
+    _relaxation_start(lines)
     _relaxation_tolerance(lines)
     _patch_relaxation(lines)
     _quantifier(lines)

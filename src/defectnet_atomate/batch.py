@@ -112,8 +112,10 @@ class DopingTask(MSONable):
         settings: DirectSettings | EmbeddingSettings,
         supercell_kwargs: dict[str, Any],
     ) -> str:
-        # the host screen (0.15) decides whether a request runs, not what it gives: not in ids
-        fields = {k: v for k, v in fields.items() if k != "max_host_imaginary"}
+        # the host screen (0.15) decides whether a request runs, not what it gives, and
+        # BFGS's starting cell curvature (0.28) the path to the minimum, not the minimum
+        # (benchmarks/relaxation_start.py): not in ids
+        fields = {k: v for k, v in fields.items() if k not in ("max_host_imaginary", "cell_start")}
         if isinstance(settings, EmbeddingSettings) and not settings.patches:
             # the mass-defect level has no patches, so their reach does not enter its results:
             # its ids keep the patch cutoff that was the default when they were first stored,

@@ -121,3 +121,99 @@ def test_host_unstable_with_the_potential_is_refused_before_the_doped_relaxation
     approximations = engine.settings.phonon_settings().approximations
     assert "imaginary are refused" in approximations[-1]
     assert not any("refused" in a for a in DirectEngine().settings.phonon_settings().approximations)
+
+
+@pytest.fixture(scope="module")
+def cu_emt():
+    """fcc Cu with ASE's EMT potential (analytic stress, milliseconds per call)."""
+    from ase.calculators.emt import EMT
+    from pymatgen.core import Lattice, Structure
+
+    cu = Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.59), ["Cu"], [[0, 0, 0]])
+    return cu.get_primitive_structure(), EMT()
+
+
+def test_clamped_elastic_tensor_is_cubic_and_matches_the_energy_curvature(cu_emt):
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from defectnet_atomate.phonons.direct import clamped_elastic_tensor
+
+    cu, emt = cu_emt
+    c = clamped_elastic_tensor(cu, emt)
+    assert c.shape == (6, 6) and np.allclose(c, c.T)
+    assert c[0, 0] == pytest.approx(c[1, 1], rel=1e-3) == pytest.approx(c[2, 2], rel=1e-3)
+    assert c[0, 1] == pytest.approx(c[0, 2], rel=1e-3) and 0 < c[0, 1] < c[0, 0]
+    assert c[3, 3] == pytest.approx(c[5, 5], rel=1e-3) and c[3, 3] > 0
+    assert np.abs(c[:3, 3:]).max() < 1e-3 * c[0, 0]  # no normal-shear coupling in a cubic cell
+    # C11 is the curvature of the energy under uniaxial strain, per volume (atoms clamped)
+    atoms = AseAtomsAdaptor.get_atoms(cu)
+    cell, h, energies = atoms.get_cell().array.copy(), 2e-3, []
+    for eps in (-h, 0.0, h):
+        strained = atoms.copy()
+        strained.set_cell(cell @ np.diag([1 + eps, 1, 1]), scale_atoms=True)
+        strained.calc = emt
+        energies.append(strained.get_potential_energy())
+    curvature = (energies[0] - 2 * energies[1] + energies[2]) / h**2 / atoms.get_volume()
+    assert c[0, 0] == pytest.approx(curvature, rel=0.02)
+
+
+def test_cell_hessian_scales_with_volume_over_atoms_squared():
+    from defectnet_atomate.phonons.direct import cell_hessian
+
+    c = np.diag([1.0, 1.0, 1.0, 0.5, 0.5, 0.5])
+    c[:3, :3] += 0.3 * (1 - np.eye(3))
+    h = cell_hessian(c, volume=500.0, n_atoms=40)
+    assert h.shape == (9, 9) and np.allclose(h, h.T)
+    assert np.linalg.eigvalsh(h).min() > 0  # rotations get the floor, not zero
+    assert h[0, 0] == pytest.approx(500.0 / 40**2)  # xx: V C11 / n^2
+    assert np.allclose(cell_hessian(c, volume=1000.0, n_atoms=80), h / 2)
+    with pytest.raises(ValueError, match="6x6 Voigt"):
+        cell_hessian(np.eye(3), 10.0, 2)
+
+
+def test_elastic_start_relaxes_the_cell_in_fewer_steps_to_the_same_minimum(cu_emt):
+    from defectnet_atomate.phonons.direct import clamped_elastic_tensor, relax_structure
+
+    cu, emt = cu_emt
+    cell = cu.copy()
+    cell.make_supercell(3)
+    cell.replace(0, "Au")  # larger atoms: the cell must swell and shear
+    cell.replace(5, "Ni")
+    cell.replace(11, "Au")
+    cell.translate_sites([3], [0.04, -0.02, 0.03], frac_coords=False)
+    elastic = clamped_elastic_tensor(cu, emt)
+    uniform, info_u = relax_structure(cell, emt, relax_cell=True, fmax=1e-3, max_steps=400)
+    started, info_e = relax_structure(
+        cell, emt, relax_cell=True, fmax=1e-3, max_steps=400, elastic_tensor=elastic
+    )
+    assert info_u.converged and info_e.converged
+    assert info_e.n_steps < 0.6 * info_u.n_steps  # 23 against 62 steps
+    assert started.volume == pytest.approx(uniform.volume, rel=1e-4)
+    assert np.allclose(started.lattice.abc, uniform.lattice.abc, atol=1e-3)
+    with pytest.raises(ValueError, match="relax_cell=False"):
+        relax_structure(cell, emt, relax_cell=False, elastic_tensor=elastic)
+
+
+def test_engine_starts_doped_cells_from_the_host_elastic_tensor(engine, ge_doc, monkeypatch):
+    """The doped cell's relaxation gets the host's tensor (cached); the id ignores the start."""
+    from dataclasses import replace
+
+    from defectnet_atomate.batch import DopingTask
+    from defectnet_atomate.phonons import direct
+
+    seen = []
+    inner = direct.relax_structure
+
+    def recording(*args, elastic_tensor=None, **kwargs):
+        seen.append(elastic_tensor)
+        return inner(*args, elastic_tensor=elastic_tensor, **kwargs)
+
+    monkeypatch.setattr(direct, "relax_structure", recording)
+    host = ge_doc.host.structure
+    doped = direct.make_doped_supercell(host, ["Ge:Si:6.25"], seed=1)
+    engine.run_supercell(doped)
+    assert seen[-1] is not None and seen[-1].shape == (6, 6)
+    assert seen[-1] is engine.host_elastic_tensor(host)  # once per host
+    uniform = replace(engine.settings, cell_start="uniform")
+    task = DopingTask(host=host, dopings=["Ge:Si:6.25"], seed=1, host_id="mp-149")
+    assert task.task_id("CHGNet", engine.settings) == task.task_id("CHGNet", uniform)

@@ -10,7 +10,11 @@ Choices (the same everywhere in the package, atomate2 path included):
   from the relaxed host, then relaxed with cell shape and volume free (``relax_cell``), so
   concentrated cells reach their own lattice parameter (Vegard-like). ``fmax`` defaults to
   5e-3 eV/Angstrom: with central differences the residual forces cancel, and heavily
-  doped cells took hundreds of BFGS steps to reach 1e-3 with CHGNet.
+  doped cells took hundreds of BFGS steps to reach 1e-3 with CHGNet. Since 0.28 BFGS
+  starts the cell's coordinates from the host's clamped-ion elastic tensor
+  (``cell_start="elastic"``, :func:`cell_hessian`) instead of ASE's uniform 70 eV/A^2,
+  which is hundreds of times too stiff for them: fewer steps to the same minimum
+  (``benchmarks/relaxation_start.py``).
 - **Force constants**: finite displacements of 0.01 Angstrom (phonopy's and atomate2's
   default), **central differences** (+/-) so that residual forces after relaxation and
   the even anharmonic terms cancel, then phonopy's force-constant symmetrisation
@@ -37,7 +41,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from monty.json import MSONable
@@ -66,7 +70,9 @@ __all__ = [
     "DirectEngine",
     "DirectSettings",
     "UnstableHostError",
+    "cell_hessian",
     "check_host_modes",
+    "clamped_elastic_tensor",
     "compute_force_constants",
     "relax_structure",
 ]
@@ -120,6 +126,7 @@ class DirectSettings(MSONable):
     sigma: float = SIGMA_THZ
     grid_step: float = GRID_STEP_THZ
     max_host_imaginary: float | None = None
+    cell_start: Literal["elastic", "uniform"] = "elastic"
 
     def phonon_settings(self, engine: str = "direct") -> PhononSettings:
         """Return the settings as recorded in documents."""
@@ -172,6 +179,85 @@ def initial_hessian(force_constants: ArrayLike, floor: float = 0.1) -> NDArray[n
     return (vectors * values) @ vectors.T
 
 
+VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+"""Voigt order of ASE's stress (xx, yy, zz, yz, xz, xy)."""
+
+
+def clamped_elastic_tensor(
+    structure: Structure, calculator: Calculator, strain: float = 5e-3
+) -> NDArray[np.float64]:
+    """Clamped-ion elastic tensor of ``structure``, 6x6 in Voigt order, eV/Angstrom^3.
+
+    Central differences of the calculator's stress over +/- ``strain`` in each of the six
+    strain components (engineering shear strain; atoms move with the cell, no internal
+    relaxation): twelve evaluations of the cell. It is the cell's stiffness before the
+    atoms relax, an upper bound of the relaxed one, meant for :func:`cell_hessian` (a
+    starting point of BFGS), not as a published elastic constant (atomate2's
+    ``ElasticMaker`` is for that).
+    """
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    cell = atoms.get_cell().array.copy()
+    elastic = np.zeros((6, 6))
+    for column, (a, b) in enumerate(VOIGT_PAIRS):
+        stresses = []
+        for sign in (1.0, -1.0):
+            eps = np.zeros((3, 3))
+            eps[a, b] += sign * strain / (1 if a == b else 2)
+            eps[b, a] = eps[a, b]
+            strained = atoms.copy()
+            strained.set_cell(cell @ (np.eye(3) + eps), scale_atoms=True)
+            strained.calc = calculator
+            stresses.append(np.asarray(strained.get_stress(voigt=True), dtype=float))
+        elastic[:, column] = (stresses[0] - stresses[1]) / (2 * strain)
+    return 0.5 * (elastic + elastic.T)
+
+
+def cell_hessian(
+    elastic_tensor: ArrayLike, volume: float, n_atoms: int, floor: float = 0.05
+) -> NDArray[np.float64]:
+    """BFGS's starting curvature of the nine cell coordinates of ``FrechetCellFilter``.
+
+    The filter's cell coordinates are ``n_atoms`` times the logarithm of the deformation
+    gradient (its default ``exp_cell_factor``), so a strain costs
+    ``volume * C_ijkl / n_atoms**2`` eV per unit coordinate squared, with ``C`` the
+    elastic tensor (eV/Angstrom^3, Voigt 6x6) and ``volume`` the cell's (Angstrom^3).
+    ASE's uniform 70 eV/A^2 is hundreds of times stiffer for a cell of tens of atoms, so
+    BFGS's first cell steps are far too short and it spends many steps learning the
+    stiffness. Eigenvalues below ``floor`` times the largest (the rotations, which cost
+    nothing, and soft directions) are raised to it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(9, 9)``, eV per unit cell coordinate squared, row-major over the 3x3 coordinates.
+    """
+    c = np.asarray(elastic_tensor, dtype=float)
+    if c.shape != (6, 6):
+        raise ValueError(
+            f"elastic_tensor has shape {c.shape}: pass the 6x6 Voigt tensor in eV/A^3 "
+            "(clamped_elastic_tensor gives it)."
+        )
+    voigt = {}
+    for index, (a, b) in enumerate(VOIGT_PAIRS):
+        voigt[a, b] = voigt[b, a] = index
+    pairs = [(i, j) for i in range(3) for j in range(3)]
+    hessian = np.array([[c[voigt[p], voigt[q]] for q in pairs] for p in pairs], dtype=float) * (
+        volume / n_atoms**2
+    )
+    hessian = 0.5 * (hessian + hessian.T)
+    values, vectors = np.linalg.eigh(hessian)
+    largest = float(np.abs(values).max())
+    if largest <= 0:
+        raise ValueError(
+            "The elastic tensor is zero: the calculator gave the same stress for every "
+            "strain. Check that it computes the stress."
+        )
+    values = np.maximum(np.abs(values), floor * largest)
+    return (vectors * values) @ vectors.T
+
+
 def relax_structure(
     structure: Structure,
     calculator: Calculator,
@@ -179,6 +265,7 @@ def relax_structure(
     fmax: float = 1e-3,
     max_steps: int = 500,
     force_constants: ArrayLike | None = None,
+    elastic_tensor: ArrayLike | None = None,
 ) -> tuple[Structure, RelaxationInfo]:
     """Relax positions (and the cell) with ASE's BFGS.
 
@@ -188,6 +275,12 @@ def relax_structure(
     steps to the same minimum several-fold (8 dopants in 216-atom Si, ZnS, MgO and LiF
     with SevenNet: 31 steps instead of 168, minima within 1 mA of each other at fmax
     5e-3 eV/A; ``benchmarks/patch_relaxation.py``).
+
+    ``elastic_tensor`` (6x6 Voigt, eV/A^3, e.g. the host's :func:`clamped_elastic_tensor`;
+    with ``relax_cell`` only): BFGS starts the cell coordinates from the curvature it
+    gives (:func:`cell_hessian`) and the atoms from ASE's uniform 70 eV/A^2 (the host's
+    force constants there measured no gain with the cell free;
+    ``benchmarks/relaxation_start.py``).
 
     Returns
     -------
@@ -210,6 +303,11 @@ def relax_structure(
                 f"of {len(structure)} sites: pass ({len(structure)}, {len(structure)}, 3, 3) "
                 "in its site order."
             )
+    if elastic_tensor is not None and not relax_cell:
+        raise ValueError(
+            "elastic_tensor starts the cell's degrees of freedom; a fixed-cell relaxation "
+            "(relax_cell=False) has none: leave it out."
+        )
     atoms = AseAtomsAdaptor.get_atoms(structure)
     atoms.calc = calculator if relax_cell else forces_calculator(calculator)
     start_positions = atoms.get_positions().copy()
@@ -218,6 +316,12 @@ def relax_structure(
     optimizer = BFGS(target, logfile=None)
     if force_constants is not None:
         optimizer.H0 = initial_hessian(force_constants)  # read at BFGS's first update
+    elif elastic_tensor is not None:
+        n = len(atoms)
+        start = np.zeros((3 * n + 9, 3 * n + 9))
+        start[: 3 * n, : 3 * n] = optimizer.alpha * np.eye(3 * n)
+        start[3 * n :, 3 * n :] = cell_hessian(elastic_tensor, volume0, n)
+        optimizer.H0 = start
     converged = bool(optimizer.run(fmax=fmax, steps=max_steps))
     forces = atoms.get_forces()
     moved = atoms.get_positions() - start_positions
@@ -298,12 +402,29 @@ class DirectEngine(PotentialMixin):
     _host_cache: dict = field(default_factory=dict, repr=False)
 
     def relax(
-        self, structure: Structure, relax_cell: bool | None = None
+        self,
+        structure: Structure,
+        relax_cell: bool | None = None,
+        elastic_tensor: ArrayLike | None = None,
     ) -> tuple[Structure, RelaxationInfo]:
-        """Relax with this engine's settings."""
+        """Relax with this engine's settings (``elastic_tensor``: see :func:`relax_structure`)."""
         s = self.settings
         cell = s.relax_cell if relax_cell is None else relax_cell
-        return relax_structure(structure, self.calculator, cell, s.fmax, s.max_steps)
+        return relax_structure(
+            structure,
+            self.calculator,
+            cell,
+            s.fmax,
+            s.max_steps,
+            elastic_tensor=elastic_tensor if cell else None,
+        )
+
+    def host_elastic_tensor(self, host: Structure) -> NDArray[np.float64]:
+        """Return the (relaxed) host's :func:`clamped_elastic_tensor`, computed once per host."""
+        key = ("elastic", _structure_key(host))
+        if key not in self._host_cache:
+            self._host_cache[key] = clamped_elastic_tensor(host, self.calculator)
+        return self._host_cache[key]
 
     def relax_host(self, host: Structure) -> Structure:
         """Relax a host (cell and positions) once per engine; later calls reuse it."""
@@ -361,7 +482,10 @@ class DirectEngine(PotentialMixin):
         """
         timings = {}
         t0 = time.perf_counter()
-        relaxed, relaxation = self.relax(doped.structure)
+        elastic = None
+        if self.settings.relax_cell and self.settings.cell_start == "elastic":
+            elastic = self.host_elastic_tensor(doped.host)
+        relaxed, relaxation = self.relax(doped.structure, elastic_tensor=elastic)
         timings["relax"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         fc = self.force_constants(relaxed, np.eye(3, dtype=int))

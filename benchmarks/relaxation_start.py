@@ -1,0 +1,134 @@
+"""Where BFGS starts the doped cell's cell coordinates: ASE's 70 eV/A^2 or the host's elastic tensor.
+
+python benchmarks/relaxation_start.py [--n-configs 6] [--first-host 400] [--json PATH]
+
+The direct engine relaxes each doped cell with its cell free (ASE's BFGS through
+``FrechetCellFilter``, fmax 5 meV/A, at most 300 steps), and relaxing is most of a
+campaign spectrum's time. ASE starts BFGS from a uniform curvature of 70 eV/A^2 for every
+coordinate; the filter's nine cell coordinates are the number of atoms times the logarithm
+of the deformation, whose true curvature is ``volume * C / n_atoms**2`` (well under 1 for
+cells of tens of atoms), so BFGS's first cell steps are hundreds of times too short.
+``cell_start="elastic"`` (0.28) starts them from the host's clamped-ion elastic tensor
+(twelve stress evaluations of the host cell, once per host).
+
+Cells are drawn as the direct campaign draws them (``Campaign(engine="direct")``, hosts from
+``--first-host`` of the seeded order, beyond the positions the campaign has run), plus two
+cubic cells of hand-picked mixtures (Si with Ge, C and Sn; ZnS with Se and Cd). Each is run
+through ``DirectEngine.run_supercell`` with either start (same engine otherwise), and the
+record gives BFGS steps, whether it converged, relaxation seconds, the energy difference of
+the two minima and the overlap of their doped DOS (1 - half the L1 distance of unit-area
+total DOS). Steps do not depend on the machine's load; seconds do (printed as measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from common import checkpoint, emit
+from relaxation_optimizers import _requests
+
+CONVENTIONAL_2X2X2 = [[-2, 2, 2], [2, -2, 2], [2, 2, -2]]  # of an fcc primitive cell
+
+
+def _cubic_cases() -> list[tuple]:
+    from pymatgen.core import Lattice, Structure
+
+    def primitive(group: str, a: float, species: list, coords: list) -> Structure:
+        cell = Structure.from_spacegroup(group, Lattice.cubic(a), species, coords)
+        return cell.get_primitive_structure()
+
+    si = primitive("Fd-3m", 5.43, ["Si"], [[0, 0, 0]])
+    zns = primitive("F-43m", 5.41, ["Zn", "S"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+    return [
+        ("Si Ge,C,Sn", si, ["Ge:Si:3.125", "C:Si:1.5625", "Sn:Si:1.5625"], 0),
+        ("ZnS Se,Cd", zns, ["Se:S:6.25", "Cd:Zn:3.125"], 0),
+    ]
+
+
+def _run(engine, doped) -> dict:
+    t0 = time.perf_counter()
+    doc = engine.run_supercell(doped)
+    atoms = doc.structure.to_ase_atoms()
+    atoms.calc = engine.calculator
+    return {
+        "steps": doc.relaxation.n_steps,
+        "converged": doc.relaxation.converged,
+        "max_force_eV_per_A": doc.relaxation.max_force,
+        "relax_seconds": round(doc.timings["relax"], 1),
+        "spectrum_seconds": round(time.perf_counter() - t0, 1),
+        "energy_per_atom_eV": float(atoms.get_potential_energy()) / len(atoms),
+        "volume_A3": float(doc.structure.volume),
+        "dos": (doc.pdos.frequencies, doc.pdos.total),
+    }
+
+
+def main() -> None:
+    import torch
+
+    from defectnet_atomate.doping import make_doped_supercell
+    from defectnet_atomate.phonons.direct import DirectEngine, DirectSettings
+    from defectnet_atomate.spectra import spectral_overlap
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-configs", type=int, default=6, help="cells of the campaign's draw")
+    parser.add_argument("--first-host", type=int, default=400)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as the campaign's workers run
+
+    starts = ("uniform", "elastic")
+    engines = {name: DirectEngine(settings=DirectSettings(cell_start=name)) for name in starts}
+    cases = [
+        (t.host_id, t.host, t.dopings, t.seed, {"max_atoms": 96})
+        for t in _requests(args.n_configs, args.first_host)
+    ]
+    cases += [(*case, {"supercell_matrix": CONVENTIONAL_2X2X2}) for case in _cubic_cases()]
+    rows = []
+    for name, host, dopings, seed, supercell in cases:
+        relaxed_host = engines["uniform"].relax_host(host)
+        doped = make_doped_supercell(relaxed_host, dopings, seed=seed, **supercell)
+        row = {
+            "case": name,
+            "formula": doped.structure.composition.reduced_formula,
+            "atoms": len(doped.structure),
+            "dopings": [str(d) for d in dopings],
+        }
+        for start in starts:
+            row[start] = _run(engines[start], doped)
+            shown = {k: v for k, v in row[start].items() if k != "dos"}
+            print(name, row["formula"], start, shown, flush=True)
+        a, b = row["uniform"].pop("dos"), row["elastic"].pop("dos")
+        row["dos_overlap"] = round(spectral_overlap(a[0], a[1], b[0], b[1]), 4)
+        row["energy_difference_meV_per_atom"] = round(
+            1000 * (row["elastic"]["energy_per_atom_eV"] - row["uniform"]["energy_per_atom_eV"]), 4
+        )
+        rows.append(row)
+        result = {"n_configs": len(rows), "summary": _summary(rows), "rows": rows}
+        checkpoint(result, args.json)
+    emit(result, args.json)
+
+
+def _summary(rows: list[dict]) -> dict:
+    out: dict = {}
+    for start in ("uniform", "elastic"):
+        out[start] = {
+            "total_steps": int(sum(r[start]["steps"] for r in rows)),
+            "median_steps": float(np.median([r[start]["steps"] for r in rows])),
+            "converged": int(sum(r[start]["converged"] for r in rows)),
+            "relax_seconds": round(sum(r[start]["relax_seconds"] for r in rows), 1),
+            "spectrum_seconds": round(sum(r[start]["spectrum_seconds"] for r in rows), 1),
+        }
+    out["step_ratio"] = round(
+        out["uniform"]["total_steps"] / max(out["elastic"]["total_steps"], 1), 2
+    )
+    out["min_dos_overlap"] = min(r["dos_overlap"] for r in rows)
+    out["max_abs_energy_difference_meV_per_atom"] = max(
+        abs(r["energy_difference_meV_per_atom"]) for r in rows
+    )
+    return out
+
+
+if __name__ == "__main__":
+    main()
