@@ -217,3 +217,10 @@ def test_engine_starts_doped_cells_from_the_host_elastic_tensor(engine, ge_doc, 
     uniform = replace(engine.settings, cell_start="uniform")
     task = DopingTask(host=host, dopings=["Ge:Si:6.25"], seed=1, host_id="mp-149")
     assert task.task_id("CHGNet", engine.settings) == task.task_id("CHGNet", uniform)
+
+
+def test_unknown_cell_start_is_refused_with_the_choices():
+    from defectnet_atomate.phonons.direct import DirectSettings
+
+    with pytest.raises(ValueError, match=r"'elastic'.*'uniform'"):
+        DirectSettings(cell_start="hessian")

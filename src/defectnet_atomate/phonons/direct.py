@@ -128,6 +128,13 @@ class DirectSettings(MSONable):
     max_host_imaginary: float | None = None
     cell_start: Literal["elastic", "uniform"] = "elastic"
 
+    def __post_init__(self) -> None:
+        if self.cell_start not in ("elastic", "uniform"):
+            raise ValueError(
+                f"cell_start={self.cell_start!r}: use 'elastic' (BFGS starts the cell from the "
+                "host's clamped-ion elastic tensor) or 'uniform' (ASE's 70 eV/A^2)."
+            )
+
     def phonon_settings(self, engine: str = "direct") -> PhononSettings:
         """Return the settings as recorded in documents."""
         screen = (
