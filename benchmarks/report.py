@@ -212,15 +212,16 @@ MAKER_NOTE = (
 
 MACHINE_THROUGHPUT_NOTE = (
     "Each side uses both cores as its user would: atomate2 through jobflow's `run_locally` "
-    "(torch's default threads: 176 s, no faster than one thread's 172 s above), or one flow "
+    "(torch's default threads: 153-176 s, no faster than one thread's 172 s above), or one flow "
     "per core side by side (a workflow manager with one worker per core: each flow then takes "
-    "258-288 s, the two sharing memory bandwidth); the direct engine through `run_batch` with "
-    "one single-threaded worker per core, counted from the pool's start (each worker loads "
-    "CHGNet and relaxes the host once) to the last of six documents stored in the embedded "
-    "store. 15.05x against atomate2's best is at issue 3's threshold, not beyond the "
-    "run-to-run variation of these timings (atomate2's flow has taken 172-333 s on this cell "
-    "across sessions): met in this measurement, narrowly. One run, 2026-12-07, nothing else "
-    "on the machine."
+    "234-288 s, the two sharing the machine's memory bandwidth); the direct engine through "
+    "`run_batch` with one single-threaded worker per core, counted from the pool's start (each "
+    "worker loads CHGNet and relaxes the host once) to the last of six documents stored in the "
+    "embedded store. Two runs twenty minutes apart, nothing else on the machine: 15.05x and "
+    "14.27x against atomate2's best use of the machine (its flows were 10-13 % faster in the "
+    "second run, the direct batch 4 %). Issue 3's 15x is at the edge of what is measured here: "
+    "met in one run, missed by 5 % in the other; against `run_locally` as atomate2's "
+    "documentation runs it, 16-18x."
 )
 
 
@@ -236,24 +237,29 @@ def _machine_throughput(lines: list[str]) -> None:
     if r is None:
         lines += ["Not run yet.", ""]
         return
-    a, b, d = r["atomate2_run_locally"], r["atomate2_side_by_side"], r["direct_batch"]
-    per_hour = r["spectra_per_hour"]
     lines += [
-        f"Machine: {r['machine']}; CHGNet; the 64-atom Si cell with 2 Ge of the table above.",
+        f"Machine: {r['runs'][0]['machine']}; CHGNet; the 64-atom Si cell with 2 Ge of the table "
+        "above. Spectra per hour (wall time in brackets, s):",
         "",
-        "| how | spectra | wall time (s) | spectra per hour |",
-        "|---|---|---|---|",
-        f"| atomate2 `PhononMaker`, `run_locally`, all cores | 1 | {a['wall_s']} | "
-        f"{per_hour['atomate2_run_locally']} |",
-        f"| atomate2 `PhononMaker`, {b['flows']} flows side by side, one thread each | "
-        f"{b['flows']} | {b['wall_s']} | {per_hour['atomate2_side_by_side']} |",
-        f"| direct engine, `run_batch`, {d['workers']} workers | {d['requests']} | {d['wall_s']} | "
-        f"{per_hour['direct_batch']} |",
+        "| run | atomate2 `run_locally`, all cores (1 flow) | atomate2, one flow per core, one "
+        "thread each | direct engine, `run_batch`, one worker per core | ratio to `run_locally` | "
+        "ratio to atomate2's best |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in r["runs"]:
+        a, b, d = run["atomate2_run_locally"], run["atomate2_side_by_side"], run["direct_batch"]
+        per_hour = run["spectra_per_hour"]
+        lines.append(
+            f"| {run['date']} | {per_hour['atomate2_run_locally']} ({a['wall_s']}) | "
+            f"{per_hour['atomate2_side_by_side']} ({b['flows']} in {b['wall_s']}) | "
+            f"{per_hour['direct_batch']} ({d['requests']} in {d['wall_s']}; median "
+            f"{d['median_doped_cell_s']} s each) | {run['throughput_ratio_vs_run_locally']}x | "
+            f"**{run['throughput_ratio_vs_best_atomate2']}x** |"
+        )
+    lines += [
         "",
-        f"- Direct engine against atomate2's `run_locally`: **{r['throughput_ratio_vs_run_locally']}x**; "
-        f"against atomate2's best use of the machine: **{r['throughput_ratio_vs_best_atomate2']}x** "
-        f"(issue 3 asks for 15x). A direct spectrum took a median {d['median_doped_cell_s']} s in "
-        "its worker.",
+        f"- Issue 3 asks for 15x; the lowest ratio to atomate2's best use of the machine over "
+        f"these runs is {r['min_ratio_vs_best_atomate2']}x.",
         "- " + MACHINE_THROUGHPUT_NOTE,
         "",
     ]
