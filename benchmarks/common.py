@@ -48,3 +48,13 @@ def model_rules(q: Any) -> dict:
     spectra (``[threshold, gate]`` each), as the report's rule text reads them."""
     out = {key: [getattr(q, key), q.gates.get(key)] for key in MEASURED_RULES}
     return out | {"measured_site_inputs": q.measured_site_inputs}
+
+
+def throughput_ratios(maker: dict, machine: dict | None) -> dict:
+    """The direct engine's throughput against atomate2's: per machine (if measured), one core."""
+    one_core = maker["throughput_ratio_direct_vs_atomate2"]
+    per_machine = machine["min_ratio_vs_best_atomate2"] if machine else None
+    return {
+        "throughput_ratio_direct_vs_atomate2": per_machine if per_machine else one_core,
+        "throughput_ratio_direct_vs_atomate2_one_core": one_core,
+    }
