@@ -319,19 +319,22 @@ def test_export_records_refused_hosts_for_a_resumed_campaign(si_docs, tmp_path):
     with default_store(tmp_path / "ds") as store:
         store.update(si_docs[:2], key="config_id")
     refusal = "UnstableHostError: The relaxed host X is not a minimum of CHGNet\nTraceback ..."
+    unrelaxed = "UnrelaxedCellError: The doped X cell still has a force of 0.05 eV/A ..."
     with open_store(tmp_path / "ds", "failed_requests", key="config_id") as failures:
         failures.update(
             [
                 {"config_id": "dpd-refused", "error": refusal},
+                {"config_id": "dpd-unrelaxed", "error": unrelaxed},
                 {"config_id": "dpd-crashed", "error": "RuntimeError: out of memory"},
             ],
             key="config_id",
         )
     part = tmp_path / "part1.json.gz"
     result = export_store(str(tmp_path / "ds"), part, engine="direct")
-    assert result["spectra"] == 2 and result["refused"] == 1
+    assert result["spectra"] == 2 and result["refused"] == 2
+    assert "(1 of them)" in part.with_suffix("").with_suffix(".md").read_text()
     ids = {d["config_id"] for d in si_docs[:2]}
-    assert dataset_ids([part]) == ids | {"dpd-refused"}
+    assert dataset_ids([part]) == ids | {"dpd-refused", "dpd-unrelaxed"}
     assert dataset_ids([part], refused=False) == ids
     assert len(load_dataset(part)) == 2  # the refusals are not documents
     # a later part records only refusals that earlier parts do not

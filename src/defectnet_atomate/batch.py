@@ -49,6 +49,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+ID_EXCLUDED_SETTINGS = ("max_host_imaginary", "max_residual_force", "cell_start")
+"""Engine settings that never enter a request's id (they decide whether a request gives a
+spectrum, or the path to it, not the spectrum)."""
+
 LATER_SETTINGS: dict[str, list[tuple[str, ...]]] = {
     # 0.3: the stochastic Lanczos DOS of the linear-scaling path; newest first
     "EmbeddingSettings": [("lanczos_vectors", "lanczos_steps", "lanczos_seed")],
@@ -112,10 +116,10 @@ class DopingTask(MSONable):
         settings: DirectSettings | EmbeddingSettings,
         supercell_kwargs: dict[str, Any],
     ) -> str:
-        # the host screen (0.15) decides whether a request runs, not what it gives, and
-        # BFGS's starting cell curvature (0.28) the path to the minimum, not the minimum
-        # (benchmarks/relaxation_start.py): not in ids
-        fields = {k: v for k, v in fields.items() if k not in ("max_host_imaginary", "cell_start")}
+        # the screens of hosts (0.15) and of unrelaxed cells (0.28) decide whether a request
+        # gives a spectrum, not what it gives, and BFGS's starting cell curvature (0.28) the
+        # path to the minimum, not the minimum (benchmarks/relaxation_start.py): not in ids
+        fields = {k: v for k, v in fields.items() if k not in ID_EXCLUDED_SETTINGS}
         if isinstance(settings, EmbeddingSettings) and not settings.patches:
             # the mass-defect level has no patches, so their reach does not enter its results:
             # its ids keep the patch cutoff that was the default when they were first stored,

@@ -291,11 +291,11 @@ def _round(values: Iterable[float], digits: int = 4) -> list[float]:
     return [float(f"{x:.{digits}g}") for x in values]
 
 
-REFUSALS = ("UnstableHostError",)
-"""Failures a dataset export keeps (``"refused"``): a host refused by the engine's screen is
-refused again on any machine (same potential, same host), so a campaign resumed from the
-export skips those requests (``dataset_ids``); other failures may be transient and are
-retried."""
+REFUSALS = ("UnstableHostError", "UnrelaxedCellError")
+"""Failures a dataset export keeps (``"refused"``): a host refused by the engine's screen, or
+a doped cell left unrelaxed at the step limit (since 0.28), is refused again on any machine
+(same potential, same request), so a campaign resumed from the export skips those requests
+(``dataset_ids``); other failures may be transient and are retried."""
 
 
 def export_dataset(
@@ -392,11 +392,14 @@ def export_dataset(
         content["refused"] = [kept_refused[k] for k in sorted(kept_refused)]
     dumpfn(content, out)
     sheet = datasheet(small, out)
+    unrelaxed = sum("UnrelaxedCellError" in r["error"] for r in kept_refused.values())
     if kept_refused:
         sheet = sheet.rstrip("\n") + (
             f"\n\nThe file also records {len(kept_refused)} requests refused by the host "
-            "screen (`refused`: the host is not a minimum of the potential), which a campaign "
-            "resumed from it skips (`--skip-dataset`).\n"
+            "screen (`refused`: the host is not a minimum of the potential) or, since 0.28, "
+            "because the doped cell was still above the residual force trained on at the step "
+            f"limit ({unrelaxed} of them), which a campaign resumed from it skips "
+            "(`--skip-dataset`).\n"
         )
     out.with_name(out.name.replace(".json.gz", ".md")).write_text(sheet)
     return {
@@ -904,7 +907,9 @@ class Campaign(MSONable):
         from defectnet_atomate.stores import default_store, open_store
 
         settings = (
-            DirectSettings(max_host_imaginary=MAX_HOST_IMAGINARY)
+            DirectSettings(
+                max_host_imaginary=MAX_HOST_IMAGINARY, max_residual_force=MAX_RESIDUAL_FORCE
+            )
             if self.engine == "direct"
             else self._embedding_settings()
         )
@@ -962,7 +967,10 @@ class Campaign(MSONable):
                 maker = DefectPhononMaker(
                     name=f"campaign {task.host_id}",
                     engine=self.engine,
-                    settings=DirectSettings(max_host_imaginary=MAX_HOST_IMAGINARY),
+                    settings=DirectSettings(
+                        max_host_imaginary=MAX_HOST_IMAGINARY,
+                        max_residual_force=MAX_RESIDUAL_FORCE,
+                    ),
                     embedding_settings=self._embedding_settings(),
                     force_field=self.force_field,
                     seed=task.seed,

@@ -224,3 +224,24 @@ def test_unknown_cell_start_is_refused_with_the_choices():
 
     with pytest.raises(ValueError, match=r"'elastic'.*'uniform'"):
         DirectSettings(cell_start="hessian")
+
+
+def test_cell_left_unrelaxed_is_refused_before_its_force_constants(engine, ge_doc, monkeypatch):
+    """With max_residual_force, a cell above it at the step limit gets no spectrum."""
+    from dataclasses import replace
+
+    from defectnet_atomate.batch import DopingTask
+    from defectnet_atomate.phonons import direct
+
+    def no_force_constants(*args, **kwargs):
+        raise AssertionError("the force constants of an unrelaxed cell were computed")
+
+    monkeypatch.setattr(direct, "compute_force_constants", no_force_constants)
+    strict = replace(engine.settings, max_steps=1, max_residual_force=1e-6)
+    doped = direct.make_doped_supercell(ge_doc.host.structure, ["Ge:Si:6.25"], seed=2)
+    with pytest.raises(direct.UnrelaxedCellError, match="max_residual_force=None"):
+        DirectEngine(settings=strict).run_supercell(doped)
+    task = DopingTask(host=ge_doc.host.structure, dopings=["Ge:Si:6.25"], seed=2)
+    assert task.task_id("CHGNet", strict) == task.task_id(
+        "CHGNet", replace(strict, max_residual_force=None)
+    )  # the screen decides whether a request gives a spectrum, not which: same id

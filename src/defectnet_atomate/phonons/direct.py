@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DirectEngine",
     "DirectSettings",
+    "UnrelaxedCellError",
     "UnstableHostError",
     "cell_hessian",
     "check_host_modes",
@@ -80,6 +81,17 @@ __all__ = [
 
 class UnstableHostError(DopingError):
     """A host that is not at a minimum of the potential (its own spectrum has imaginary modes)."""
+
+
+class UnrelaxedCellError(DopingError):
+    """The doped cell is still far from a minimum when the relaxation's step limit is reached.
+
+    Raised by :meth:`DirectEngine.run_supercell` when ``DirectSettings.max_residual_force``
+    is set, before the force constants are computed: a spectrum of a cell that is not at its
+    minimum is left out of training anyway
+    (:data:`defectnet_atomate.dataset.MAX_RESIDUAL_FORCE`), so its finite displacements
+    would be wasted.
+    """
 
 
 def check_host_modes(
@@ -127,6 +139,7 @@ class DirectSettings(MSONable):
     grid_step: float = GRID_STEP_THZ
     max_host_imaginary: float | None = None
     cell_start: Literal["elastic", "uniform"] = "elastic"
+    max_residual_force: float | None = None
 
     def __post_init__(self) -> None:
         if self.cell_start not in ("elastic", "uniform"):
@@ -145,6 +158,11 @@ class DirectSettings(MSONable):
                 f"{100 * self.max_host_imaginary:g} % of its modes imaginary are refused"
             ]
         )
+        if self.max_residual_force is not None:
+            screen.append(
+                "doped cells left with a force above "
+                f"{self.max_residual_force:g} eV/A after {self.max_steps} steps are refused"
+            )
         return PhononSettings(
             engine=engine,
             displacement=self.displacement,
@@ -494,6 +512,15 @@ class DirectEngine(PotentialMixin):
             elastic = self.host_elastic_tensor(doped.host)
         relaxed, relaxation = self.relax(doped.structure, elastic_tensor=elastic)
         timings["relax"] = time.perf_counter() - t0
+        limit = self.settings.max_residual_force
+        if limit is not None and relaxation.max_force > limit:
+            raise UnrelaxedCellError(
+                f"The doped {relaxed.composition.reduced_formula} cell still has a force of "
+                f"{relaxation.max_force:.3g} eV/A after {relaxation.n_steps} BFGS steps (limit "
+                f"{limit:g} eV/A): it is not at a minimum, so its spectrum is not computed. "
+                "Raise DirectSettings.max_steps, or set max_residual_force=None to compute it "
+                "anyway."
+            )
         t1 = time.perf_counter()
         fc = self.force_constants(relaxed, np.eye(3, dtype=int))
         timings["force_constants"] = time.perf_counter() - t1
