@@ -1,6 +1,8 @@
 """Where BFGS starts the doped cell's cell coordinates: ASE's 70 eV/A^2 or the host's elastic tensor.
 
-python benchmarks/relaxation_start.py [--n-configs 6] [--first-host 400] [--json PATH]
+python benchmarks/relaxation_start.py [--n-configs 6] [--first-host 400] [--no-cubic] [--json PATH]
+
+Rows of cells not yet in ``--json`` are added to it (another ``--first-host`` adds other cells).
 
 The direct engine relaxes each doped cell with its cell free (ASE's BFGS through
 ``FrechetCellFilter``, fmax 5 meV/A, at most 300 steps), and relaxing is most of a
@@ -23,7 +25,10 @@ total DOS). Steps do not depend on the machine's load; seconds do (printed as me
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 from common import checkpoint, emit
@@ -74,19 +79,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-configs", type=int, default=6, help="cells of the campaign's draw")
     parser.add_argument("--first-host", type=int, default=400)
+    parser.add_argument("--no-cubic", action="store_true", help="only the campaign's cells")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the campaign's workers run
 
+    result: dict = {}
     starts = ("uniform", "elastic")
     engines = {name: DirectEngine(settings=DirectSettings(cell_start=name)) for name in starts}
     cases = [
         (t.host_id, t.host, t.dopings, t.seed, {"max_atoms": 96})
         for t in _requests(args.n_configs, args.first_host)
     ]
-    cases += [(*case, {"supercell_matrix": CONVENTIONAL_2X2X2}) for case in _cubic_cases()]
+    if not args.no_cubic:
+        cases += [(*case, {"supercell_matrix": CONVENTIONAL_2X2X2}) for case in _cubic_cases()]
     rows = []
+    if args.json and Path(args.json).is_file():
+        rows = json.loads(Path(args.json).read_text())["rows"]
+    done = {row["case"] for row in rows}
     for name, host, dopings, seed, supercell in cases:
+        if name in done:
+            continue
         relaxed_host = engines["uniform"].relax_host(host)
         doped = make_doped_supercell(relaxed_host, dopings, seed=seed, **supercell)
         row = {
@@ -104,9 +117,11 @@ def main() -> None:
         row["energy_difference_meV_per_atom"] = round(
             1000 * (row["elastic"]["energy_per_atom_eV"] - row["uniform"]["energy_per_atom_eV"]), 4
         )
+        row["load_average_1min"] = round(os.getloadavg()[0], 2)  # other work on the machine
         rows.append(row)
         result = {"n_configs": len(rows), "summary": _summary(rows), "rows": rows}
         checkpoint(result, args.json)
+    result = {"n_configs": len(rows), "summary": _summary(rows), "rows": rows}
     emit(result, args.json)
 
 
