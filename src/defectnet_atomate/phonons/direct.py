@@ -47,7 +47,11 @@ import numpy as np
 from monty.json import MSONable
 
 from defectnet_atomate.doping import DopedSupercell, DopingError, make_doped_supercell
-from defectnet_atomate.phonons.calculators import PotentialMixin, forces_calculator
+from defectnet_atomate.phonons.calculators import (
+    PotentialMixin,
+    fixed_neighbours,
+    forces_calculator,
+)
 from defectnet_atomate.phonons.dos import (
     cell_reference_modes,
     make_phonopy,
@@ -381,21 +385,25 @@ def compute_force_constants(
     """
     phonon = make_phonopy(structure, supercell_matrix, symprec=symprec)
     phonon.generate_displacements(distance=displacement, is_plusminus=plus_minus)
-    forces = []
-    for cell in phonon.supercells_with_displacements:
-        forces.append(_forces(cell, calculator))
+    with fixed_neighbours(calculator, _ase_atoms(phonon.supercell)) as calc:
+        forces = [_forces(cell, calc) for cell in phonon.supercells_with_displacements]
     phonon.forces = np.asarray(forces)
     phonon.produce_force_constants()
     phonon.symmetrize_force_constants()
     return np.asarray(phonon.force_constants)
 
 
-def _forces(cell: Any, calculator: Calculator) -> NDArray[np.float64]:
+def _ase_atoms(cell: Any) -> Any:
+    """ASE ``Atoms`` of a phonopy cell."""
     from ase import Atoms
 
-    atoms = Atoms(
+    return Atoms(
         symbols=cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True
     )
+
+
+def _forces(cell: Any, calculator: Calculator) -> NDArray[np.float64]:
+    atoms = _ase_atoms(cell)
     atoms.calc = forces_calculator(calculator)
     return np.asarray(atoms.get_forces(), dtype=float)
 

@@ -74,8 +74,18 @@ from phonopy.harmonic.force_constants import symmetrize_force_constants
 from scipy.spatial import cKDTree
 
 from defectnet_atomate.doping import DopingError
-from defectnet_atomate.phonons.calculators import PotentialMixin, forces_calculator
-from defectnet_atomate.phonons.direct import UnstableHostError, check_host_modes, relax_structure
+from defectnet_atomate.phonons.calculators import (
+    PotentialMixin,
+    fixed_neighbours,
+    forces_calculator,
+)
+from defectnet_atomate.phonons.direct import (
+    UnstableHostError,
+    _ase_atoms,
+    _forces,
+    check_host_modes,
+    relax_structure,
+)
 from defectnet_atomate.phonons.dos import (
     cell_reference_modes,
     make_phonopy,
@@ -444,15 +454,16 @@ class EmbeddingEngine(PotentialMixin):
         in_sphere = np.zeros(n, bool)
         in_sphere[inside] = True
         forces, calls = [], 0
-        for entry, cell in zip(
-            phonon.dataset["first_atoms"], phonon.supercells_with_displacements, strict=True
-        ):
-            atom, u = entry["number"], np.asarray(entry["displacement"])
-            if in_sphere[atom]:
-                forces.append(_cell_forces(cell, self.calculator))
-                calls += 1
-            else:
-                forces.append(-np.einsum("jab,a->jb", data["fc"][atom], u))
+        with fixed_neighbours(self.calculator, _ase_atoms(phonon.supercell)) as calc:
+            for entry, cell in zip(
+                phonon.dataset["first_atoms"], phonon.supercells_with_displacements, strict=True
+            ):
+                atom, u = entry["number"], np.asarray(entry["displacement"])
+                if in_sphere[atom]:
+                    forces.append(_forces(cell, calc))
+                    calls += 1
+                else:
+                    forces.append(-np.einsum("jab,a->jb", data["fc"][atom], u))
         phonon.forces = np.asarray(forces)
         phonon.produce_force_constants()
         rows = np.asarray(phonon.force_constants)
@@ -992,12 +1003,6 @@ def _check_reach(patch: DopantPatch, rows: NDArray, n_sites: int) -> None:
             "cell (EmbeddingSettings.patch_atoms), a patch cutoff below half its width, or "
             "the direct engine (engine='auto' hands the configuration over)."
         )
-
-
-def _cell_forces(cell: Any, calculator: Calculator) -> NDArray:
-    from defectnet_atomate.phonons.direct import _forces
-
-    return _forces(cell, calculator)
 
 
 def _relaxation_field(rel: NDArray, moved: NDArray) -> tuple[NDArray, NDArray]:
