@@ -23,7 +23,9 @@ Choices (the same everywhere in the package, atomate2 path included):
   the atomate2 path must see the same force constants. Displaced cells and fixed-cell
   relaxations ask the potential for forces only
   (:func:`~defectnet_atomate.phonons.calculators.forces_calculator`; CHGNet: 1.6x faster
-  per evaluation, the same forces).
+  per evaluation, the same forces), and the displaced copies share the potential's
+  neighbour graph of the undisplaced cell
+  (:func:`~defectnet_atomate.phonons.calculators.fixed_neighbours`; CHGNet: 1.2x).
 - **DOS**: :func:`~defectnet_atomate.phonons.dos.projected_dos_from_force_constants`
   with the same q-point density for the doped cell and the pristine host.
 - **Hosts unstable with the potential** (``max_host_imaginary``, off by default, 0.02 in
