@@ -103,6 +103,9 @@ def test_compact_export_and_datasheet(si_docs, tmp_path):
         "max_force": round(si_docs[0]["relaxation"]["max_force"], 5),
     }
     assert "3 spectra record how their doped cell relaxed; 0 stopped" in text
+    with_history = {**si_docs[0], "relaxation": {**si_docs[0]["relaxation"]}}
+    with_history["relaxation"]["fmax_history"] = [1.23456, 0.0123456]  # since 0.29
+    assert compact(with_history)["relaxation"]["fmax_history"] == [1.23, 0.0123]
     small[1]["relaxation"].update(converged=False, max_force=0.3)
     assert "1 stopped at the step limit, 1 of them" in datasheet(small, tmp_path / "x.json.gz")
 

@@ -217,10 +217,16 @@ def compact(doc: dict) -> dict:
 
 
 def _relaxation(info: dict) -> dict:
-    """How the doped cell relaxed, as an export keeps it (steps, converged, residual force)."""
+    """Return how the doped cell relaxed, as an export keeps it.
+
+    Steps, whether it converged, the residual force, and the residual force every 10 steps
+    where the document has it (since 0.29).
+    """
     out = {k: info.get(k) for k in ("n_steps", "converged")}
     if info.get("max_force") is not None:
         out["max_force"] = float(f"{info['max_force']:.3g}")
+    if info.get("fmax_history"):
+        out["fmax_history"] = [float(f"{f:.3g}") for f in info["fmax_history"]]
     return out
 
 

@@ -155,6 +155,14 @@ class RelaxationInfo(BaseModel):
     volume_change: float | None = Field(
         None, description="Relative volume change (V_relaxed / V_initial - 1), dimensionless."
     )
+    fmax_history: list[float] | None = Field(
+        None,
+        description=(
+            "The optimiser's largest residual force (atoms and, with the cell free, the "
+            "cell's generalised forces) at its start and every 10 steps "
+            "(phonons.direct.RELAXATION_HISTORY_INTERVAL), eV/Angstrom."
+        ),
+    )
 
 
 class DopantRecord(BaseModel):

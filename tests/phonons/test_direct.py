@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -188,6 +190,9 @@ def test_elastic_start_relaxes_the_cell_in_fewer_steps_to_the_same_minimum(cu_em
     )
     assert info_u.converged and info_e.converged
     assert info_e.n_steps < 0.6 * info_u.n_steps  # 23 against 62 steps
+    # the residual force at the start and every 10 steps: 7 records of 62 steps
+    assert len(info_u.fmax_history) == info_u.n_steps // 10 + 1
+    assert info_u.fmax_history[0] > 0.1 > info_u.fmax_history[-1]
     assert started.volume == pytest.approx(uniform.volume, rel=1e-4)
     assert np.allclose(started.lattice.abc, uniform.lattice.abc, atol=1e-3)
     with pytest.raises(ValueError, match="relax_cell=False"):
@@ -239,8 +244,10 @@ def test_cell_left_unrelaxed_is_refused_before_its_force_constants(engine, ge_do
     monkeypatch.setattr(direct, "compute_force_constants", no_force_constants)
     strict = replace(engine.settings, max_steps=1, max_residual_force=1e-6)
     doped = direct.make_doped_supercell(ge_doc.host.structure, ["Ge:Si:6.25"], seed=2)
-    with pytest.raises(direct.UnrelaxedCellError, match="max_residual_force=None"):
+    with pytest.raises(direct.UnrelaxedCellError, match="max_residual_force=None") as refused:
         DirectEngine(settings=strict).run_supercell(doped)
+    # the relaxation's progress goes with the refusal (one record: the start)
+    assert re.search(r"every 10 steps \(eV/A\): [0-9.e+-]+\.$", str(refused.value))
     task = DopingTask(host=ge_doc.host.structure, dopings=["Ge:Si:6.25"], seed=2)
     assert task.task_id("CHGNet", strict) == task.task_id(
         "CHGNet", replace(strict, max_residual_force=None)

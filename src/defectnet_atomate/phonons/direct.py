@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from defectnet_atomate.schemas import PhononModes
 
 __all__ = [
+    "RELAXATION_HISTORY_INTERVAL",
     "DirectEngine",
     "DirectSettings",
     "UnrelaxedCellError",
@@ -83,6 +84,9 @@ __all__ = [
     "compute_force_constants",
     "relax_structure",
 ]
+
+RELAXATION_HISTORY_INTERVAL = 10
+"""Optimiser steps between the residual forces kept in ``RelaxationInfo.fmax_history``."""
 
 
 class UnstableHostError(DopingError):
@@ -353,6 +357,13 @@ def relax_structure(
         start[: 3 * n, : 3 * n] = optimizer.alpha * np.eye(3 * n)
         start[3 * n :, 3 * n :] = cell_hessian(elastic_tensor, volume0, n)
         optimizer.H0 = start
+    history: list[float] = []
+
+    def record() -> None:
+        residual = np.linalg.norm(target.get_forces(), axis=1).max()
+        history.append(round(float(residual), 5))
+
+    optimizer.attach(record, interval=RELAXATION_HISTORY_INTERVAL)
     converged = bool(optimizer.run(fmax=fmax, steps=max_steps))
     forces = atoms.get_forces()
     moved = atoms.get_positions() - start_positions
@@ -362,6 +373,7 @@ def relax_structure(
         max_force=float(np.linalg.norm(forces, axis=1).max()),
         max_displacement=float(np.linalg.norm(moved, axis=1).max()),
         volume_change=float(atoms.get_volume() / volume0 - 1),
+        fmax_history=history,
     )
     relaxed = AseAtomsAdaptor.get_structure(atoms)
     return relaxed, info
@@ -529,7 +541,10 @@ class DirectEngine(PotentialMixin):
                 f"{relaxation.max_force:.3g} eV/A after {relaxation.n_steps} BFGS steps (limit "
                 f"{limit:g} eV/A): it is not at a minimum, so its spectrum is not computed. "
                 "Raise DirectSettings.max_steps, or set max_residual_force=None to compute it "
-                "anyway."
+                "anyway. The optimiser's residual force every "
+                f"{RELAXATION_HISTORY_INTERVAL} steps (eV/A): "
+                + ", ".join(f"{f:.2g}" for f in relaxation.fmax_history or [])
+                + "."
             )
         t1 = time.perf_counter()
         fc = self.force_constants(relaxed, np.eye(3, dtype=int))
