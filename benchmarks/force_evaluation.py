@@ -30,7 +30,10 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import torch
@@ -102,45 +105,64 @@ def evaluations(name: str, repeats: int) -> list[dict]:
     return rows
 
 
-def engine_runs(repeats: int = 2) -> list[dict]:
-    """The direct engine on two doped Si cells, as in 0.26 and as now (CHGNet).
+def alternate(doped: Any, modes: dict[str, Callable[[], Any]], repeats: int = 2) -> tuple:
+    """``DirectEngine.run_supercell`` of ``doped`` in each mode's context, alternating.
 
     Every run has an engine of its own (the host's pristine force constants are computed
-    in each, as in a fresh worker); the two modes alternate ``repeats`` times and the fastest
-    run of each counts (the first run of a process pays for warming up).
+    in each, as in a fresh worker); the modes alternate ``repeats`` times and the fastest
+    run of each counts (the first run of a process pays for warming up). Returns the
+    fastest seconds and the total DOS of each mode, and the last document.
     """
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    totals = {}
+    for _ in range(repeats):
+        for mode, context in modes.items():
+            with context():
+                t0 = time.perf_counter()
+                doc = DirectEngine(force_field="CHGNet").run_supercell(doped)
+                times[mode].append(time.perf_counter() - t0)
+            totals[mode] = np.asarray(doc.pdos.total)
+    return {mode: min(t) for mode, t in times.items()}, totals, doc
+
+
+def compare_modes(modes: dict[str, Callable[[], Any]], fields: Callable, repeats: int = 2) -> list:
+    """:func:`alternate` on each cell of :data:`CELLS`; ``fields(times, totals)`` adds a row's
+    comparison to its cell, atoms and relaxation steps."""
     host = DirectEngine(force_field="CHGNet").relax_host(_silicon())
     rows = []
     for label, (dopings, low, high) in CELLS.items():
         doped = make_doped_supercell(host, dopings, seed=1, min_atoms=low, max_atoms=high)
-        times: dict[str, list[float]] = {"0.26": [], "now": []}
-        totals = {}
-        for mode in ("0.26", "now") * repeats:
-            original = direct_module.forces_calculator
-            if mode == "0.26":
-                direct_module.forces_calculator = lambda calculator: calculator
-            try:
-                t0 = time.perf_counter()
-                doc = DirectEngine(force_field="CHGNet").run_supercell(doped)
-                times[mode].append(time.perf_counter() - t0)
-            finally:
-                direct_module.forces_calculator = original
-            totals[mode] = np.asarray(doc.pdos.total)
+        times, totals, doc = alternate(doped, modes, repeats)
         rows.append(
             {
                 "cell": label,
                 "n_atoms": doped.num_sites,
                 "relaxation_steps": doc.relaxation.n_steps if doc.relaxation else None,
-                "s_0.26": round(min(times["0.26"]), 1),
-                "s_now": round(min(times["now"]), 1),
-                "speedup": round(min(times["0.26"]) / min(times["now"]), 2),
-                "max_dos_difference_relative": float(
-                    np.abs(totals["now"] - totals["0.26"]).max() / totals["0.26"].max()
-                ),
             }
+            | fields(times, totals)
         )
         print(rows[-1], flush=True)
     return rows
+
+
+def engine_runs(repeats: int = 2) -> list[dict]:
+    """The direct engine on two doped Si cells, as in 0.26 and as now (CHGNet)."""
+    modes = {
+        "0.26": lambda: patch.object(direct_module, "forces_calculator", lambda calc: calc),
+        "now": nullcontext,
+    }
+
+    def fields(times: dict, totals: dict) -> dict:
+        return {
+            "s_0.26": round(times["0.26"], 1),
+            "s_now": round(times["now"], 1),
+            "speedup": round(times["0.26"] / times["now"], 2),
+            "max_dos_difference_relative": float(
+                np.abs(totals["now"] - totals["0.26"]).max() / totals["0.26"].max()
+            ),
+        }
+
+    return compare_modes(modes, fields, repeats)
 
 
 def main() -> dict:

@@ -31,23 +31,21 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from contextlib import nullcontext
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import torch
 from common import emit
-from force_evaluation import CELLS, _displaced, _per_evaluation, _silicon
+from force_evaluation import _displaced, _per_evaluation, compare_modes
 
 import defectnet_atomate.phonons.direct as direct_module
-from defectnet_atomate.doping import make_doped_supercell
 from defectnet_atomate.phonons.calculators import (
     fixed_neighbours,
     forces_calculator,
     load_calculator,
 )
-from defectnet_atomate.phonons.direct import DirectEngine
 
 
 def _own_graphs(calculator: Any, atoms: Any) -> Any:
@@ -88,39 +86,23 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 def engine_runs(repeats: int = 2) -> list[dict]:
     """The direct engine on the two doped Si cells, own graphs against shared ones."""
-    host = DirectEngine(force_field="CHGNet").relax_host(_silicon())
-    rows = []
-    for label, (dopings, low, high) in CELLS.items():
-        doped = make_doped_supercell(host, dopings, seed=1, min_atoms=low, max_atoms=high)
-        times: dict[str, list[float]] = {"own": [], "shared": []}
-        totals = {}
-        for mode in ("own", "shared") * repeats:
-            original = direct_module.fixed_neighbours
-            if mode == "own":
-                direct_module.fixed_neighbours = _own_graphs
-            try:
-                t0 = time.perf_counter()
-                doc = DirectEngine(force_field="CHGNet").run_supercell(doped)
-                times[mode].append(time.perf_counter() - t0)
-            finally:
-                direct_module.fixed_neighbours = original
-            totals[mode] = np.asarray(doc.pdos.total)
-        rows.append(
-            {
-                "cell": label,
-                "n_atoms": doped.num_sites,
-                "relaxation_steps": doc.relaxation.n_steps if doc.relaxation else None,
-                "s_own_graph": round(min(times["own"]), 1),
-                "s_shared_graph": round(min(times["shared"]), 1),
-                "speedup": round(min(times["own"]) / min(times["shared"]), 2),
-                "max_dos_difference_relative": float(
-                    np.abs(totals["shared"] - totals["own"]).max() / totals["own"].max()
-                ),
-                "dos_overlap": round(_overlap(totals["shared"], totals["own"]), 6),
-            }
-        )
-        print(rows[-1], flush=True)
-    return rows
+    modes = {
+        "own": lambda: patch.object(direct_module, "fixed_neighbours", _own_graphs),
+        "shared": nullcontext,
+    }
+
+    def fields(times: dict, totals: dict) -> dict:
+        return {
+            "s_own_graph": round(times["own"], 1),
+            "s_shared_graph": round(times["shared"], 1),
+            "speedup": round(times["own"] / times["shared"], 2),
+            "max_dos_difference_relative": float(
+                np.abs(totals["shared"] - totals["own"]).max() / totals["own"].max()
+            ),
+            "dos_overlap": round(_overlap(totals["shared"], totals["own"]), 6),
+        }
+
+    return compare_modes(modes, fields, repeats)
 
 
 def main() -> dict:
