@@ -100,10 +100,16 @@ def test_displaced_cells_reuse_the_graph_of_the_reference(si_structure):
             cell.calc = calc
             cell.get_forces()
         assert (lean.graphs_built, lean.graphs_reused) == (built + 4, reused + 4)
+        with fixed_neighbours(calculator, far):  # nested: the outer reference comes back
+            pass
+        displaced[1].positions[3, 1] += 1e-4
+        displaced[1].calc = calc
+        displaced[1].get_forces()
+        assert lean.graphs_reused == reused + 5
     displaced[0].calc = lean
     displaced[0].positions[0, 0] += 1e-4  # a new call, after the context: own graph
     displaced[0].get_forces()
-    assert lean.graphs_reused == reused + 4
+    assert lean.graphs_reused == reused + 5
     emt = EMT()
     with fixed_neighbours(emt, atoms) as calc:
         assert calc is emt  # other calculators as they are

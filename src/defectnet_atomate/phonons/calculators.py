@@ -195,6 +195,7 @@ class ChgnetForces(Calculator):
             another lattice, other atoms or larger moves gets a graph of its own.
         """
         graph = self._build(atoms)
+        outer = self._reference  # restored on exit: contexts may nest
         self._reference = (
             graph,
             np.array(atoms.positions, dtype=float),
@@ -205,7 +206,7 @@ class ChgnetForces(Calculator):
         try:
             yield self
         finally:
-            self._reference = None
+            self._reference = outer
 
     def _build(self, atoms: Atoms) -> Any:
         from pymatgen.io.ase import AseAtomsAdaptor
