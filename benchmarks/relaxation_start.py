@@ -1,8 +1,10 @@
-"""Where BFGS starts the doped cell's cell coordinates: ASE's 70 eV/A^2 or the host's elastic tensor.
+"""Where BFGS starts a doped cell's relaxation: ASE's 70 eV/A^2, the host's elastic tensor, its force constants.
 
-python benchmarks/relaxation_start.py [--n-configs 6] [--first-host 400] [--no-cubic] [--json PATH]
+python benchmarks/relaxation_start.py [--n-configs 6] [--first-host 400] [--no-cubic]
+    [--starts uniform elastic host] [--json PATH]
 
-Rows of cells not yet in ``--json`` are added to it (another ``--first-host`` adds other cells).
+Rows of cells not yet in ``--json`` are added to it (another ``--first-host`` adds other cells);
+rows without a start of ``--starts`` get it (with the elastic start run again, for the overlap).
 
 The direct engine relaxes each doped cell with its cell free (ASE's BFGS through
 ``FrechetCellFilter``, fmax 5 meV/A, at most 300 steps), and relaxing is most of a
@@ -11,15 +13,18 @@ coordinate; the filter's nine cell coordinates are the number of atoms times the
 of the deformation, whose true curvature is ``volume * C / n_atoms**2`` (well under 1 for
 cells of tens of atoms), so BFGS's first cell steps are hundreds of times too short.
 ``cell_start="elastic"`` (0.28) starts them from the host's clamped-ion elastic tensor
-(twelve stress evaluations of the host cell, once per host).
+(twelve stress evaluations of the host cell, once per host). ``atom_start="host"`` (0.30;
+the start named ``host`` here, with the elastic cell start) also starts the atoms'
+coordinates from the host's force constants in the doped cell's supercell (computed anyway
+as the document's pristine reference), softest curvatures raised to 2 eV/A^2.
 
 Cells are drawn as the direct campaign draws them (``Campaign(engine="direct")``, hosts from
 ``--first-host`` of the seeded order, beyond the positions the campaign has run), plus two
 cubic cells of hand-picked mixtures (Si with Ge, C and Sn; ZnS with Se and Cd). Each is run
 through ``DirectEngine.run_supercell`` with either start (same engine otherwise), and the
 record gives BFGS steps, whether it converged, relaxation seconds, the energy difference of
-the two minima and the overlap of their doped DOS (1 - half the L1 distance of unit-area
-total DOS). Steps do not depend on the machine's load; seconds do (printed as measured).
+the minima against the elastic start's and the overlap of their doped DOS (1 - half the L1
+distance of unit-area total DOS). Steps do not depend on the machine's load; seconds do (printed as measured).
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ from common import checkpoint, emit
 from relaxation_optimizers import _requests
 
 CONVENTIONAL_2X2X2 = [[-2, 2, 2], [2, -2, 2], [2, 2, -2]]  # of an fcc primitive cell
+
+STARTS = {  # name: (cell_start, atom_start) of DirectSettings
+    "uniform": ("uniform", "uniform"),  # before 0.28
+    "elastic": ("elastic", "uniform"),  # 0.28-0.29
+    "host": ("elastic", "host"),  # since 0.30
+}
 
 
 def _cubic_cases() -> list[tuple]:
@@ -80,13 +91,18 @@ def main() -> None:
     parser.add_argument("--n-configs", type=int, default=6, help="cells of the campaign's draw")
     parser.add_argument("--first-host", type=int, default=400)
     parser.add_argument("--no-cubic", action="store_true", help="only the campaign's cells")
+    parser.add_argument(
+        "--starts", nargs="+", default=list(STARTS), choices=list(STARTS), help="starts to run"
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the campaign's workers run
 
-    result: dict = {}
-    starts = ("uniform", "elastic")
-    engines = {name: DirectEngine(settings=DirectSettings(cell_start=name)) for name in starts}
+    starts = [name for name in STARTS if name in args.starts or name == "elastic"]
+    engines = {
+        name: DirectEngine(settings=DirectSettings(cell_start=cell, atom_start=atoms))
+        for name, (cell, atoms) in STARTS.items()
+    }
     cases = [
         (t.host_id, t.host, t.dopings, t.seed, {"max_atoms": 96})
         for t in _requests(args.n_configs, args.first_host)
@@ -96,29 +112,49 @@ def main() -> None:
     rows = []
     if args.json and Path(args.json).is_file():
         rows = json.loads(Path(args.json).read_text())["rows"]
-    done = {row["case"] for row in rows}
+    by_case = {row["case"]: row for row in rows}
     for name, host, dopings, seed, supercell in cases:
-        if name in done:
+        row = by_case.get(name)
+        todo = [start for start in starts if row is None or start not in row]
+        if not todo:
             continue
         relaxed_host = engines["uniform"].relax_host(host)
         doped = make_doped_supercell(relaxed_host, dopings, seed=seed, **supercell)
-        row = {
-            "case": name,
-            "formula": doped.structure.composition.reduced_formula,
-            "atoms": len(doped.structure),
-            "dopings": [str(d) for d in dopings],
-        }
-        for start in starts:
-            row[start] = _run(engines[start], doped)
-            shown = {k: v for k, v in row[start].items() if k != "dos"}
+        if row is None:
+            row = by_case[name] = {
+                "case": name,
+                "formula": doped.structure.composition.reduced_formula,
+                "atoms": len(doped.structure),
+                "dopings": [str(d) for d in dopings],
+            }
+            rows.append(row)
+        runs = {}
+        for start in [*todo, *(["elastic"] if "elastic" not in todo else [])]:
+            runs[start] = _run(engines[start], doped)
+            shown = {k: v for k, v in runs[start].items() if k != "dos"}
             print(name, row["formula"], start, shown, flush=True)
-        a, b = row["uniform"].pop("dos"), row["elastic"].pop("dos")
-        row["dos_overlap"] = round(spectral_overlap(a[0], a[1], b[0], b[1]), 4)
-        row["energy_difference_meV_per_atom"] = round(
-            1000 * (row["elastic"]["energy_per_atom_eV"] - row["uniform"]["energy_per_atom_eV"]), 4
-        )
-        row["load_average_1min"] = round(os.getloadavg()[0], 2)  # other work on the machine
-        rows.append(row)
+        if "elastic" not in todo and runs["elastic"]["steps"] != row["elastic"]["steps"]:
+            row["elastic_steps_again"] = runs["elastic"]["steps"]  # not reproduced
+        reference = runs["elastic"]
+        for start, run in runs.items():
+            if start == "elastic":
+                continue
+            dos, ref = run.pop("dos"), reference["dos"]
+            overlap = round(spectral_overlap(dos[0], dos[1], ref[0], ref[1]), 4)
+            energy = round(1000 * (run["energy_per_atom_eV"] - reference["energy_per_atom_eV"]), 4)
+            if start == "uniform":  # the 0.28 columns: elastic against uniform
+                row["dos_overlap"], row["energy_difference_meV_per_atom"] = overlap, -energy
+            else:
+                row[f"{start}_dos_overlap"] = overlap
+                row[f"{start}_energy_difference_meV_per_atom"] = energy
+            row[start] = run
+        if "elastic" in todo:
+            reference.pop("dos")
+            row["elastic"] = reference
+        row.setdefault("load_average_1min", {})
+        if not isinstance(row["load_average_1min"], dict):  # rows of 0.28: one run
+            row["load_average_1min"] = {"uniform": row["load_average_1min"]}
+        row["load_average_1min"][",".join(todo)] = round(os.getloadavg()[0], 2)
         result = {"n_configs": len(rows), "summary": _summary(rows), "rows": rows}
         checkpoint(result, args.json)
     result = {"n_configs": len(rows), "summary": _summary(rows), "rows": rows}
@@ -127,21 +163,47 @@ def main() -> None:
 
 def _summary(rows: list[dict]) -> dict:
     out: dict = {}
-    for start in ("uniform", "elastic"):
+    for start in STARTS:
+        have = [r for r in rows if start in r]
+        if not have:
+            continue
         out[start] = {
-            "total_steps": int(sum(r[start]["steps"] for r in rows)),
-            "median_steps": float(np.median([r[start]["steps"] for r in rows])),
-            "converged": int(sum(r[start]["converged"] for r in rows)),
-            "relax_seconds": round(sum(r[start]["relax_seconds"] for r in rows), 1),
-            "spectrum_seconds": round(sum(r[start]["spectrum_seconds"] for r in rows), 1),
+            "n_cells": len(have),
+            "total_steps": int(sum(r[start]["steps"] for r in have)),
+            "median_steps": float(np.median([r[start]["steps"] for r in have])),
+            "converged": int(sum(r[start]["converged"] for r in have)),
+            "relax_seconds": round(sum(r[start]["relax_seconds"] for r in have), 1),
+            "spectrum_seconds": round(sum(r[start]["spectrum_seconds"] for r in have), 1),
         }
-    out["step_ratio"] = round(
-        out["uniform"]["total_steps"] / max(out["elastic"]["total_steps"], 1), 2
-    )
-    out["min_dos_overlap"] = min(r["dos_overlap"] for r in rows)
-    out["max_abs_energy_difference_meV_per_atom"] = max(
-        abs(r["energy_difference_meV_per_atom"]) for r in rows
-    )
+    both = [r for r in rows if "uniform" in r]
+    if both:
+        out["step_ratio"] = round(
+            sum(r["uniform"]["steps"] for r in both)
+            / max(sum(r["elastic"]["steps"] for r in both), 1),
+            2,
+        )
+        out["min_dos_overlap"] = min(r["dos_overlap"] for r in both)
+        out["max_abs_energy_difference_meV_per_atom"] = max(
+            abs(r["energy_difference_meV_per_atom"]) for r in both
+        )
+    host = [r for r in rows if "host" in r]
+    if host:
+        elastic = sum(r["elastic"]["steps"] for r in host)
+        out["host"]["step_ratio_vs_elastic"] = round(
+            elastic / max(sum(r["host"]["steps"] for r in host), 1), 2
+        )
+        out["host"]["elastic_steps_same_cells"] = int(elastic)
+        out["host"]["elastic_converged_same_cells"] = int(
+            sum(r["elastic"]["converged"] for r in host)
+        )
+        out["host"]["median_dos_overlap_vs_elastic"] = float(
+            np.median([r["host_dos_overlap"] for r in host])
+        )
+        out["host"]["min_dos_overlap_vs_elastic"] = min(r["host_dos_overlap"] for r in host)
+        out["host"]["energy_difference_meV_per_atom_range"] = [
+            min(r["host_energy_difference_meV_per_atom"] for r in host),
+            max(r["host_energy_difference_meV_per_atom"] for r in host),
+        ]
     return out
 
 

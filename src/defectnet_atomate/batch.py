@@ -49,7 +49,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-ID_EXCLUDED_SETTINGS = ("max_host_imaginary", "max_residual_force", "cell_start")
+ID_EXCLUDED_SETTINGS = (
+    "max_host_imaginary",
+    "max_residual_force",
+    "cell_start",
+    "atom_start",
+)
 """Engine settings that never enter a request's id (they decide whether a request gives a
 spectrum, or the path to it, not the spectrum)."""
 

@@ -14,7 +14,11 @@ Choices (the same everywhere in the package, atomate2 path included):
   starts the cell's coordinates from the host's clamped-ion elastic tensor
   (``cell_start="elastic"``, :func:`cell_hessian`) instead of ASE's uniform 70 eV/A^2,
   which is hundreds of times too stiff for them: fewer steps to the same minimum
-  (``benchmarks/relaxation_start.py``).
+  (``benchmarks/relaxation_start.py``). Since 0.30 it starts the atoms' coordinates from
+  the host's force constants in the same supercell (``atom_start="host"``, softest
+  curvatures raised to :data:`HOST_HESSIAN_FLOOR`): computed anyway as the document's
+  pristine reference, they give the far field of the dopants' relaxation at the first
+  step, and BFGS takes several times fewer steps.
 - **Force constants**: finite displacements of 0.01 Angstrom (phonopy's and atomate2's
   default), **central differences** (+/-) so that residual forces after relaxation and
   the even anharmonic terms cancel, then phonopy's force-constant symmetrisation
@@ -73,6 +77,7 @@ if TYPE_CHECKING:
     from defectnet_atomate.schemas import PhononModes
 
 __all__ = [
+    "HOST_HESSIAN_FLOOR",
     "RELAXATION_HISTORY_INTERVAL",
     "DirectEngine",
     "DirectSettings",
@@ -82,11 +87,18 @@ __all__ = [
     "check_host_modes",
     "clamped_elastic_tensor",
     "compute_force_constants",
+    "host_site_order",
     "relax_structure",
 ]
 
 RELAXATION_HISTORY_INTERVAL = 10
 """Optimiser steps between the residual forces kept in ``RelaxationInfo.fmax_history``."""
+
+HOST_HESSIAN_FLOOR = 2.0
+"""Smallest curvature (eV/A^2) of BFGS's start from the host's force constants in a doped
+cell relaxed with its cell free (``DirectSettings(atom_start="host")``): softer host modes
+would send the first steps far along directions the dopants stiffen
+(``benchmarks/relaxation_start.py``)."""
 
 
 class UnstableHostError(DopingError):
@@ -150,12 +162,18 @@ class DirectSettings(MSONable):
     max_host_imaginary: float | None = None
     cell_start: Literal["elastic", "uniform"] = "elastic"
     max_residual_force: float | None = None
+    atom_start: Literal["host", "uniform"] = "host"
 
     def __post_init__(self) -> None:
         if self.cell_start not in ("elastic", "uniform"):
             raise ValueError(
                 f"cell_start={self.cell_start!r}: use 'elastic' (BFGS starts the cell from the "
                 "host's clamped-ion elastic tensor) or 'uniform' (ASE's 70 eV/A^2)."
+            )
+        if self.atom_start not in ("host", "uniform"):
+            raise ValueError(
+                f"atom_start={self.atom_start!r}: use 'host' (BFGS starts the atoms from the "
+                "host's force constants of the same supercell) or 'uniform' (ASE's 70 eV/A^2)."
             )
 
     def phonon_settings(self, engine: str = "direct") -> PhononSettings:
@@ -301,21 +319,23 @@ def relax_structure(
     max_steps: int = 500,
     force_constants: ArrayLike | None = None,
     elastic_tensor: ArrayLike | None = None,
+    hessian_floor: float = 0.1,
 ) -> tuple[Structure, RelaxationInfo]:
     """Relax positions (and the cell) with ASE's BFGS.
 
-    ``force_constants`` (``(N, N, 3, 3)`` eV/A^2 in the structure's site order, positions
-    only): BFGS starts from them (:func:`initial_hessian`) instead of a uniform curvature.
-    For a dopant in a host supercell, the host's force constants of that supercell cut the
-    steps to the same minimum several-fold (8 dopants in 216-atom Si, ZnS, MgO and LiF
+    ``force_constants`` (``(N, N, 3, 3)`` eV/A^2 in the structure's site order): BFGS
+    starts the atoms' coordinates from them (:func:`initial_hessian`, eigenvalues at least
+    ``hessian_floor``) instead of ASE's uniform 70 eV/A^2. For a dopant in a host
+    supercell, the host's force constants of that supercell cut the steps to the same
+    minimum several-fold: with the cell fixed (8 dopants in 216-atom Si, ZnS, MgO and LiF
     with SevenNet: 31 steps instead of 168, minima within 1 mA of each other at fmax
-    5e-3 eV/A; ``benchmarks/patch_relaxation.py``).
+    5e-3 eV/A; ``benchmarks/patch_relaxation.py``), and with the cell free beside
+    ``elastic_tensor`` (the direct engine's doped cells, with a floor of
+    :data:`HOST_HESSIAN_FLOOR`; ``benchmarks/relaxation_start.py``).
 
     ``elastic_tensor`` (6x6 Voigt, eV/A^3, e.g. the host's :func:`clamped_elastic_tensor`;
     with ``relax_cell`` only): BFGS starts the cell coordinates from the curvature it
-    gives (:func:`cell_hessian`) and the atoms from ASE's uniform 70 eV/A^2 (the host's
-    force constants there measured no gain with the cell free;
-    ``benchmarks/relaxation_start.py``).
+    gives (:func:`cell_hessian`) instead of ASE's 70.
 
     Returns
     -------
@@ -326,18 +346,12 @@ def relax_structure(
     from ase.optimize import BFGS
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    if force_constants is not None:
-        if relax_cell:
-            raise ValueError(
-                "force_constants start a positions-only relaxation; pass relax_cell=False "
-                "(the cell's degrees of freedom have no force constants)."
-            )
-        if np.shape(force_constants) != (len(structure), len(structure), 3, 3):
-            raise ValueError(
-                f"force_constants of shape {np.shape(force_constants)} do not fit a structure "
-                f"of {len(structure)} sites: pass ({len(structure)}, {len(structure)}, 3, 3) "
-                "in its site order."
-            )
+    if force_constants is not None and np.shape(force_constants) != (len(structure),) * 2 + (3, 3):
+        raise ValueError(
+            f"force_constants of shape {np.shape(force_constants)} do not fit a structure "
+            f"of {len(structure)} sites: pass ({len(structure)}, {len(structure)}, 3, 3) "
+            "in its site order."
+        )
     if elastic_tensor is not None and not relax_cell:
         raise ValueError(
             "elastic_tensor starts the cell's degrees of freedom; a fixed-cell relaxation "
@@ -349,14 +363,21 @@ def relax_structure(
     volume0 = atoms.get_volume()
     target = FrechetCellFilter(atoms) if relax_cell else atoms
     optimizer = BFGS(target, logfile=None)
-    if force_constants is not None:
-        optimizer.H0 = initial_hessian(force_constants)  # read at BFGS's first update
-    elif elastic_tensor is not None:
+    if force_constants is not None or elastic_tensor is not None:
         n = len(atoms)
-        start = np.zeros((3 * n + 9, 3 * n + 9))
-        start[: 3 * n, : 3 * n] = optimizer.alpha * np.eye(3 * n)
-        start[3 * n :, 3 * n :] = cell_hessian(elastic_tensor, volume0, n)
-        optimizer.H0 = start
+        start = np.zeros((3 * n + 9, 3 * n + 9)) if relax_cell else np.zeros((3 * n, 3 * n))
+        start[: 3 * n, : 3 * n] = (
+            optimizer.alpha * np.eye(3 * n)
+            if force_constants is None
+            else initial_hessian(force_constants, hessian_floor)
+        )
+        if relax_cell:
+            start[3 * n :, 3 * n :] = (
+                optimizer.alpha * np.eye(9)
+                if elastic_tensor is None
+                else cell_hessian(elastic_tensor, volume0, n)
+            )
+        optimizer.H0 = start  # read at BFGS's first update
     history: list[float] = []
 
     def record() -> None:
@@ -453,8 +474,13 @@ class DirectEngine(PotentialMixin):
         structure: Structure,
         relax_cell: bool | None = None,
         elastic_tensor: ArrayLike | None = None,
+        force_constants: ArrayLike | None = None,
     ) -> tuple[Structure, RelaxationInfo]:
-        """Relax with this engine's settings (``elastic_tensor``: see :func:`relax_structure`)."""
+        """Relax with this engine's settings.
+
+        ``elastic_tensor`` and ``force_constants`` (in the structure's site order): where
+        BFGS starts, see :func:`relax_structure`.
+        """
         s = self.settings
         cell = s.relax_cell if relax_cell is None else relax_cell
         return relax_structure(
@@ -463,8 +489,24 @@ class DirectEngine(PotentialMixin):
             cell,
             s.fmax,
             s.max_steps,
+            force_constants=force_constants,
             elastic_tensor=elastic_tensor if cell else None,
+            hessian_floor=HOST_HESSIAN_FLOOR,
         )
+
+    def host_force_constants(self, doped: DopedSupercell) -> NDArray[np.float64] | None:
+        """Return the host's force constants in the doped cell's supercell, in its site order.
+
+        Computed once per host and supercell (they are the pristine reference of the
+        document too). ``None`` when the doped cell's sites are not those of the host's
+        supercell (e.g. a cell moved before it was handed over).
+        """
+        from defectnet_atomate.phonons.dos import make_phonopy
+
+        fc = self._pristine(doped.host, doped.supercell_matrix)[0]
+        supercell = make_phonopy(doped.host, doped.supercell_matrix, is_symmetry=False).supercell
+        order = host_site_order(doped.structure, supercell.cell, supercell.scaled_positions)
+        return None if order is None else fc[np.ix_(order, order)]
 
     def host_elastic_tensor(self, host: Structure) -> NDArray[np.float64]:
         """Return the (relaxed) host's :func:`clamped_elastic_tensor`, computed once per host."""
@@ -529,11 +571,17 @@ class DirectEngine(PotentialMixin):
         """
         timings = {}
         t0 = time.perf_counter()
-        elastic = None
+        elastic = host_fc = None
         if self.settings.relax_cell and self.settings.cell_start == "elastic":
             elastic = self.host_elastic_tensor(doped.host)
-        relaxed, relaxation = self.relax(doped.structure, elastic_tensor=elastic)
-        timings["relax"] = time.perf_counter() - t0
+        if self.settings.atom_start == "host":
+            host_fc = self.host_force_constants(doped)
+        t_relax = time.perf_counter()
+        timings["host_start"] = t_relax - t0  # the host's tensor and force constants, if new
+        relaxed, relaxation = self.relax(
+            doped.structure, elastic_tensor=elastic, force_constants=host_fc
+        )
+        timings["relax"] = time.perf_counter() - t_relax
         limit = self.settings.max_residual_force
         if limit is not None and relaxation.max_force > limit:
             raise UnrelaxedCellError(
@@ -618,6 +666,27 @@ class DirectEngine(PotentialMixin):
             "settings": asdict(self.settings),
             "calculator_kwargs": self.calculator_kwargs,
         }
+
+
+def host_site_order(
+    structure: Structure, lattice: ArrayLike, frac_coords: ArrayLike, tolerance: float = 0.1
+) -> NDArray[np.int64] | None:
+    """Index of the host supercell site at each site of ``structure`` (same lattice).
+
+    ``lattice`` (rows, Angstrom) and ``frac_coords`` describe the host supercell in another
+    site order (e.g. phonopy's). ``None`` when the lattices differ or when the sites do not
+    pair one to one within ``tolerance`` Angstrom.
+    """
+    matrix = structure.lattice.matrix
+    if len(structure) != len(frac_coords) or not np.allclose(matrix, lattice, atol=1e-4):
+        return None
+    delta = structure.frac_coords[:, None, :] - np.asarray(frac_coords)[None, :, :]
+    distances = np.linalg.norm((delta - np.round(delta)) @ matrix, axis=2)
+    order = distances.argmin(axis=1)
+    nearest = distances[np.arange(len(structure)), order]
+    if nearest.max() > tolerance or len(set(order.tolist())) != len(structure):
+        return None
+    return order
 
 
 def _structure_key(structure: Structure) -> tuple:
