@@ -80,7 +80,9 @@ QUICK = {"mp-149": [["C:Si:0.47"], ["Ge:Si:0.47", "Sn:Si:0.47"]]}
 # one atom per dopant in about 512 atoms (0.2 at.%)
 LARGE = {
     "mp-149": [["Ge:Si:0.2", "Sn:Si:0.2"], ["C:Si:0.2", "Sn:Si:0.2"]],
-    "mp-1265": [["Zn:Mg:0.2", "S:O:0.2"]],
+    "mp-10695": [["Se:S:0.2"], ["Cd:Zn:0.2", "O:S:0.2"]],
+    "mp-1138": [["Na:Li:0.2"], ["Cl:F:0.2", "K:Li:0.2"]],
+    "mp-1265": [["Zn:Mg:0.2", "S:O:0.2"], ["Ca:Mg:0.2"]],
 }
 
 

@@ -8,7 +8,7 @@ spectrum.
 
 from __future__ import annotations
 
-__version__ = "0.30.0"
+__version__ = "0.31.0"
 
 __all__ = ["DefectPrediction", "DefectQuantifier", "__version__"]
 

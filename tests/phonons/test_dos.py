@@ -72,6 +72,36 @@ def test_mass_defect_signature_matches_an_exact_chain(eps):
     assert rows.shape == (2, f.size) and np.allclose(rows[1], signature)
 
 
+def test_stiffness_signature_matches_an_exact_chain():
+    """An atom tied to its place by an extra on-site spring, diagonalised exactly."""
+    from defectnet_atomate.phonons.dos import signature_from_green, site_green_function
+
+    n, delta = 1500, 1.5
+    f = np.linspace(0, 3, 301)
+    eta = 2 * (f[1] - f[0])
+
+    def dos(w):
+        return (eta / np.pi / ((f[:, None] - w[None, :]) ** 2 + eta**2)).sum(1) / w.size
+
+    i = np.arange(n)
+    d = np.zeros((n, n))
+    d[i, i] = 2.0
+    d[i, (i + 1) % n] = d[(i + 1) % n, i] = -1.0
+    pure = np.sqrt(np.clip(np.linalg.eigvalsh(d), 0, None))
+    d[0, 0] += delta
+    observed = (dos(np.sqrt(np.clip(np.linalg.eigvalsh(d), 0, None))) - dos(pure)) * n
+    green = site_green_function(f, dos(pure))
+    signature = signature_from_green(f, green, 0.0, stiffness_change=delta)
+    cosine = observed @ signature / np.linalg.norm(observed) / np.linalg.norm(signature)
+    assert cosine > 0.85
+    assert f[np.argmax(signature)] == pytest.approx(f[np.argmax(observed)], abs=0.03)
+    assert f[np.argmax(signature)] > 2.0  # a stiffer site: a local mode above the band
+    # a mass change and a stiffness change broadcast to one row each
+    rows = signature_from_green(f, green, [0.0, 0.3], stiffness_change=[delta, 0.0])
+    assert rows.shape == (2, f.size) and np.allclose(rows[0], signature)
+    assert np.allclose(rows[1], signature_from_green(f, green, 0.3))
+
+
 def test_elements_without_a_standard_phonopy_mass_get_pymatgen_masses():
     """phonopy has no standard mass for Ra, Po, Pu...: dopants of those must still run."""
     from pymatgen.core import Lattice, Structure

@@ -281,16 +281,31 @@ def signature_from_green(
     green: ArrayLike,
     mass_change: ArrayLike,
     broadening: float | None = None,
+    stiffness_change: ArrayLike = 0.0,
 ) -> NDArray[np.float64]:
-    """:func:`mass_defect_signature` from a site Green's function (reused for many masses)."""
+    """:func:`mass_defect_signature` from a site Green's function (reused for many masses).
+
+    ``stiffness_change`` adds a change ``delta`` of the impurity's on-site force constant
+    over the host atom's mass (per direction, in the square of the unit of ``frequencies``;
+    broadcast against ``mass_change``): the perturbation becomes ``eps w^2 + delta``, the
+    single-site picture of an impurity bound more (``delta > 0``) or less stiffly than the
+    atom it replaces. The neighbours' force constants are left as they were, so it is a
+    one-site model of changed bonding, not the full one (the patch signatures of
+    :mod:`defectnet_atomate.signatures` are that).
+    """
     f = np.asarray(frequencies, float)
     step = float(f[1] - f[0])
     w = f + 1j * (2 * step if broadening is None else broadening)
-    eps = np.atleast_1d(np.asarray(mass_change, float))
-    denominator = 1.0 - eps[:, None] * (w**2 * np.asarray(green))[None, :]
+    eps, delta = np.broadcast_arrays(
+        np.atleast_1d(np.asarray(mass_change, float)),
+        np.atleast_1d(np.asarray(stiffness_change, float)),
+    )
+    perturbation = eps[:, None] * (w**2)[None, :] + delta[:, None]
+    denominator = 1.0 - perturbation * np.asarray(green)[None, :]
     counted = -np.unwrap(np.angle(denominator), axis=1) / np.pi
     signature = np.gradient(counted, step, axis=1)
-    return signature if np.ndim(mass_change) else signature[0]
+    scalar = np.ndim(mass_change) == 0 and np.ndim(stiffness_change) == 0
+    return signature[0] if scalar else signature
 
 
 def mass_defect_signature(
