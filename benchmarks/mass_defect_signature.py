@@ -22,6 +22,7 @@ The last line printed is a JSON object.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -52,19 +53,29 @@ def _compare(
     return cos, float(diff @ sig) / norm
 
 
-def _rows(docs: list[dict]) -> list[dict]:
-    rows = []
+def single_dopant_spectra(docs: list[dict]) -> Iterator[tuple[dict, Features, list[str]]]:
+    """Each usable single-dopant document with its features and sorted host elements.
+
+    Left out: spectra flagged for imaginary modes, those training leaves out (e.g. cells
+    stopped above the residual force) and those without element projections.
+    """
     for d in docs:
         if len(d["dopants"]) != 1 or d.get("imaginary_fraction", 0) > 0.02:
             continue
-        (e,) = examples_from_docs([d], include_pristine=False)
-        base = featurize_spectra(e.doped, e.pristine, e.composition, e.projected)
-        if base.site_green is None:
+        examples = examples_from_docs([d], include_pristine=False)
+        if not examples:
             continue
-        x = d["dopants"][0]
-        hosts = sorted(e.composition)
-        diff = base.spectra[2].astype(float)
+        (e,) = examples
+        base = featurize_spectra(e.doped, e.pristine, e.composition, e.projected)
+        if base.site_green is not None:
+            yield d, base, sorted(e.composition)
 
+
+def _rows(docs: list[dict]) -> list[dict]:
+    rows = []
+    for d, base, hosts in single_dopant_spectra(docs):
+        x = d["dopants"][0]
+        diff = base.spectra[2].astype(float)
         cos, amp = _compare(base, diff, hosts, x, x["replaces"])
         wrong = [_compare(base, diff, hosts, x, s)[0] for s in hosts if s != x["replaces"]]
         rows.append(
@@ -99,6 +110,19 @@ def _summary(rows: list[dict]) -> dict:
     }
 
 
+def by_engine(rows: list[dict], summary: Callable[[list[dict]], dict]) -> dict:
+    """``summary`` of the rows of each engine, overall and by concentration bin."""
+    result = {}
+    for engine in ("mass-defect", "direct"):
+        mine = [r for r in rows if r["engine"] == engine]
+        result[engine] = summary(mine)
+        for lo, hi in BINS:
+            result[engine][f"{lo:g}-{hi:g} at.%"] = summary(
+                [r for r in mine if lo <= r["percent"] < hi]
+            )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None)
@@ -110,14 +134,7 @@ def main() -> None:
     docs = [d for f in files for d in load_dataset(f)[: args.limit]]
     rows = _rows(docs)
     result: dict = {"documents": len(docs), "single_dopant_spectra": len(rows)}
-    for engine in ("mass-defect", "direct"):
-        mine = [r for r in rows if r["engine"] == engine]
-        result[engine] = _summary(mine)
-        for lo, hi in BINS:
-            result[engine][f"{lo:g}-{hi:g} at.%"] = _summary(
-                [r for r in mine if lo <= r["percent"] < hi]
-            )
-    emit(result, args.json)
+    emit({**result, **by_engine(rows, _summary)}, args.json)
 
 
 if __name__ == "__main__":

@@ -36,16 +36,15 @@ from pathlib import Path
 
 import numpy as np
 from common import emit
+from mass_defect_signature import by_engine, single_dopant_spectra
 from pymatgen.core import Element
 
-from defectnet_atomate.ml.featurize import BIN_CENTRES, featurize_spectra
-from defectnet_atomate.ml.training import examples_from_docs
+from defectnet_atomate.ml.featurize import BIN_CENTRES
 from defectnet_atomate.phonons.dos import signature_from_green
 
 ROOT = Path(__file__).resolve().parents[1]
 DELTAS = np.round(np.arange(-0.6, 2.01, 0.05), 3)
 """Stiffness changes scanned, in units of the host's highest frequency squared."""
-BINS = ((0.2, 1.0), (1.0, 5.0), (5.0, 25.0))
 N_WRONG_DOPANTS = 12
 
 
@@ -60,18 +59,8 @@ def _best(diff: np.ndarray, green: np.ndarray, eps: float) -> tuple[float, float
 
 def _rows(docs: list[dict], others: list[str], rng: np.random.Generator) -> list[dict]:
     rows = []
-    for d in docs:
-        if len(d["dopants"]) != 1 or d.get("imaginary_fraction", 0) > 0.02:
-            continue
-        examples = examples_from_docs([d], include_pristine=False)
-        if not examples:  # left out of training (e.g. stopped above the residual force)
-            continue
-        (e,) = examples
-        base = featurize_spectra(e.doped, e.pristine, e.composition, e.projected)
-        if base.site_green is None:
-            continue
+    for d, base, hosts in single_dopant_spectra(docs):
         x = d["dopants"][0]
-        hosts = sorted(e.composition)
         diff = base.spectra[2].astype(float)
         # a uniform change of scale of the pristine DOS (lattice strain, a global stiffening):
         # d/da of (1 + a) g((1 + a) w) at a = 0; the change with it projected out
@@ -196,14 +185,7 @@ def main() -> None:
         "single_dopant_spectra": len(rows),
         "deltas": [float(DELTAS[0]), float(DELTAS[-1]), 0.05],
     }
-    for engine in ("mass-defect", "direct"):
-        mine = [r for r in rows if r["engine"] == engine]
-        result[engine] = _summary(mine)
-        for lo, hi in BINS:
-            result[engine][f"{lo:g}-{hi:g} at.%"] = _summary(
-                [r for r in mine if lo <= r["percent"] < hi]
-            )
-    emit(result, args.json)
+    emit({**result, **by_engine(rows, _summary)}, args.json)
 
 
 if __name__ == "__main__":
