@@ -158,6 +158,40 @@ def test_evaluate_prints_metrics_and_saves_a_parity_plot(tmp_path, capsys, test_
     assert plot.stat().st_size > 1000
 
 
+def test_evaluate_unseen_hosts_leaves_out_the_hosts_the_model_saw(tmp_path, capsys, test_dir):
+    """Held-out metrics: spectra of hosts in the model's seen_hosts are left out and counted."""
+    import json
+
+    from defectnet_atomate import DefectQuantifier
+    from defectnet_atomate.dataset import load_dataset
+
+    source = str(test_dir / "md_docs.json.gz")
+    docs = load_dataset(source)
+    model = DefectQuantifier.from_pretrained()
+    seen = set(model.metadata["seen_hosts"])
+    n_seen = sum(d["host"]["host_id"] in seen for d in docs)
+    assert 0 < n_seen < len(docs)  # the test data mixes seen and unseen hosts
+
+    assert main(["evaluate", source]) == 0
+    captured = capsys.readouterr()
+    everything = json.loads(captured.out)
+    assert everything["n_spectra_of_seen_hosts"] == n_seen
+    assert f"{n_seen} of {len(docs)} spectra" in captured.err and "--unseen-hosts" in captured.err
+
+    assert main(["evaluate", source, "--unseen-hosts"]) == 0
+    held_out = json.loads(capsys.readouterr().out)
+    assert held_out["n_seen_host_spectra_left_out"] == n_seen
+    assert held_out["n_spectra_of_seen_hosts"] == 0
+    assert held_out["n_examples"] < everything["n_examples"]
+
+    # a model that saw every host: nothing left, a clear error, nothing written
+    model.metadata["seen_hosts"] = sorted(seen | {d["host"]["host_id"] for d in docs})
+    model.save_pretrained(tmp_path / "all-seen")
+    args = ["evaluate", source, "--unseen-hosts", "--model", str(tmp_path / "all-seen")]
+    assert main(args) == 1
+    assert "leaves none to evaluate" in capsys.readouterr().err
+
+
 def test_job_errors_reach_the_user(tmp_path, capsys, si_structure, clean_dir):
     """A job's own error is printed, not jobflow's "Flow did not finish running successfully"."""
     cif = tmp_path / "Si.cif"

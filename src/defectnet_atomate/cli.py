@@ -432,7 +432,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = DefectQuantifier.from_pretrained(args.model)
     docs = _load_docs(args.sources)
+    seen = set(model.metadata.get("seen_hosts", []))
+    n_seen = sum(d["host"].get("host_id") in seen for d in docs)
+    if args.unseen_hosts:
+        docs = [d for d in docs if d["host"].get("host_id") not in seen]
+        if not docs:
+            raise ValueError(
+                f"All {n_seen} spectra are of hosts that {model.name} trained or was calibrated "
+                "on (metadata['seen_hosts']), so --unseen-hosts leaves none to evaluate. Give "
+                "spectra of other hosts, or leave out --unseen-hosts for metrics on seen hosts "
+                "(optimistic: the model has seen those crystals)."
+            )
     metrics = model.evaluate(docs)
+    metrics["n_spectra_of_seen_hosts"] = 0 if args.unseen_hosts else n_seen
+    metrics["n_seen_host_spectra_left_out"] = n_seen if args.unseen_hosts else 0
+    if n_seen and not args.unseen_hosts:
+        print(
+            f"Note: {n_seen} of {len(docs)} spectra are of hosts {model.name} trained or was "
+            "calibrated on; their metrics are optimistic. --unseen-hosts leaves them out.",
+            file=sys.stderr,
+        )
     print(json.dumps(metrics, indent=1))
     if args.plot:
         import matplotlib
@@ -822,6 +841,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", default=None, help="model name or folder")
     evaluate.add_argument(
         "--plot", default=None, help="save a predicted-vs-true concentration parity plot"
+    )
+    evaluate.add_argument(
+        "--unseen-hosts",
+        action="store_true",
+        help="only spectra of hosts the model never trained or was calibrated on "
+        "(metadata['seen_hosts']): held-out metrics",
     )
     evaluate.set_defaults(func=_cmd_evaluate)
 
