@@ -301,7 +301,15 @@ def main() -> dict:
         help="JSON-lines file of finished configurations: read back and skipped, new ones "
         "appended (a full run takes about an hour on 2 cores)",
     )
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="with --resume: the summary of the configurations finished so far, nothing run "
+        "(a run still going, or stopped, over several sessions)",
+    )
     args = parser.parse_args()
+    if args.summary_only and not args.resume:
+        parser.error("--summary-only reads the configurations of --resume; give that file.")
     done: dict[tuple[str, int], dict] = {}
     if args.resume and Path(args.resume).is_file():
         for line in Path(args.resume).read_text().splitlines():
@@ -331,6 +339,9 @@ def main() -> dict:
     for host_id, configs in cases.items():
         keys = [(host_id, i) for i in range(len(configs))]
         wanted = ["extra_relaxation"] + (["actual_relaxation"] if args.actual_relaxation else [])
+        if args.summary_only:  # what --resume holds so far, nothing computed
+            rows.extend(done[k] for k in keys if k in done)
+            continue
         if all(k in done and all(w in done[k] for w in wanted) for k in keys):
             rows.extend(done[k] for k in keys)
             continue
@@ -413,7 +424,7 @@ def main() -> dict:
     accepted = [r["overlap"] for r in rows if r["accepted"]]
     result = {
         "n_configs": len(rows),
-        "n_hosts": len(cases),
+        "n_hosts": len({r["host"] for r in rows}),
         "force_field": args.force_field,
         "cutoff_angstrom": cutoff if cutoff is not None else "patch cell",
         "displacement_angstrom": args.displacement,
