@@ -342,16 +342,36 @@ def main() -> dict:
         if args.summary_only:  # what --resume holds so far, nothing computed
             rows.extend(done[k] for k in keys if k in done)
             continue
-        if all(k in done and all(w in done[k] for w in wanted) for k in keys):
+        if all(
+            k in done and ("refused" in done[k] or all(w in done[k] for w in wanted)) for k in keys
+        ):
             rows.extend(done[k] for k in keys)
             continue
         host = direct.relax_host(_host(host_id))
         embedding.host_data(host)  # host force constants (once per host)
         for i, dopings in enumerate(configs):
+            if "refused" in done.get((host_id, i), {}):
+                rows.append(done[(host_id, i)])
+                continue
             placement = {}
             if args.max_atoms:  # the draw computes the dopants' relaxations (library cost)
                 t0 = time.perf_counter()
-                doped, draws = large_configuration(embedding, host, dopings, i, args.max_atoms)
+                try:
+                    doped, draws = large_configuration(embedding, host, dopings, i, args.max_atoms)
+                except SeparationError as err:  # the engine hands it to the direct engine
+                    row = {
+                        "host": host_id,
+                        "index": i,
+                        "formula": host.composition.reduced_formula,
+                        "dopants": [d.rsplit(":", 1)[0] for d in dopings],
+                        "refused": str(err),
+                        "placement_s": round(time.perf_counter() - t0, 1),
+                        "accepted": False,
+                    }
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+                    _append(args.resume, row)
+                    continue
                 placement = {"placement_s": time.perf_counter() - t0, "draws": draws}
             else:
                 doped = configuration(embedding, host, dopings, i)
@@ -400,6 +420,10 @@ def main() -> dict:
             rows.append(row)
             print(json.dumps(row), flush=True)
             _append(args.resume, row)
+    # configurations no placement of which the engine embeds have no embedded DOS: counted
+    # as refused (handed to the direct engine), left out of overlaps and speed
+    refused_placements = [r for r in rows if "refused" in r]
+    rows = [r for r in rows if "refused" not in r]
     patch_total = sum(_library_s(r) for r in rows)
     per_config_embedding = statistics.mean(_embedding_s(r) for r in rows) + patch_total / max(
         20, len(rows)
@@ -423,13 +447,14 @@ def main() -> dict:
     overlaps = [r["overlap"] for r in rows]
     accepted = [r["overlap"] for r in rows if r["accepted"]]
     result = {
-        "n_configs": len(rows),
-        "n_hosts": len({r["host"] for r in rows}),
+        "n_configs": len(rows) + len(refused_placements),
+        "n_hosts": len({r["host"] for r in rows + refused_placements}),
         "force_field": args.force_field,
         "cutoff_angstrom": cutoff if cutoff is not None else "patch cell",
         "displacement_angstrom": args.displacement,
         "max_extra_relaxation_angstrom": limit,
-        "n_refused": len(rows) - len(accepted),
+        "n_refused": len(rows) - len(accepted) + len(refused_placements),
+        "n_refused_every_placement": len(refused_placements),
         "min_overlap_dilute": min(accepted) if accepted else None,
         "median_overlap_dilute": round(statistics.median(accepted), 4) if accepted else None,
         "min_overlap_all": min(overlaps),
@@ -446,7 +471,7 @@ def main() -> dict:
             json.loads(MACHINE_RESULTS.read_text()) if MACHINE_RESULTS.is_file() else None,
         ),
         "overlap_direct_vs_atomate2": maker["overlap_direct_vs_atomate2"],
-        "configs": rows,
+        "configs": rows + refused_placements,
     }
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

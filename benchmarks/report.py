@@ -567,6 +567,13 @@ def _fidelity(lines: list[str]) -> None:
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in r["configs"]:
+            if "refused" in c:  # no placement the engine embeds: handed to the direct engine
+                lines.append(
+                    f"| {c['formula']} ({c['host']}) | {', '.join(c['dopants'])} | - | - | - | - "
+                    f"| - | {c['placement_s']} (50 placements checked) | - | - | above the limit "
+                    "in every placement | refused (direct) |"
+                )
+                continue
             extra, taken = "-", "-"
             if "extra_relaxation" in c:
                 extra = f"{1000 * c['extra_relaxation']:.1f}"
