@@ -711,7 +711,8 @@ LARGE_NOTE = (
     "with CHGNet the dilute target fails in ZnS; SevenNet, harmonic on that scale, is the "
     "potential to test there next. Cd+O in ZnS is refused in all 50 placements drawn (its "
     "dopants' relaxations do not add within 6 mA, as in the 216-atom cell) and goes to the "
-    "direct engine, as the engine documents."
+    "direct engine, as the engine documents. With ZnS's rows the summary reads 193x (every "
+    "library over 20 configurations) and 281x (each host's), the minimum embedded overlap 0.924."
 )
 
 

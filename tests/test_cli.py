@@ -311,3 +311,10 @@ def test_signatures_build_and_fit(tmp_path, capsys, test_dir):
     assert "neither a number nor 'fit'" in capsys.readouterr().err
     assert main([*measured, "--terms", "dust"]) == 1
     assert "Unknown measurement term" in capsys.readouterr().err
+
+
+def test_a_missing_source_is_refused_without_creating_a_store(tmp_path, capsys):
+    missing = tmp_path / "no-such-part"
+    assert main(["evaluate", str(missing)]) == 1
+    assert "neither an export" in capsys.readouterr().err
+    assert not missing.exists()

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from pymatgen.core import Structure
 
+    from defectnet_atomate.ml.quantifier import DefectQuantifier
     from defectnet_atomate.signatures import SignatureLibrary
 
 __all__ = ["main"]
@@ -254,6 +255,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unseen_hosts(model: DefectQuantifier, docs: list[dict]) -> list[dict]:
+    """Keep the documents of hosts the model never trained or was calibrated on."""
+    seen = set(model.metadata.get("seen_hosts", []))
+    return [d for d in docs if d["host"].get("host_id") not in seen]
+
+
 def _load_docs(sources: Sequence[str]) -> list[dict]:
     """Documents from exported ``.json.gz`` files or store folders / URIs."""
     from defectnet_atomate.dataset import load_dataset
@@ -263,6 +270,11 @@ def _load_docs(sources: Sequence[str]) -> list[dict]:
     for source in sources:
         if source.endswith((".json", ".json.gz")):
             docs += load_dataset(source)
+        elif "://" not in source and not Path(source).is_dir():
+            raise FileNotFoundError(
+                f"{source} is neither an export (.json or .json.gz) nor a store folder or URI; "
+                "check the path (reading it would have created an empty store there)."
+            )
         else:
             with default_store(source) as store:
                 docs += list(store.query({}))
@@ -360,7 +372,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     model = DefectQuantifier.from_pretrained(args.model)
     docs = _load_docs(args.sources)
     seen = set(model.metadata.get("seen_hosts", []))
-    unseen = [d for d in docs if d["host"].get("host_id") not in seen]
+    unseen = _unseen_hosts(model, docs)
     if not unseen:
         raise ValueError(
             f"All {len(docs)} spectra are of hosts that {model.name} trained or was "
@@ -432,10 +444,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = DefectQuantifier.from_pretrained(args.model)
     docs = _load_docs(args.sources)
-    seen = set(model.metadata.get("seen_hosts", []))
-    n_seen = sum(d["host"].get("host_id") in seen for d in docs)
+    unseen = _unseen_hosts(model, docs)
+    n_seen = len(docs) - len(unseen)
     if args.unseen_hosts:
-        docs = [d for d in docs if d["host"].get("host_id") not in seen]
+        docs = unseen
         if not docs:
             raise ValueError(
                 f"All {n_seen} spectra are of hosts that {model.name} trained or was calibrated "
